@@ -1,0 +1,87 @@
+//! Authenticating a request under each scheme, with its metrics.
+//!
+//! The handlers call these and get either the caller's identity or the 401 to return; every
+//! outcome is counted by reason, and store latency is recorded around each store call.
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::http::HeaderMap;
+
+use crate::config::Revocation;
+use crate::credentials;
+use crate::error::{ApiError, ApiResult, AuthReason, Scheme};
+use crate::jwt::VerifiedClaims;
+use crate::metrics::StoreOp;
+use crate::state::AppState;
+use crate::store::{Session, StoreResult};
+
+impl AppState {
+    /// Runs a store call, recording its latency and mapping failure to 503.
+    pub async fn timed<T>(
+        &self,
+        op: StoreOp,
+        call: impl Future<Output = StoreResult<T>>,
+    ) -> ApiResult<T> {
+        let started = Instant::now();
+        let result = call.await;
+        self.metrics.store_op(op, started.elapsed());
+        result.map_err(|err| {
+            self.metrics.store_error();
+            tracing::warn!(store = self.sessions.kind(), cause = %err, "store call failed");
+            ApiError::StoreUnavailable
+        })
+    }
+
+    fn reject(&self, scheme: Scheme, reason: AuthReason) -> ApiError {
+        self.metrics.auth_rejected(scheme, reason);
+        ApiError::unauthorized(scheme, reason)
+    }
+
+    /// The session behind the request's cookie, and its ID.
+    pub async fn authenticate_session<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> ApiResult<(&'h str, Session)> {
+        let id = match credentials::session_id(headers, &self.metrics) {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(self.reject(Scheme::Session, AuthReason::Missing)),
+            Err(reason) => return Err(self.reject(Scheme::Session, reason)),
+        };
+        match self.timed(StoreOp::Get, self.sessions.get(id)).await? {
+            Some(session) => {
+                self.metrics.auth_ok(Scheme::Session);
+                Ok((id, session))
+            }
+            None => Err(self.reject(Scheme::Session, AuthReason::UnknownSession)),
+        }
+    }
+
+    /// The verified claims of the request's bearer token, after the revocation check.
+    pub async fn authenticate_jwt(&self, headers: &HeaderMap) -> ApiResult<VerifiedClaims> {
+        let token = credentials::bearer_token(headers, &self.metrics)
+            .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
+        let claims = self
+            .jwt
+            .verify(token)
+            .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
+        let revoked = match self.revocation {
+            Revocation::None => false,
+            Revocation::Denylist | Revocation::TokenVersion => {
+                let missing = || self.reject(Scheme::Jwt, AuthReason::MissingClaim);
+                let version = claims.ver.ok_or_else(missing)?;
+                let jti = match self.revocation {
+                    Revocation::Denylist => Some(claims.jti.as_deref().ok_or_else(missing)?),
+                    _ => None,
+                };
+                let check = self.revocations.is_revoked(jti, &claims.sub, version);
+                self.timed(StoreOp::RevocationCheck, check).await?
+            }
+        };
+        if revoked {
+            return Err(self.reject(Scheme::Jwt, AuthReason::Revoked));
+        }
+        self.metrics.auth_ok(Scheme::Jwt);
+        Ok(claims)
+    }
+}

@@ -1,0 +1,243 @@
+//! The validated configuration of one replica, built from command-line flags.
+//!
+//! Flags are parsed by clap into [`ServeArgs`](crate::cli::ServeArgs); this module turns
+//! them into a [`ServerConfig`] and rejects combinations that cannot work, naming the flag.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::jwt::{CryptoBackend, JwtAlg};
+use crate::users::HashCost;
+
+/// Where sessions (and JWT revocation state) are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// In this process: fast, lost on restart, not shared between replicas.
+    Memory,
+    /// In Redis: shared by every replica using the same Redis.
+    Redis,
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreKind::Memory => "memory",
+            StoreKind::Redis => "redis",
+        })
+    }
+}
+
+/// How `POST /jwt/logout` and admin force-logout act on tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Revocation {
+    /// Nothing: a token stays valid until `exp`. Verification touches no state.
+    None,
+    /// Logout deny-lists the token's `jti` until it expires; every verification checks the
+    /// deny-list (and the user's token version, which force-logout bumps).
+    Denylist,
+    /// Tokens carry the user's version; logout and force-logout bump it, revoking every
+    /// token of the user; every verification reads the current version.
+    TokenVersion,
+}
+
+impl fmt::Display for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Revocation::None => "none",
+            Revocation::Denylist => "denylist",
+            Revocation::TokenVersion => "token-version",
+        })
+    }
+}
+
+/// Everything one replica needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Name returned in `X-Replica` and metric labels.
+    pub replica_id: String,
+    /// Session and revocation store.
+    pub store: StoreKind,
+    /// Redis URL (required with the Redis store).
+    pub redis_url: Option<String>,
+    /// Key prefix in Redis.
+    pub redis_namespace: String,
+    /// JWT signing algorithm.
+    pub jwt_alg: JwtAlg,
+    /// Directory with shared keys; `None` generates keys for this process only.
+    pub key_dir: Option<PathBuf>,
+    /// JWT lifetime.
+    pub jwt_ttl: Duration,
+    /// Clock skew tolerated on `exp` / `nbf`.
+    pub jwt_leeway: Duration,
+    /// `iss`.
+    pub jwt_issuer: String,
+    /// `aud`.
+    pub jwt_audience: String,
+    /// Filler claim bytes.
+    pub jwt_extra_claim_bytes: usize,
+    /// Crypto library.
+    pub crypto_backend: CryptoBackend,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// JWT revocation strategy.
+    pub revocation: Revocation,
+    /// Number of seeded users.
+    pub users: usize,
+    /// argon2id cost.
+    pub password_hash_cost: HashCost,
+    /// Add `Secure` to the session cookie.
+    pub secure_cookies: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Largest accepted single header value, and a quarter of the limit on all headers.
+    pub max_header_bytes: usize,
+    /// Admin bearer credential (overrides the key directory's `admin.token`).
+    pub admin_token: Option<String>,
+    /// How often expired in-process sessions and deny-list entries are purged.
+    pub purge_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            replica_id: "r0".into(),
+            store: StoreKind::Memory,
+            redis_url: None,
+            redis_namespace: "authbench".into(),
+            jwt_alg: JwtAlg::Hs256,
+            key_dir: None,
+            jwt_ttl: Duration::from_secs(900),
+            jwt_leeway: Duration::ZERO,
+            jwt_issuer: "authbench".into(),
+            jwt_audience: "authbench-api".into(),
+            jwt_extra_claim_bytes: 0,
+            crypto_backend: CryptoBackend::AwsLc,
+            session_ttl: Duration::from_secs(1800),
+            revocation: Revocation::None,
+            users: 1000,
+            password_hash_cost: HashCost::default(),
+            secure_cookies: false,
+            max_body_bytes: 4096,
+            max_header_bytes: 8192,
+            admin_token: None,
+            purge_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A flag value that cannot work, with the flag named.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{flag}: {message}")]
+pub struct ConfigError {
+    /// The flag, e.g. `--redis-url`.
+    pub flag: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ServerConfig {
+    /// Checks cross-flag constraints.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |flag, message: String| Err(ConfigError { flag, message });
+        if self.store == StoreKind::Redis && self.redis_url.is_none() {
+            return err(
+                "--redis-url",
+                "required with --session-store redis (e.g. redis://127.0.0.1:6379)".into(),
+            );
+        }
+        if self.users == 0 {
+            return err("--users", "must be at least 1".into());
+        }
+        if self.jwt_ttl.is_zero() {
+            return err("--jwt-ttl", "must be longer than 0 s".into());
+        }
+        if self.session_ttl.as_secs() == 0 {
+            return err("--session-ttl", "must be at least 1 s".into());
+        }
+        if self.max_header_bytes < 512 {
+            return err(
+                "--max-header-bytes",
+                format!("{} is below the 512-byte minimum", self.max_header_bytes),
+            );
+        }
+        if self.purge_interval.is_zero() {
+            return err("--purge-interval", "must be longer than 0 s".into());
+        }
+        if self.replica_id.is_empty() || !self.replica_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return err(
+                "--replica-id",
+                format!("'{}' must be non-empty visible ASCII", self.replica_id),
+            );
+        }
+        if self.redis_namespace.is_empty() || self.redis_namespace.contains(char::is_whitespace) {
+            return err(
+                "--redis-namespace",
+                "must be non-empty without spaces".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A duration flag: `250ms`, `30s`, `15m`, `2h`, or bare seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationArg(pub Duration);
+
+impl FromStr for DurationArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("'{text}' is not a duration (e.g. 250ms, 30s, 15m, 2h)"))?;
+        let duration = match unit {
+            "ms" => Duration::from_millis(value),
+            "" | "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value * 60),
+            "h" => Duration::from_secs(value * 3600),
+            _ => {
+                return Err(format!(
+                    "'{text}' has unknown unit '{unit}' (use ms, s, m or h)"
+                ))
+            }
+        };
+        Ok(DurationArg(duration))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!("250ms".parse(), Ok(DurationArg(Duration::from_millis(250))));
+        assert_eq!("90".parse(), Ok(DurationArg(Duration::from_secs(90))));
+        assert_eq!("15m".parse(), Ok(DurationArg(Duration::from_secs(900))));
+        assert!("5 days"
+            .parse::<DurationArg>()
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!("soon"
+            .parse::<DurationArg>()
+            .unwrap_err()
+            .contains("'soon'"));
+    }
+
+    #[test]
+    fn redis_store_needs_a_url() {
+        let config = ServerConfig {
+            store: StoreKind::Redis,
+            ..ServerConfig::default()
+        };
+        assert_eq!(config.validate().unwrap_err().flag, "--redis-url");
+        assert!(ServerConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,92 @@
+//! # bench-server
+//!
+//! One HTTP service that authenticates API requests two ways, side by side, so that their
+//! costs can be measured under identical conditions:
+//!
+//! * **session ID** — `POST /session/login` checks the password (argon2id), stores a session
+//!   under a random 256-bit ID and returns it in an `HttpOnly; SameSite=Lax` cookie; every
+//!   request looks the ID up; logout and admin force-logout delete it;
+//! * **JWT** — `POST /jwt/login` returns a signed token (HS256, RS256, ES256 or EdDSA); every
+//!   request verifies signature and claims; logout revokes only if a revocation strategy
+//!   (`denylist`, `token-version`) is configured.
+//!
+//! Sessions and revocation state live in process or in Redis. `/metrics` exposes what the
+//! load generator needs to compute CPU per request and bytes per session.
+//!
+//! ## Layout
+//!
+//! * [`cli`] — flags (`serve`, `keys`) and the entry point the binary calls;
+//! * [`config`] — the validated replica configuration;
+//! * [`state`] — shared state built from the configuration;
+//! * [`app`] — the router; [`edge`] — its one middleware; [`routes`] — handlers;
+//! * [`auth`] and [`credentials`] — authenticating a request under each scheme;
+//! * [`jwt`] — algorithms, keys, JWKS, issuing and verifying tokens;
+//! * [`store`] — `SessionStore` / `RevocationStore`, in-process and Redis;
+//! * [`users`] — seeded users and argon2id password checks;
+//! * [`metrics`] and [`process_stats`] — Prometheus counters, CPU and RSS;
+//! * [`error`] — error responses and the reasons credentials are rejected.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod credentials;
+pub mod edge;
+pub mod error;
+pub mod json_body;
+pub mod jwt;
+pub mod metrics;
+pub mod process_stats;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod users;
+
+use std::future::Future;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+pub use app::app;
+pub use config::ServerConfig;
+pub use state::AppState;
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::trace!(cause = %err, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

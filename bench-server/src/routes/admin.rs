@@ -1,0 +1,72 @@
+//! Admin force-logout: ends every session and, where the revocation strategy allows, every
+//! token of a user.
+
+use axum::extract::{Path, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::config::Revocation;
+use crate::error::{ApiError, ApiResult, AuthReason, Scheme};
+use crate::metrics::StoreOp;
+use crate::state::AppState;
+
+fn require_admin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let Some(expected) = state.admin_token.as_deref() else {
+        return Err(ApiError::Forbidden(
+            "no admin credential is configured (--admin-token or admin.token in --key-dir)",
+        ));
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let Some(presented) = presented else {
+        return Err(ApiError::unauthorized(Scheme::Jwt, AuthReason::Missing));
+    };
+    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            Scheme::Jwt,
+            AuthReason::BadCredentials,
+        ))
+    }
+}
+
+/// `POST /admin/users/{user}/logout`.
+pub async fn force_logout(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require_admin(&state, &headers)?;
+    if !state.users.contains(&user) {
+        return Err(ApiError::NotFound(format!("no user named '{user}'")));
+    }
+    let sessions_deleted = state
+        .timed(StoreOp::DeleteUser, state.sessions.delete_user(&user))
+        .await?;
+    let tokens = match state.revocation {
+        Revocation::None => "not revocable: --revocation none; tokens stay valid until they expire",
+        Revocation::Denylist | Revocation::TokenVersion => {
+            state
+                .timed(StoreOp::Revoke, state.revocations.bump_version(&user))
+                .await?;
+            "revoked: token version bumped"
+        }
+    };
+    tracing::info!(%user, sessions_deleted, "admin force-logout");
+    Ok(Json(json!({
+        "user": user,
+        "sessions_deleted": sessions_deleted,
+        "tokens": tokens,
+        "tokens_revoked": state.revocation != Revocation::None,
+    }))
+    .into_response())
+}

@@ -1,0 +1,42 @@
+//! Operations endpoints: health, Prometheus metrics, JWKS.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// `GET /healthz`: no auth, no state; the baseline every auth cost is compared with.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    Json(json!({"status": "ok", "replica": state.replica})).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format, CPU and RSS read now.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let live = match state.sessions.live_sessions().await {
+        Ok(n) => Some(n),
+        Err(err) => {
+            tracing::warn!(cause = %err, "live session count unavailable");
+            None
+        }
+    };
+    let text = state
+        .metrics
+        .render(&state.replica, state.sessions.kind(), live);
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    Json(state.jwt.keys().jwks()).into_response()
+}
