@@ -83,7 +83,11 @@ pub fn bearer_token<'h>(headers: &'h HeaderMap, metrics: &Metrics) -> Result<&'h
     if values.next().is_some() {
         return Err(AuthReason::Duplicate);
     }
-    let text = value.to_str().map_err(|_| AuthReason::Malformed)?;
+    let text = value.to_str().map_err(|_| AuthReason::Malformed)?.trim();
+    // `Bearer` with nothing after it (servers strip the trailing space): no token sent.
+    if text.eq_ignore_ascii_case("bearer") {
+        return Err(AuthReason::Missing);
+    }
     let (scheme, token) = text.split_once(' ').ok_or(AuthReason::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthReason::Malformed);
@@ -173,6 +177,10 @@ mod tests {
         );
         assert_eq!(
             bearer_token(&headers(&[("authorization", b"Bearer ")]), &m),
+            Err(AuthReason::Missing)
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", b"Bearer")]), &m),
             Err(AuthReason::Missing)
         );
         assert_eq!(
