@@ -4,6 +4,7 @@
 //! outcome is counted by reason, and store latency is recorded around each store call.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::HeaderMap;
@@ -42,7 +43,7 @@ impl AppState {
     pub async fn authenticate_session<'h>(
         &self,
         headers: &'h HeaderMap,
-    ) -> ApiResult<(&'h str, Session)> {
+    ) -> ApiResult<(&'h str, Arc<Session>)> {
         let id = match credentials::session_id(headers, &self.metrics) {
             Ok(Some(id)) => id,
             Ok(None) => return Err(self.reject(Scheme::Session, AuthReason::Missing)),
@@ -61,10 +62,10 @@ impl AppState {
     pub async fn authenticate_jwt(&self, headers: &HeaderMap) -> ApiResult<VerifiedClaims> {
         let token = credentials::bearer_token(headers, &self.metrics)
             .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
-        let claims = self
-            .jwt
-            .verify(token)
-            .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
+        let started = Instant::now();
+        let verified = self.jwt.verify(token);
+        self.metrics.jwt_verify(started.elapsed());
+        let claims = verified.map_err(|reason| self.reject(Scheme::Jwt, reason))?;
         let revoked = match self.revocation {
             Revocation::None => false,
             Revocation::Denylist | Revocation::TokenVersion => {

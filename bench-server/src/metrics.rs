@@ -153,6 +153,19 @@ impl Histogram {
         }
     }
 
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, bucket) in BUCKETS.iter().zip(self.buckets.iter()) {
+            cumulative += bucket.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.buckets[BUCKETS.len()].load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count.load(Relaxed));
+    }
+
     fn record(&self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
         let slot = BUCKETS
@@ -172,6 +185,7 @@ pub struct Metrics {
     requests: Vec<[AtomicU64; STATUS_SLOTS]>,
     auth: [[AtomicU64; AuthReason::ALL.len() + 1]; 2],
     store_ops: Vec<Histogram>,
+    jwt_verify: Histogram,
     store_errors: AtomicU64,
     header_bytes: [AtomicU64; 2],
     header_count: [AtomicU64; 2],
@@ -187,6 +201,7 @@ impl Default for Metrics {
                 .collect(),
             auth: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             store_ops: StoreOp::ALL.iter().map(|_| Histogram::new()).collect(),
+            jwt_verify: Histogram::new(),
             store_errors: AtomicU64::new(0),
             header_bytes: std::array::from_fn(|_| AtomicU64::new(0)),
             header_count: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -226,6 +241,11 @@ impl Metrics {
         self.store_ops[op as usize].record(elapsed);
     }
 
+    /// Records the time one JWT verification took (signature and claims).
+    pub fn jwt_verify(&self, elapsed: Duration) {
+        self.jwt_verify.record(elapsed);
+    }
+
     /// Counts a store operation that failed (connection lost, timeout).
     pub fn store_error(&self) {
         self.store_errors.fetch_add(1, Relaxed);
@@ -255,7 +275,13 @@ impl Metrics {
     }
 
     /// Renders everything in the Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self, replica: &str, store: &str, live_sessions: Option<u64>) -> String {
+    pub fn render(
+        &self,
+        replica: &str,
+        store: &str,
+        jwt_alg: &str,
+        live_sessions: Option<u64>,
+    ) -> String {
         let mut out = String::with_capacity(8 * 1024);
         let r = escape(replica);
 
@@ -299,32 +325,21 @@ impl Metrics {
         out.push_str("# HELP authbench_store_op_duration_seconds Latency of session and revocation store operations.\n");
         out.push_str("# TYPE authbench_store_op_duration_seconds histogram\n");
         for op in StoreOp::ALL {
-            let h = &self.store_ops[op as usize];
             let labels = format!("replica=\"{r}\",store=\"{store}\",op=\"{}\"", op.label());
-            let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS.iter().zip(h.buckets.iter()) {
-                cumulative += bucket.load(Relaxed);
-                let _ = writeln!(
-                    out,
-                    "authbench_store_op_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            cumulative += h.buckets[BUCKETS.len()].load(Relaxed);
-            let _ = writeln!(
-                out,
-                "authbench_store_op_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {cumulative}"
-            );
-            let sum = h.sum_nanos.load(Relaxed) as f64 / 1e9;
-            let _ = writeln!(
-                out,
-                "authbench_store_op_duration_seconds_sum{{{labels}}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "authbench_store_op_duration_seconds_count{{{labels}}} {}",
-                h.count.load(Relaxed)
+            self.store_ops[op as usize].render(
+                &mut out,
+                "authbench_store_op_duration_seconds",
+                &labels,
             );
         }
+
+        out.push_str("# HELP authbench_jwt_verify_duration_seconds Time spent verifying a JWT's signature and claims (revocation check excluded).\n");
+        out.push_str("# TYPE authbench_jwt_verify_duration_seconds histogram\n");
+        self.jwt_verify.render(
+            &mut out,
+            "authbench_jwt_verify_duration_seconds",
+            &format!("replica=\"{r}\",alg=\"{jwt_alg}\""),
+        );
 
         counter(
             &mut out,
@@ -368,6 +383,7 @@ impl Metrics {
             self.password_hashes.load(Relaxed),
         );
 
+        let cpu = process_stats::cpu_times();
         out.push_str(
             "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n",
         );
@@ -375,8 +391,19 @@ impl Metrics {
         let _ = writeln!(
             out,
             "process_cpu_seconds_total {}",
-            process_stats::cpu_time().as_secs_f64()
+            cpu.total().as_secs_f64()
         );
+        out.push_str(
+            "# HELP authbench_process_cpu_seconds_total CPU time spent in seconds, by mode.\n",
+        );
+        out.push_str("# TYPE authbench_process_cpu_seconds_total counter\n");
+        for (mode, time) in [("user", cpu.user), ("system", cpu.system)] {
+            let _ = writeln!(
+                out,
+                "authbench_process_cpu_seconds_total{{replica=\"{r}\",mode=\"{mode}\"}} {}",
+                time.as_secs_f64()
+            );
+        }
         out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
         out.push_str("# TYPE process_resident_memory_bytes gauge\n");
         let _ = writeln!(
@@ -423,7 +450,8 @@ mod tests {
         m.request(Route::JwtMe, 200);
         m.auth_rejected(Scheme::Jwt, AuthReason::Expired);
         m.store_op(StoreOp::Get, Duration::from_micros(30));
-        let text = m.render("r\"1", "memory", Some(3));
+        m.jwt_verify(Duration::from_micros(3));
+        let text = m.render("r\"1", "memory", "HS256", Some(3));
         assert!(text.contains(
             "authbench_http_requests_total{replica=\"r\\\"1\",route=\"/jwt/me\",status=\"200\"} 2"
         ));
@@ -431,5 +459,8 @@ mod tests {
         assert!(text.contains("op=\"get\",le=\"0.00005\"} 1"));
         assert!(text.contains("authbench_live_sessions{replica=\"r\\\"1\",store=\"memory\"} 3"));
         assert!(text.contains("process_cpu_seconds_total "));
+        assert!(text.contains(
+            "authbench_jwt_verify_duration_seconds_count{replica=\"r\\\"1\",alg=\"HS256\"} 1"
+        ));
     }
 }

@@ -5,17 +5,33 @@
 
 use std::time::Duration;
 
-/// User + system CPU time this process has used so far (`getrusage(RUSAGE_SELF)`, µs resolution).
-pub fn cpu_time() -> Duration {
-    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
-        Ok(usage) => {
-            let user = usage.user_time();
-            let system = usage.system_time();
-            let micros =
-                (user.tv_sec() + system.tv_sec()) * 1_000_000 + (user.tv_usec() + system.tv_usec());
-            Duration::from_micros(u64::try_from(micros).unwrap_or(0))
-        }
-        Err(_) => Duration::ZERO,
+/// CPU time this process has used so far, split by mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// Time in user space (the server's own code and libraries).
+    pub user: Duration,
+    /// Time in the kernel on the process's behalf (sockets, wake-ups, memory).
+    pub system: Duration,
+}
+
+impl CpuTimes {
+    /// User + system.
+    pub fn total(self) -> Duration {
+        self.user + self.system
+    }
+}
+
+/// CPU time used so far (`getrusage(RUSAGE_SELF)`, µs resolution); zero if unavailable.
+pub fn cpu_times() -> CpuTimes {
+    let Ok(usage) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) else {
+        return CpuTimes::default();
+    };
+    let micros = |t: nix::sys::time::TimeVal| {
+        Duration::from_micros(u64::try_from(t.tv_sec() * 1_000_000 + t.tv_usec()).unwrap_or(0))
+    };
+    CpuTimes {
+        user: micros(usage.user_time()),
+        system: micros(usage.system_time()),
     }
 }
 
@@ -46,13 +62,13 @@ mod tests {
 
     #[test]
     fn cpu_time_moves_forward() {
-        let before = cpu_time();
+        let before = cpu_times().total();
         let mut x = 0u64;
         for i in 0..2_000_000u64 {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         std::hint::black_box(x);
-        assert!(cpu_time() >= before);
+        assert!(cpu_times().total() >= before);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The JWT scheme: login returns a signed token; requests are verified without state unless
 //! a revocation strategy is on.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -49,8 +48,8 @@ pub async fn login(
 }
 
 /// `GET /jwt/me`: signature and claims check, plus the revocation lookup if configured.
-pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let claims = state.authenticate_jwt(&headers).await?;
+pub async fn me(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let claims = state.authenticate_jwt(request.headers()).await?;
     Ok(Json(Me {
         user: &claims.sub,
         roles: &claims.roles,
@@ -60,8 +59,8 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
 }
 
 /// `POST /jwt/logout`: what it can do depends on `--revocation`, and the response says so.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let claims = state.authenticate_jwt(&headers).await?;
+pub async fn logout(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let claims = state.authenticate_jwt(request.headers()).await?;
     let remaining = claims.exp.saturating_sub(now());
     let body = match state.revocation {
         Revocation::None => json!({

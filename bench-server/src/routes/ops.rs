@@ -23,9 +23,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
-    let text = state
-        .metrics
-        .render(&state.replica, state.sessions.kind(), live);
+    let text = state.metrics.render(
+        &state.replica,
+        state.sessions.kind(),
+        &state.jwt.keys().alg().to_string(),
+        live,
+    );
     (
         [(
             CONTENT_TYPE,

@@ -1,7 +1,7 @@
 //! The session-ID scheme: login sets a random ID in an HttpOnly cookie, every request is a
 //! store lookup, logout deletes the session.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -61,8 +61,8 @@ pub async fn login(
 }
 
 /// `GET /session/me`: one store lookup.
-pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let (_, session) = state.authenticate_session(&headers).await?;
+pub async fn me(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let (_, session) = state.authenticate_session(request.headers()).await?;
     Ok(Json(Me {
         user: &session.user,
         roles: &session.roles,
@@ -73,8 +73,8 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
 
 /// `POST /session/logout`: deletes the session; the cookie is dead on every replica that
 /// shares the store.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let (id, session) = state.authenticate_session(&headers).await?;
+pub async fn logout(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let (id, session) = state.authenticate_session(request.headers()).await?;
     state
         .timed(StoreOp::Delete, state.sessions.delete(id))
         .await?;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use tokio::time::Instant;
 
 use super::{BoxFuture, RevocationStore, Session, SessionStore, StoreResult};
@@ -47,15 +48,19 @@ impl Purge for MemoryRevocations {
 
 #[derive(Debug)]
 struct Entry {
-    session: Session,
+    session: Arc<Session>,
     expires_at: Instant,
 }
+
+/// A concurrent map with a fast, per-process randomly seeded hasher. Keys are session IDs
+/// and token IDs the server generated itself, so flooding one bucket is not possible.
+type Map<K, V> = DashMap<K, V, RandomState>;
 
 /// Sessions in a concurrent map, with a user → session IDs index for force-logout.
 #[derive(Debug, Default)]
 pub struct MemorySessions {
-    sessions: DashMap<Box<str>, Entry>,
-    by_user: DashMap<Box<str>, Vec<Box<str>>>,
+    sessions: Map<Box<str>, Entry>,
+    by_user: Map<Box<str>, Vec<Box<str>>>,
 }
 
 impl MemorySessions {
@@ -104,7 +109,7 @@ impl SessionStore for MemorySessions {
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let entry = Entry {
-                session: session.clone(),
+                session: Arc::new(session.clone()),
                 expires_at: Instant::now() + ttl,
             };
             self.sessions.insert(id.into(), entry);
@@ -116,7 +121,7 @@ impl SessionStore for MemorySessions {
         })
     }
 
-    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>> {
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
         Box::pin(async move {
             let found = self.sessions.get(id).and_then(|entry| {
                 (entry.expires_at > Instant::now()).then(|| entry.session.clone())
@@ -164,8 +169,8 @@ impl SessionStore for MemorySessions {
 /// Deny-list and token versions in process.
 #[derive(Debug, Default)]
 pub struct MemoryRevocations {
-    denied: DashMap<Box<str>, Instant>,
-    versions: DashMap<Box<str>, AtomicU64>,
+    denied: Map<Box<str>, Instant>,
+    versions: Map<Box<str>, AtomicU64>,
 }
 
 impl MemoryRevocations {

@@ -11,6 +11,7 @@ mod redis;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::memory::{spawn_purger, MemoryRevocations, MemorySessions, Purge};
@@ -80,8 +81,9 @@ pub trait SessionStore: Send + Sync + Debug {
         ttl: Duration,
     ) -> BoxFuture<'a, StoreResult<()>>;
 
-    /// Looks a session up; `None` if unknown or expired.
-    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>>;
+    /// Looks a session up; `None` if unknown or expired. Shared, so a hit on the
+    /// in-process store costs a reference count, not a copy.
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>>;
 
     /// Deletes a session; returns whether it existed.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;

@@ -11,6 +11,7 @@
 //! | `{ns}:deny:{jti}` | `1` | the token's remaining lifetime |
 //! | `{ns}:ver:{user}` | token version (integer) | none |
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -106,7 +107,7 @@ impl SessionStore for RedisSessions {
         })
     }
 
-    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>> {
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let key = self.session_key(id);
@@ -114,7 +115,7 @@ impl SessionStore for RedisSessions {
             match record {
                 None => Ok(None),
                 Some(record) => Session::decode(&record)
-                    .map(Some)
+                    .map(|session| Some(Arc::new(session)))
                     .ok_or(StoreError::Corrupt(key)),
             }
         })
