@@ -1,0 +1,220 @@
+//! Command line: `loadgen run`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::plan::{
+    parse_duration, parse_stages, parse_target, LoadModel, Mix, Plan, PlanError, Scheme, Stage,
+    StopAt,
+};
+use crate::result::{write_atomically, RunResult};
+
+/// Drives virtual users through login → requests → logout against a bench-server and
+/// records latency without coordinated omission.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one load test and write its result.
+    Run(RunArgs),
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Base URL of the target, e.g. http://127.0.0.1:8080 (a replica or a balancer).
+    #[arg(long)]
+    pub target: String,
+    /// Authentication scheme of the virtual users.
+    #[arg(long, value_enum)]
+    pub scheme: Scheme,
+    /// Open loop: constant arrival rate, requests per second.
+    #[arg(long, group = "load")]
+    pub rate: Option<f64>,
+    /// Open loop with stages: `LENGTH:RATE[~],…` (`~` ramps from the previous rate).
+    #[arg(long, group = "load")]
+    pub stages: Option<String>,
+    /// Closed loop: this many users send back to back.
+    #[arg(long, group = "load")]
+    pub concurrency: Option<usize>,
+    /// Run length (warm-up included); not with --stages, whose lengths decide it.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Stop after this many measured requests instead of after a duration.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Initial period whose requests are sent but not recorded.
+    #[arg(long, default_value = "0s")]
+    pub warmup: String,
+    /// Virtual users (seeded accounts user<first>…); in open loop the most requests in flight.
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// Index of the first seeded account to use.
+    #[arg(long, default_value_t = 0)]
+    pub first_user: usize,
+    /// Weighted request mix, e.g. "GET /jwt/me=9,GET /healthz=1" (default: GET /<scheme>/me).
+    #[arg(long)]
+    pub mix: Option<String>,
+    /// Each user logs out and in again after this many requests.
+    #[arg(long)]
+    pub logout_every: Option<u64>,
+    /// Do not log users out when the run ends.
+    #[arg(long)]
+    pub no_logout_at_end: bool,
+    /// Log in again this long before the credential expires.
+    #[arg(long, default_value = "30s")]
+    pub renew_before: String,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s")]
+    pub timeout: String,
+    /// Write the JSON result here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn duration_flag(flag: &'static str, value: &str) -> Result<Duration, PlanError> {
+    parse_duration(value).map_err(|message| PlanError::new(flag, value, message))
+}
+
+impl RunArgs {
+    /// Validates the flags into a plan.
+    pub fn to_plan(&self) -> Result<Plan, PlanError> {
+        let (target, authority) = parse_target(&self.target)?;
+        let warmup = duration_flag("--warmup", &self.warmup)?;
+        let duration = self
+            .duration
+            .as_deref()
+            .map(|d| duration_flag("--duration", d))
+            .transpose()?;
+        if duration.is_some_and(|d| d.is_zero()) {
+            return Err(PlanError::new(
+                "--duration",
+                self.duration.as_deref().unwrap_or(""),
+                "must be longer than 0",
+            ));
+        }
+        if self.users == 0 {
+            return Err(PlanError::new("--users", 0, "must be at least 1"));
+        }
+        if self.requests == Some(0) {
+            return Err(PlanError::new("--requests", 0, "must be at least 1"));
+        }
+        if self.logout_every == Some(0) {
+            return Err(PlanError::new("--logout-every", 0, "must be at least 1"));
+        }
+        let default_length = Duration::from_secs(30);
+        let model = match (self.rate, &self.stages, self.concurrency) {
+            (Some(rate), None, None) => {
+                if !rate.is_finite() || rate <= 0.0 {
+                    return Err(PlanError::new("--rate", rate, "must be a positive number of requests per second"));
+                }
+                // With --requests the schedule runs until the count is reached.
+                let length = match (duration, self.requests) {
+                    (Some(d), _) => d,
+                    (None, Some(n)) => Duration::from_secs_f64(n as f64 / rate) + warmup + Duration::from_secs(1),
+                    (None, None) => default_length,
+                };
+                LoadModel::Open {
+                    stages: vec![Stage { length, rate, ramp: false }],
+                }
+            }
+            (None, Some(stages), None) => {
+                if self.duration.is_some() {
+                    return Err(PlanError::new("--duration", self.duration.as_deref().unwrap_or(""), "not allowed with --stages (the stages set the length)"));
+                }
+                LoadModel::Open {
+                    stages: parse_stages(stages).map_err(|m| PlanError::new("--stages", stages, m))?,
+                }
+            }
+            (None, None, Some(concurrency)) => {
+                if concurrency == 0 {
+                    return Err(PlanError::new("--concurrency", 0, "must be at least 1"));
+                }
+                LoadModel::Closed { concurrency }
+            }
+            _ => {
+                return Err(PlanError::new(
+                    "--rate",
+                    "",
+                    "give exactly one of --rate (open loop), --stages (open loop) or --concurrency (closed loop)",
+                ))
+            }
+        };
+        let stop = match (self.requests, &model) {
+            (Some(count), _) => StopAt::Requests { count },
+            (None, LoadModel::Open { stages }) => StopAt::Duration {
+                length: stages.iter().map(|s| s.length).sum(),
+            },
+            (None, LoadModel::Closed { .. }) => StopAt::Duration {
+                length: duration.unwrap_or(default_length),
+            },
+        };
+        if let StopAt::Duration { length } = stop {
+            if warmup >= length {
+                return Err(PlanError::new(
+                    "--warmup",
+                    &self.warmup,
+                    "must be shorter than the run",
+                ));
+            }
+        }
+        let mix = match &self.mix {
+            Some(text) => text
+                .parse::<Mix>()
+                .map_err(|m| PlanError::new("--mix", text, m))?,
+            None => Mix::default_for(self.scheme),
+        };
+        Ok(Plan {
+            target,
+            authority,
+            scheme: self.scheme,
+            model,
+            stop,
+            warmup,
+            users: self.users,
+            first_user: self.first_user,
+            mix,
+            logout_every: self.logout_every,
+            logout_at_end: !self.no_logout_at_end,
+            renew_before: duration_flag("--renew-before", &self.renew_before)?,
+            timeout: duration_flag("--timeout", &self.timeout)?,
+        })
+    }
+}
+
+/// Runs a parsed command line.
+pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
+    let Command::Run(args) = cli.command;
+    let plan = args.to_plan()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let outcome = runtime
+        .block_on(crate::engine::run(plan.clone(), crate::shutdown_signal()))
+        .map_err(anyhow::Error::msg)?;
+    let result = RunResult::new(&plan, &outcome, argv);
+    if let Some(path) = &args.out {
+        write_atomically(path, &result).with_context(|| format!("--out {}", path.display()))?;
+    }
+    if !args.quiet {
+        print!("{}", crate::summary::render(&result));
+        if let Some(path) = &args.out {
+            println!("result: {}", path.display());
+        }
+    }
+    Ok(())
+}

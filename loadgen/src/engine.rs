@@ -1,0 +1,213 @@
+//! Runs a plan: dispatches the schedule (open loop) or lets users loop (closed loop), feeds
+//! the recorder, and stops on time, on a request count, or on shutdown (marked partial).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::http::HttpClient;
+use crate::plan::{LoadModel, Plan, StopAt};
+use crate::record::Recorder;
+use crate::schedule::Schedule;
+use crate::user::{Context, VirtualUser};
+
+/// What a finished run hands to the result writer.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Everything recorded.
+    pub recorder: Recorder,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// From start to the last response.
+    pub elapsed: Duration,
+    /// Stopped early (Ctrl-C): the numbers cover only what ran.
+    pub partial: bool,
+    /// Requests the schedule handed out (open loop) or users started (closed loop).
+    pub dispatched: u64,
+    /// Largest number of scheduled requests waiting for a free user at once (open loop):
+    /// more than zero means the users were all busy, and those requests went out late —
+    /// their lateness is in the corrected latency, and counted in `late_starts`.
+    pub max_backlog: u64,
+}
+
+/// One scheduled request.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    index: u64,
+    intended: Instant,
+}
+
+/// Runs `plan` until it is done or `shutdown` completes.
+pub async fn run(
+    plan: Plan,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<RunOutcome, String> {
+    let client = HttpClient::new(&plan.authority, plan.users, plan.timeout)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let shutdown_task = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let started_at = SystemTime::now();
+    // A short lead so the first intended send is not already late while tasks spin up.
+    let start = Instant::now() + Duration::from_millis(20);
+    let warmup_end = start + plan.warmup;
+    let (sample_tx, mut sample_rx) = mpsc::unbounded_channel();
+    let recorder_task = tokio::spawn(async move {
+        let mut recorder = Recorder::new(start, warmup_end);
+        while let Some(sample) = sample_rx.recv().await {
+            recorder.record(&sample);
+        }
+        recorder.finish();
+        recorder
+    });
+    let ctx = Arc::new(Context::new(plan.clone(), client, sample_tx));
+
+    let (dispatched, max_backlog) = match &plan.model {
+        LoadModel::Open { stages } => {
+            open_loop(
+                &ctx,
+                Schedule::new(stages),
+                start,
+                warmup_end,
+                stop_rx.clone(),
+            )
+            .await
+        }
+        LoadModel::Closed { concurrency } => (
+            closed_loop(&ctx, *concurrency, start, warmup_end, stop_rx.clone()).await,
+            0,
+        ),
+    };
+    let partial = *stop_rx.borrow();
+    let elapsed = start.elapsed();
+    shutdown_task.abort();
+    drop(ctx);
+    let recorder = recorder_task
+        .await
+        .map_err(|e| format!("recorder task failed: {e}"))?;
+    Ok(RunOutcome {
+        recorder,
+        started_at,
+        elapsed,
+        partial,
+        dispatched,
+        max_backlog,
+    })
+}
+
+/// Logs every user out at the end, when the plan says so and the run was not interrupted.
+async fn finish_user(ctx: &Context, user: &mut VirtualUser, stop: &watch::Receiver<bool>) {
+    if ctx.plan.logout_at_end && !*stop.borrow() {
+        user.logout(ctx).await;
+    }
+}
+
+async fn open_loop(
+    ctx: &Arc<Context>,
+    schedule: Schedule,
+    start: Instant,
+    warmup_end: Instant,
+    mut stop: watch::Receiver<bool>,
+) -> (u64, u64) {
+    let (jobs_tx, jobs_rx) = async_channel::unbounded::<Job>();
+    let mut users = JoinSet::new();
+    for i in 0..ctx.plan.users {
+        let ctx = Arc::clone(ctx);
+        let jobs = jobs_rx.clone();
+        let stop = stop.clone();
+        let mut user = VirtualUser::new(ctx.plan.first_user + i);
+        users.spawn(async move {
+            while let Ok(job) = jobs.recv().await {
+                if *stop.borrow() {
+                    break;
+                }
+                user.run_job(&ctx, job.index, job.intended).await;
+            }
+            finish_user(&ctx, &mut user, &stop).await;
+        });
+    }
+    drop(jobs_rx);
+
+    let budget = match ctx.plan.stop {
+        StopAt::Requests { count } => Some(count),
+        StopAt::Duration { .. } => None,
+    };
+    let (mut dispatched, mut measured, mut max_backlog) = (0u64, 0u64, 0u64);
+    for (index, offset) in (0u64..).zip(schedule) {
+        if budget.is_some_and(|b| measured >= b) || *stop.borrow() {
+            break;
+        }
+        let intended = start + offset;
+        if intended > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(intended) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        if jobs_tx.send(Job { index, intended }).await.is_err() {
+            break;
+        }
+        dispatched += 1;
+        if intended >= warmup_end {
+            measured += 1;
+        }
+        max_backlog = max_backlog.max(jobs_tx.len() as u64);
+    }
+    drop(jobs_tx);
+    while users.join_next().await.is_some() {}
+    (dispatched, max_backlog)
+}
+
+async fn closed_loop(
+    ctx: &Arc<Context>,
+    concurrency: usize,
+    start: Instant,
+    warmup_end: Instant,
+    stop: watch::Receiver<bool>,
+) -> u64 {
+    let deadline = match ctx.plan.stop {
+        StopAt::Duration { length } => Some(start + length),
+        StopAt::Requests { .. } => None,
+    };
+    let budget = match ctx.plan.stop {
+        StopAt::Requests { count } => Some(count),
+        StopAt::Duration { .. } => None,
+    };
+    let next_index = Arc::new(AtomicU64::new(0));
+    let measured = Arc::new(AtomicU64::new(0));
+    tokio::time::sleep_until(start).await;
+    let mut users = JoinSet::new();
+    for i in 0..concurrency {
+        let ctx = Arc::clone(ctx);
+        let stop = stop.clone();
+        let next_index = Arc::clone(&next_index);
+        let measured = Arc::clone(&measured);
+        let mut user = VirtualUser::new(ctx.plan.first_user + i % ctx.plan.users.max(1));
+        users.spawn(async move {
+            loop {
+                let now = Instant::now();
+                if *stop.borrow() || deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
+                if now >= warmup_end {
+                    let taken = measured.fetch_add(1, Relaxed);
+                    if budget.is_some_and(|b| taken >= b) {
+                        break;
+                    }
+                }
+                let index = next_index.fetch_add(1, Relaxed);
+                user.run_job(&ctx, index, now).await;
+            }
+            finish_user(&ctx, &mut user, &stop).await;
+        });
+    }
+    while users.join_next().await.is_some() {}
+    next_index.load(Relaxed)
+}

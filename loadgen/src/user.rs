@@ -1,0 +1,280 @@
+//! A virtual user: one seeded account going through login → requests → logout, keeping its
+//! cookie or bearer token between requests like a real client would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
+use hyper::Method;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use crate::http::{HttpClient, Outgoing, Reply};
+use crate::plan::{Plan, Scheme};
+use crate::record::{Outcome, Phase, Sample};
+
+/// What every user of a run shares.
+#[derive(Debug)]
+pub struct Context {
+    /// The plan.
+    pub plan: Plan,
+    /// The pooled HTTP client.
+    pub client: HttpClient,
+    /// Where samples go.
+    pub samples: UnboundedSender<Sample>,
+    methods: Vec<Method>,
+}
+
+impl Context {
+    /// Shares `plan` and `client` with every user; samples go to `samples`.
+    pub fn new(plan: Plan, client: HttpClient, samples: UnboundedSender<Sample>) -> Self {
+        let methods = plan
+            .mix
+            .0
+            .iter()
+            .map(|e| Method::from_bytes(e.method.as_bytes()).unwrap_or(Method::GET))
+            .collect();
+        Context {
+            plan,
+            client,
+            samples,
+            methods,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Credential {
+    value: HeaderValue,
+    renew_at: Instant,
+}
+
+/// One virtual user.
+#[derive(Debug)]
+pub struct VirtualUser {
+    login_body: Bytes,
+    credential: Option<Credential>,
+    since_login: u64,
+    next_login_cause: Arc<str>,
+}
+
+fn header_name(scheme: Scheme) -> &'static HeaderName {
+    match scheme {
+        Scheme::Session => &COOKIE,
+        Scheme::Jwt => &AUTHORIZATION,
+    }
+}
+
+impl VirtualUser {
+    /// User `user{index}` with its documented password `secret-{index}`.
+    pub fn new(index: usize) -> Self {
+        let body = serde_json::json!({
+            "username": format!("user{index}"),
+            "password": format!("secret-{index}"),
+        });
+        VirtualUser {
+            login_body: Bytes::from(body.to_string()),
+            credential: None,
+            since_login: 0,
+            next_login_cause: Arc::from("first"),
+        }
+    }
+
+    /// Whether the user holds a credential.
+    pub fn is_logged_in(&self) -> bool {
+        self.credential.is_some()
+    }
+
+    /// Sends request `index` of the mix, intended at `intended`, logging in (or renewing)
+    /// first when needed.
+    pub async fn run_job(&mut self, ctx: &Context, index: u64, intended: Instant) {
+        match &self.credential {
+            None => self.login(ctx, Phase::Login, intended).await,
+            Some(c) if Instant::now() >= c.renew_at => {
+                self.next_login_cause = Arc::from("renew");
+                self.login(ctx, Phase::Renew, intended).await;
+            }
+            Some(_) => {}
+        }
+        let slot = ctx.plan.mix.pick_index(index);
+        let path = &ctx.plan.mix.0[slot].path;
+        let method = &ctx.methods[slot];
+        let reply = self
+            .exchange(ctx, Phase::Request, method, path, None, intended)
+            .await;
+        if let Some(reply) = reply {
+            if reply.status == 401 {
+                self.credential = None;
+                self.next_login_cause = reason_of(&reply).unwrap_or_else(|| Arc::from("unknown"));
+            }
+        }
+        self.since_login += 1;
+        if ctx
+            .plan
+            .logout_every
+            .is_some_and(|every| self.since_login >= every)
+        {
+            self.logout(ctx).await;
+        }
+    }
+
+    /// Logs out, if logged in.
+    pub async fn logout(&mut self, ctx: &Context) {
+        if self.credential.is_none() {
+            return;
+        }
+        let path = format!("{}/logout", ctx.plan.scheme.prefix());
+        let now = Instant::now();
+        self.exchange(ctx, Phase::Logout, &Method::POST, &path, None, now)
+            .await;
+        self.credential = None;
+        self.next_login_cause = Arc::from("logout");
+    }
+
+    async fn login(&mut self, ctx: &Context, phase: Phase, intended: Instant) {
+        let path = format!("{}/login", ctx.plan.scheme.prefix());
+        let body = self.login_body.clone();
+        let cause = self.next_login_cause.clone();
+        self.credential = None;
+        let started = Instant::now();
+        let Some(reply) = self
+            .exchange_with_cause(
+                ctx,
+                phase,
+                &Method::POST,
+                &path,
+                Some(body),
+                intended,
+                Some(cause),
+            )
+            .await
+        else {
+            return;
+        };
+        if reply.status != 200 {
+            return;
+        }
+        let (value, expires_in) = match ctx.plan.scheme {
+            Scheme::Session => {
+                let Some(sid) = reply.session_cookie.as_deref() else {
+                    return;
+                };
+                (format!("sid={sid}"), expires_in(&reply))
+            }
+            Scheme::Jwt => {
+                let token = reply
+                    .body
+                    .as_deref()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                    .and_then(|v| v["access_token"].as_str().map(str::to_owned));
+                let Some(token) = token else { return };
+                (format!("Bearer {token}"), expires_in(&reply))
+            }
+        };
+        let Ok(value) = HeaderValue::from_str(&value) else {
+            return;
+        };
+        let lifetime = Duration::from_secs(expires_in.unwrap_or(u64::MAX / 4));
+        let renew_in = if lifetime > ctx.plan.renew_before * 2 {
+            lifetime - ctx.plan.renew_before
+        } else {
+            lifetime / 2
+        };
+        self.credential = Some(Credential {
+            value,
+            renew_at: started + renew_in,
+        });
+        self.since_login = 0;
+    }
+
+    async fn exchange(
+        &self,
+        ctx: &Context,
+        phase: Phase,
+        method: &Method,
+        path: &str,
+        json: Option<Bytes>,
+        intended: Instant,
+    ) -> Option<Reply> {
+        self.exchange_with_cause(ctx, phase, method, path, json, intended, None)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange_with_cause(
+        &self,
+        ctx: &Context,
+        phase: Phase,
+        method: &Method,
+        path: &str,
+        json: Option<Bytes>,
+        intended: Instant,
+        cause: Option<Arc<str>>,
+    ) -> Option<Reply> {
+        let name = header_name(ctx.plan.scheme);
+        let credential = if json.is_some() {
+            None
+        } else {
+            self.credential.as_ref().map(|c| (name, &c.value))
+        };
+        let credential_bytes =
+            credential.map_or(0, |(n, v)| (n.as_str().len() + 4 + v.len()) as u64);
+        let keep_body = json.is_some();
+        let sent = Instant::now();
+        let (result, bytes_out) = ctx
+            .client
+            .send(Outgoing {
+                method,
+                path,
+                credential,
+                json,
+                keep_body,
+            })
+            .await;
+        let done = Instant::now();
+        let (outcome, reason, replica, bytes_in, reply) = match result {
+            Ok(reply) => {
+                let reason = if reply.status == 401 {
+                    reason_of(&reply)
+                } else {
+                    None
+                };
+                (
+                    Outcome::Status(reply.status),
+                    reason,
+                    reply.replica.clone(),
+                    reply.bytes_in,
+                    Some(reply),
+                )
+            }
+            Err(failure) => (Outcome::Failed(failure), None, None, 0, None),
+        };
+        let _ = ctx.samples.send(Sample {
+            phase,
+            intended,
+            sent,
+            done,
+            outcome,
+            reason,
+            login_cause: cause,
+            replica,
+            bytes_out,
+            bytes_in,
+            credential_bytes,
+        });
+        reply
+    }
+}
+
+fn reason_of(reply: &Reply) -> Option<Arc<str>> {
+    let body = reply.body.as_deref()?;
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value["error"].as_str().map(Arc::from)
+}
+
+fn expires_in(reply: &Reply) -> Option<u64> {
+    let body = reply.body.as_deref()?;
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value["expires_in"].as_u64()
+}

@@ -1,0 +1,168 @@
+//! loadgen against a real bench-server in process: its counts must equal the server's own,
+//! re-login works, and the result validates against the committed JSON Schema.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bench_server::metrics::Route;
+use loadgen::record::Phase;
+use loadgen::result::RunResult;
+use loadgen::schedule::Schedule;
+
+fn schema_validator() -> jsonschema::Validator {
+    let text = include_str!("../schema/run-result.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn assert_valid(result: &RunResult<'_>) {
+    let value = serde_json::to_value(result).unwrap();
+    let validator = schema_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "schema violations: {errors:#?}\n{value:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_open_loop_counts_match_the_server() {
+    let server = common::Server::start().await;
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "jwt",
+        "--rate",
+        "200",
+        "--duration",
+        "2s",
+        "--users",
+        "20",
+    ]);
+    let stages = match &plan.model {
+        loadgen::plan::LoadModel::Open { stages } => stages.clone(),
+        loadgen::plan::LoadModel::Closed { .. } => unreachable!(),
+    };
+    let outcome = common::run(plan.clone()).await;
+    let result = RunResult::new(&plan, &outcome, vec!["test".into()]);
+    let m = &server.state.metrics;
+
+    let request = &result.phases[&Phase::Request];
+    assert_eq!(
+        outcome.dispatched,
+        Schedule::total(&stages),
+        "every scheduled request went out"
+    );
+    assert_eq!(request.count, outcome.dispatched);
+    assert_eq!(request.status["200"], m.requests_for(Route::JwtMe, 200));
+    assert_eq!(request.errors, 0);
+    assert_eq!(
+        result.phases[&Phase::Login].count,
+        m.requests_for(Route::JwtLogin, 200)
+    );
+    assert_eq!(
+        result.phases[&Phase::Logout].count,
+        m.requests_for(Route::JwtLogout, 200)
+    );
+    assert_eq!(result.logins["first"], 20.min(outcome.dispatched));
+    assert_eq!(
+        result.replicas["r0"],
+        m.requests_for(Route::JwtMe, 200)
+            + result.phases[&Phase::Login].count
+            + result.phases[&Phase::Logout].count
+    );
+    assert!(
+        request.credential_header_bytes_mean > 100.0,
+        "a bearer token header"
+    );
+    assert!(request.corrected.p50_us >= request.uncorrected.p50_us);
+    assert!(!result.timeline.is_empty());
+    assert!(!result.partial);
+    assert_valid(&result);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_closed_loop_counts_match_and_logout_every_relogs_in() {
+    let server = common::Server::start().await;
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "session",
+        "--concurrency",
+        "4",
+        "--requests",
+        "200",
+        "--users",
+        "4",
+        "--logout-every",
+        "10",
+    ]);
+    let outcome = common::run(plan.clone()).await;
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    let m = &server.state.metrics;
+    let request = &result.phases[&Phase::Request];
+    assert_eq!(request.count, 200);
+    assert_eq!(request.status["200"], m.requests_for(Route::SessionMe, 200));
+    let logins = result.phases[&Phase::Login].count;
+    assert_eq!(logins, m.requests_for(Route::SessionLogin, 200));
+    assert_eq!(
+        result.phases[&Phase::Logout].count,
+        m.requests_for(Route::SessionLogout, 200)
+    );
+    // 4 first logins, then one per 10 requests per user.
+    assert_eq!(result.logins["first"], 4);
+    assert!(result.logins["logout"] >= 16, "{:?}", result.logins);
+    assert!(
+        request.credential_header_bytes_mean > 40.0 && request.credential_header_bytes_mean < 70.0
+    );
+    assert_valid(&result);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_session_is_rejected_and_the_user_logs_in_again() {
+    let server = common::Server::start().await;
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "session",
+        "--rate",
+        "100",
+        "--duration",
+        "3s",
+        "--users",
+        "1",
+    ]);
+    let state = server.state.clone();
+    let run = tokio::spawn(common::run(plan.clone()));
+    // Wait (bounded) until the user has made some requests, then end its sessions.
+    let mut waited = 0;
+    while state.metrics.requests_for(Route::SessionMe, 200) < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the run never got going");
+    }
+    let deleted = state.sessions.delete_user("user0").await.unwrap();
+    assert_eq!(deleted, 1);
+    let outcome = run.await.unwrap();
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    let request = &result.phases[&Phase::Request];
+    assert_eq!(request.unauthorized["unknown_session"], 1);
+    assert_eq!(result.logins["unknown_session"], 1);
+    assert_eq!(result.logins["first"], 1);
+    assert_eq!(request.status["401"], 1);
+    assert_eq!(
+        request.status["200"],
+        request.count - 1,
+        "every later request worked"
+    );
+    server.stop().await;
+}
