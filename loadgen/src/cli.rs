@@ -39,7 +39,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub scheme: Scheme,
     /// Open loop: constant arrival rate, requests per second.
-    #[arg(long, group = "load")]
+    #[arg(long, group = "load", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Open loop with stages: `LENGTH:RATE[~],…` (`~` ramps from the previous rate).
     #[arg(long, group = "load")]

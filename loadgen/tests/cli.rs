@@ -1,0 +1,157 @@
+//! The command line: bad flags are named with their value; the binary writes a result file
+//! that validates, and Ctrl-C still writes what was measured, marked partial.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use loadgen::cli::{Cli, Command as Sub};
+
+const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
+
+fn plan_error(args: &[&str]) -> String {
+    let mut argv = vec!["loadgen", "run"];
+    argv.extend_from_slice(args);
+    match <Cli as clap::Parser>::try_parse_from(argv) {
+        Err(err) => err.to_string(),
+        Ok(cli) => {
+            let Sub::Run(run) = cli.command;
+            run.to_plan().unwrap_err().to_string()
+        }
+    }
+}
+
+#[test]
+fn bad_flags_are_named() {
+    let base = ["--target", "http://127.0.0.1:9", "--scheme", "jwt"];
+    let with = |extra: &[&'static str]| {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        plan_error(&v)
+    };
+    let err = with(&["--rate", "-5"]);
+    assert!(err.contains("--rate") && err.contains("-5"), "{err}");
+    let err = with(&["--rate", "10", "--duration", "forever"]);
+    assert!(
+        err.contains("--duration") && err.contains("forever"),
+        "{err}"
+    );
+    let err = with(&["--stages", "10s"]);
+    assert!(err.contains("--stages") && err.contains("10s"), "{err}");
+    let err = with(&["--rate", "10", "--mix", "GET nope"]);
+    assert!(err.contains("--mix") && err.contains("nope"), "{err}");
+    let err = with(&["--rate", "10", "--users", "0"]);
+    assert!(err.contains("--users"), "{err}");
+    let err = with(&["--rate", "10", "--duration", "2s", "--warmup", "5s"]);
+    assert!(err.contains("--warmup"), "{err}");
+    let err = with(&[]);
+    assert!(
+        err.contains("--rate") && err.contains("--concurrency"),
+        "{err}"
+    );
+    let err = with(&["--rate", "10", "--concurrency", "3"]);
+    assert!(
+        err.contains("--rate") || err.contains("--concurrency"),
+        "{err}"
+    );
+    let err = plan_error(&["--target", "localhost:80", "--scheme", "jwt", "--rate", "1"]);
+    assert!(
+        err.contains("--target") && err.contains("localhost:80"),
+        "{err}"
+    );
+    let err = plan_error(&["--target", "http://x:1", "--scheme", "saml", "--rate", "1"]);
+    assert!(err.contains("--scheme") && err.contains("saml"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_writes_a_result_and_ctrl_c_keeps_a_partial_one() {
+    let server = common::Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = dir.path().join("full.json");
+    let status = tokio::process::Command::new(BIN)
+        .args([
+            "run",
+            "--target",
+            &server.url,
+            "--scheme",
+            "session",
+            "--rate",
+            "50",
+        ])
+        .args(["--duration", "1s", "--users", "5", "--quiet", "--out"])
+        .arg(&out)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let full: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(full["schema_version"], 1);
+    assert_eq!(full["partial"], false);
+    assert_eq!(full["phases"]["request"]["count"], 50);
+    assert_eq!(full["command"][1], "run");
+
+    let out = dir.path().join("partial.json");
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            "--target",
+            &server.url,
+            "--scheme",
+            "jwt",
+            "--rate",
+            "50",
+        ])
+        .args(["--duration", "60s", "--users", "5", "--quiet", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until it is sending, then interrupt it.
+    let mut waited = 0;
+    while server
+        .state
+        .metrics
+        .requests_for(bench_server::metrics::Route::JwtMe, 200)
+        < 10
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "loadgen never started sending");
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let partial: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(partial["partial"], true);
+    let count = partial["phases"]["request"]["count"].as_u64().unwrap();
+    assert!(count >= 10 && count < 3000, "{count}");
+    server.stop().await;
+}
+
+#[test]
+fn unreachable_target_is_reported_as_connect_failures() {
+    let output = Command::new(BIN)
+        .args([
+            "run",
+            "--target",
+            "http://127.0.0.1:1",
+            "--scheme",
+            "jwt",
+            "--rate",
+            "20",
+        ])
+        .args(["--duration", "500ms", "--users", "2", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("errors 10"), "{stdout}");
+}
