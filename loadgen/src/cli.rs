@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Tokio worker threads (default: one per core); 1 when pinned to a single core.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn duration_flag(flag: &'static str, value: &str) -> Result<Duration, PlanError> {
@@ -199,10 +202,15 @@ impl RunArgs {
 pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
     let Command::Run(args) = cli.command;
     let plan = args.to_plan()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            return Err(PlanError::new("--threads", 0, "must be at least 1").into());
+        }
+        builder.worker_threads(threads);
+    }
+    let runtime = builder.build().context("cannot start the tokio runtime")?;
     let outcome = runtime
         .block_on(crate::engine::run(plan.clone(), crate::shutdown_signal()))
         .map_err(anyhow::Error::msg)?;

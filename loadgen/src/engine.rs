@@ -61,13 +61,15 @@ pub async fn run(
     let (sample_tx, mut sample_rx) = mpsc::unbounded_channel();
     let recorder_task = tokio::spawn(async move {
         let mut recorder = Recorder::new(start, warmup_end);
-        while let Some(sample) = sample_rx.recv().await {
-            recorder.record(&sample);
+        while let Some(batch) = sample_rx.recv().await {
+            for sample in &batch {
+                recorder.record(sample);
+            }
         }
         recorder.finish();
         recorder
     });
-    let ctx = Arc::new(Context::new(plan.clone(), client, sample_tx));
+    let ctx = Arc::new(Context::new(plan.clone(), client, sample_tx)?);
 
     let (dispatched, max_backlog) = match &plan.model {
         LoadModel::Open { stages } => {
@@ -107,6 +109,7 @@ async fn finish_user(ctx: &Context, user: &mut VirtualUser, stop: &watch::Receiv
     if ctx.plan.logout_at_end && !*stop.borrow() {
         user.logout(ctx).await;
     }
+    user.flush();
 }
 
 async fn open_loop(
@@ -122,7 +125,7 @@ async fn open_loop(
         let ctx = Arc::clone(ctx);
         let jobs = jobs_rx.clone();
         let stop = stop.clone();
-        let mut user = VirtualUser::new(ctx.plan.first_user + i);
+        let mut user = VirtualUser::new(&ctx, ctx.plan.first_user + i);
         users.spawn(async move {
             while let Ok(job) = jobs.recv().await {
                 if *stop.borrow() {
@@ -189,7 +192,7 @@ async fn closed_loop(
         let stop = stop.clone();
         let next_index = Arc::clone(&next_index);
         let measured = Arc::clone(&measured);
-        let mut user = VirtualUser::new(ctx.plan.first_user + i % ctx.plan.users.max(1));
+        let mut user = VirtualUser::new(&ctx, ctx.plan.first_user + i % ctx.plan.users.max(1));
         users.spawn(async move {
             loop {
                 let now = Instant::now();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, SET_COOKIE};
-use hyper::{Method, Request};
+use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -46,8 +46,8 @@ pub struct Reply {
 pub struct Outgoing<'a> {
     /// Method.
     pub method: &'a Method,
-    /// Path and query.
-    pub path: &'a str,
+    /// Absolute URI (built once per path, see [`HttpClient::uri`]).
+    pub uri: &'a Uri,
     /// One credential header, if any.
     pub credential: Option<(&'a HeaderName, &'a HeaderValue)>,
     /// JSON body, if any.
@@ -85,16 +85,23 @@ impl HttpClient {
         })
     }
 
+    /// The absolute URI of `path` on this target.
+    pub fn uri(&self, path: &str) -> Result<Uri, String> {
+        format!("http://{}{}", self.authority, path)
+            .parse()
+            .map_err(|e| format!("bad path {path:?}: {e}"))
+    }
+
     /// Sends one request. Returns the reply and the request's size on the wire.
     pub async fn send(&self, out: Outgoing<'_>) -> (Result<Reply, Failure>, u64) {
-        let uri = format!("http://{}{}", self.authority, out.path);
+        let path_len = out.uri.path_and_query().map_or(1, |p| p.as_str().len());
         let mut builder = Request::builder()
             .method(out.method.clone())
-            .uri(&uri)
+            .uri(out.uri.clone())
             .header(HOST, self.host.clone());
         // Request line + Host; hyper writes the same bytes.
         let mut bytes_out =
-            (out.method.as_str().len() + 1 + out.path.len() + 11 + 6 + self.host.len() + 2) as u64;
+            (out.method.as_str().len() + 1 + path_len + 11 + 6 + self.host.len() + 2) as u64;
         if let Some((name, value)) = out.credential {
             builder = builder.header(name, value.clone());
             bytes_out += header_len(name.as_str(), value.len());

@@ -17,6 +17,7 @@
 //! * [`engine`] — runs the plan: dispatcher, users, recorder task, shutdown;
 //! * [`user`] — one virtual user's login → request → logout state machine;
 //! * [`http`] — the pooled hyper client and its wire-size accounting;
+//! * [`sink`] — per-user sample batches on their way to the recorder;
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;
 //! * [`summary`] — the console summary.
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod record;
 pub mod result;
 pub mod schedule;
+pub mod sink;
 pub mod summary;
 pub mod user;
 

@@ -300,7 +300,16 @@ impl Recorder {
         }
         if s.phase == Phase::Request {
             let second = s.done.saturating_duration_since(self.start).as_secs();
-            self.finalise_before(second.saturating_sub(1));
+            if self.timeline.last().is_some_and(|last| second <= last.t) {
+                // A straggler for a finalised second: count it there (its percentiles stay).
+                if let Ok(i) = self.timeline.binary_search_by_key(&second, |s| s.t) {
+                    self.timeline[i].requests += 1;
+                    self.timeline[i].errors += u64::from(error);
+                }
+                return;
+            }
+            // Batches arrive up to a few hundred ms late: keep two seconds open.
+            self.finalise_before(second.saturating_sub(2));
             let open = self.open.entry(second).or_insert_with(|| OpenSecond {
                 requests: 0,
                 errors: 0,

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
-use hyper::Method;
+use hyper::{Method, Uri};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use crate::http::{HttpClient, Outgoing, Reply};
 use crate::plan::{Plan, Scheme};
 use crate::record::{Outcome, Phase, Sample};
+use crate::sink::SampleSink;
 
 /// What every user of a run shares.
 #[derive(Debug)]
@@ -21,26 +22,49 @@ pub struct Context {
     pub plan: Plan,
     /// The pooled HTTP client.
     pub client: HttpClient,
-    /// Where samples go.
-    pub samples: UnboundedSender<Sample>,
+    samples: UnboundedSender<Vec<Sample>>,
     methods: Vec<Method>,
+    uris: Vec<Uri>,
+    login_uri: Uri,
+    logout_uri: Uri,
 }
 
 impl Context {
-    /// Shares `plan` and `client` with every user; samples go to `samples`.
-    pub fn new(plan: Plan, client: HttpClient, samples: UnboundedSender<Sample>) -> Self {
+    /// Shares `plan` and `client` with every user; sample batches go to `samples`.
+    pub fn new(
+        plan: Plan,
+        client: HttpClient,
+        samples: UnboundedSender<Vec<Sample>>,
+    ) -> Result<Self, String> {
         let methods = plan
             .mix
             .0
             .iter()
             .map(|e| Method::from_bytes(e.method.as_bytes()).unwrap_or(Method::GET))
             .collect();
-        Context {
+        let uris = plan
+            .mix
+            .0
+            .iter()
+            .map(|e| client.uri(&e.path))
+            .collect::<Result<_, _>>()?;
+        let prefix = plan.scheme.prefix();
+        let login_uri = client.uri(&format!("{prefix}/login"))?;
+        let logout_uri = client.uri(&format!("{prefix}/logout"))?;
+        Ok(Context {
             plan,
             client,
             samples,
             methods,
-        }
+            uris,
+            login_uri,
+            logout_uri,
+        })
+    }
+
+    /// A sample sink for one user.
+    pub fn sink(&self) -> SampleSink {
+        SampleSink::new(self.samples.clone())
     }
 }
 
@@ -53,6 +77,7 @@ struct Credential {
 /// One virtual user.
 #[derive(Debug)]
 pub struct VirtualUser {
+    sink: SampleSink,
     login_body: Bytes,
     credential: Option<Credential>,
     since_login: u64,
@@ -68,12 +93,13 @@ fn header_name(scheme: Scheme) -> &'static HeaderName {
 
 impl VirtualUser {
     /// User `user{index}` with its documented password `secret-{index}`.
-    pub fn new(index: usize) -> Self {
+    pub fn new(ctx: &Context, index: usize) -> Self {
         let body = serde_json::json!({
             "username": format!("user{index}"),
             "password": format!("secret-{index}"),
         });
         VirtualUser {
+            sink: ctx.sink(),
             login_body: Bytes::from(body.to_string()),
             credential: None,
             since_login: 0,
@@ -98,10 +124,15 @@ impl VirtualUser {
             Some(_) => {}
         }
         let slot = ctx.plan.mix.pick_index(index);
-        let path = &ctx.plan.mix.0[slot].path;
-        let method = &ctx.methods[slot];
         let reply = self
-            .exchange(ctx, Phase::Request, method, path, None, intended)
+            .exchange(
+                ctx,
+                Phase::Request,
+                &ctx.methods[slot],
+                &ctx.uris[slot],
+                None,
+                intended,
+            )
             .await;
         if let Some(reply) = reply {
             if reply.status == 401 {
@@ -119,21 +150,31 @@ impl VirtualUser {
         }
     }
 
+    /// Hands buffered samples to the recorder (also done when the user is dropped).
+    pub fn flush(&mut self) {
+        self.sink.flush();
+    }
+
     /// Logs out, if logged in.
     pub async fn logout(&mut self, ctx: &Context) {
         if self.credential.is_none() {
             return;
         }
-        let path = format!("{}/logout", ctx.plan.scheme.prefix());
         let now = Instant::now();
-        self.exchange(ctx, Phase::Logout, &Method::POST, &path, None, now)
-            .await;
+        self.exchange(
+            ctx,
+            Phase::Logout,
+            &Method::POST,
+            &ctx.logout_uri,
+            None,
+            now,
+        )
+        .await;
         self.credential = None;
         self.next_login_cause = Arc::from("logout");
     }
 
     async fn login(&mut self, ctx: &Context, phase: Phase, intended: Instant) {
-        let path = format!("{}/login", ctx.plan.scheme.prefix());
         let body = self.login_body.clone();
         let cause = self.next_login_cause.clone();
         self.credential = None;
@@ -143,7 +184,7 @@ impl VirtualUser {
                 ctx,
                 phase,
                 &Method::POST,
-                &path,
+                &ctx.login_uri,
                 Some(body),
                 intended,
                 Some(cause),
@@ -189,25 +230,25 @@ impl VirtualUser {
     }
 
     async fn exchange(
-        &self,
+        &mut self,
         ctx: &Context,
         phase: Phase,
         method: &Method,
-        path: &str,
+        uri: &Uri,
         json: Option<Bytes>,
         intended: Instant,
     ) -> Option<Reply> {
-        self.exchange_with_cause(ctx, phase, method, path, json, intended, None)
+        self.exchange_with_cause(ctx, phase, method, uri, json, intended, None)
             .await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn exchange_with_cause(
-        &self,
+        &mut self,
         ctx: &Context,
         phase: Phase,
         method: &Method,
-        path: &str,
+        uri: &Uri,
         json: Option<Bytes>,
         intended: Instant,
         cause: Option<Arc<str>>,
@@ -226,7 +267,7 @@ impl VirtualUser {
             .client
             .send(Outgoing {
                 method,
-                path,
+                uri,
                 credential,
                 json,
                 keep_body,
@@ -250,7 +291,7 @@ impl VirtualUser {
             }
             Err(failure) => (Outcome::Failed(failure), None, None, 0, None),
         };
-        let _ = ctx.samples.send(Sample {
+        self.sink.push(Sample {
             phase,
             intended,
             sent,
