@@ -47,7 +47,7 @@ pub async fn run(
     plan: Plan,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RunOutcome, String> {
-    let client = HttpClient::new(&plan.authority, plan.users, plan.timeout)?;
+    let client = HttpClient::new(&plan.authority, plan.timeout)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let shutdown_task = tokio::spawn(async move {
         shutdown.await;

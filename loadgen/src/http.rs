@@ -1,18 +1,21 @@
-//! The HTTP/1.1 client on the hot path: hyper with a keep-alive connection pool.
+//! The HTTP/1.1 client on the hot path.
 //!
-//! It returns only what the recorder needs — status, serving replica, wire sizes, the
-//! credential a login hands out and the reason a 401 gives — and classifies failures.
+//! Each virtual user owns one keep-alive connection (hyper's low-level `http1` connection),
+//! and drives it in its own task: no pool, no lock, no hand-off to a connection task per
+//! request. It returns only what the recorder needs — status, serving replica, wire sizes,
+//! the credential a login hands out and the reason a 401 gives — and classifies failures.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, SET_COOKIE};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 /// Why a request produced no HTTP response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -56,29 +59,41 @@ pub struct Outgoing<'a> {
     pub keep_body: bool,
 }
 
-/// The pooled client for one target.
+/// How to reach one target; shared by every user.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
     authority: Arc<str>,
     host: HeaderValue,
     timeout: Duration,
 }
 
+/// One user's connection: opened on first use, reopened after a failure or a close.
+#[derive(Default)]
+pub struct Connection {
+    live: Option<Live>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("open", &self.live.is_some())
+            .finish()
+    }
+}
+
+type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
+struct Live {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: Driver,
+}
+
 impl HttpClient {
-    /// A client for `authority` (`host:port`), pooling up to `max_idle` connections.
-    pub fn new(authority: &str, max_idle: usize, timeout: Duration) -> Result<Self, String> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(max_idle)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
+    /// A client for `authority` (`host:port`).
+    pub fn new(authority: &str, timeout: Duration) -> Result<Self, String> {
         let host =
             HeaderValue::from_str(authority).map_err(|_| format!("bad authority {authority}"))?;
         Ok(HttpClient {
-            client,
             authority: authority.into(),
             host,
             timeout,
@@ -92,12 +107,31 @@ impl HttpClient {
             .map_err(|e| format!("bad path {path:?}: {e}"))
     }
 
-    /// Sends one request. Returns the reply and the request's size on the wire.
-    pub async fn send(&self, out: Outgoing<'_>) -> (Result<Reply, Failure>, u64) {
+    async fn open(&self) -> Result<Live, Failure> {
+        let stream = tokio::time::timeout(self.timeout, TcpStream::connect(&*self.authority))
+            .await
+            .map_err(|_| Failure::Timeout)?
+            .map_err(|_| Failure::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, driver) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| Failure::Connect)?;
+        Ok(Live {
+            sender,
+            driver: Box::pin(driver),
+        })
+    }
+
+    /// Sends one request on `conn`. Returns the reply and the request's size on the wire.
+    pub async fn send(
+        &self,
+        conn: &mut Connection,
+        out: Outgoing<'_>,
+    ) -> (Result<Reply, Failure>, u64) {
         let path_len = out.uri.path_and_query().map_or(1, |p| p.as_str().len());
         let mut builder = Request::builder()
             .method(out.method.clone())
-            .uri(out.uri.clone())
+            .uri(out.uri.path_and_query().map_or("/", |p| p.as_str()))
             .header(HOST, self.host.clone());
         // Request line + Host; hyper writes the same bytes.
         let mut bytes_out =
@@ -119,54 +153,78 @@ impl HttpClient {
             None => Bytes::new(),
         };
         bytes_out += 2;
-        let request = match builder.body(Full::new(body)) {
-            Ok(request) => request,
-            Err(_) => return (Err(Failure::Io), bytes_out),
+        let Ok(request) = builder.body(Full::new(body)) else {
+            return (Err(Failure::Io), bytes_out);
+        };
+        if conn.live.as_ref().is_none_or(|l| l.sender.is_closed()) {
+            match self.open().await {
+                Ok(live) => conn.live = Some(live),
+                Err(failure) => {
+                    conn.live = None;
+                    return (Err(failure), bytes_out);
+                }
+            }
+        }
+        let Some(Live { sender, driver }) = conn.live.as_mut() else {
+            return (Err(Failure::Io), bytes_out);
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|err| {
-                if err.is_connect() {
-                    Failure::Connect
-                } else {
-                    Failure::Io
-                }
-            })?;
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|_| Failure::Io)?;
             let (parts, body) = response.into_parts();
-            let mut bytes_in =
-                8 + 1 + 3 + 1 + parts.status.canonical_reason().map_or(0, str::len) as u64 + 2;
-            for (name, value) in &parts.headers {
-                bytes_in += header_len(name.as_str(), value.len());
-            }
-            bytes_in += 2;
-            let replica = parts
-                .headers
-                .get("x-replica")
-                .and_then(|v| v.to_str().ok())
-                .map(Arc::from);
-            let session_cookie = parts
-                .headers
-                .get_all(SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|v| v.strip_prefix("sid="))
-                .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-                .filter(|v| !v.is_empty());
             let body = body.collect().await.map_err(|_| Failure::Io)?.to_bytes();
-            bytes_in += body.len() as u64;
-            let status = parts.status.as_u16();
-            Ok(Reply {
-                status,
-                replica,
-                bytes_in,
-                session_cookie,
-                // 401 bodies carry the reason the recorder classifies by.
-                body: (out.keep_body || status == 401).then_some(body),
-            })
+            Ok::<_, Failure>((parts, body))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(result) => (result, bytes_out),
-            Err(_) => (Err(Failure::Timeout), bytes_out),
+        // Drive the connection in this task while the exchange runs.
+        let driven = async {
+            tokio::select! {
+                biased;
+                result = exchange => result,
+                _ = driver.as_mut() => Err(Failure::Io),
+            }
+        };
+        let (parts, body) = match tokio::time::timeout(self.timeout, driven).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(failure)) => {
+                conn.live = None;
+                return (Err(failure), bytes_out);
+            }
+            Err(_) => {
+                conn.live = None;
+                return (Err(Failure::Timeout), bytes_out);
+            }
+        };
+        let mut bytes_in =
+            8 + 1 + 3 + 1 + parts.status.canonical_reason().map_or(0, str::len) as u64 + 2;
+        for (name, value) in &parts.headers {
+            bytes_in += header_len(name.as_str(), value.len());
         }
+        bytes_in += 2 + body.len() as u64;
+        let replica = parts
+            .headers
+            .get("x-replica")
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::from);
+        let session_cookie = parts
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("sid="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+            .filter(|v| !v.is_empty());
+        let status = parts.status.as_u16();
+        let reply = Reply {
+            status,
+            replica,
+            bytes_in,
+            session_cookie,
+            // 401 bodies carry the reason the recorder classifies by.
+            body: (out.keep_body || status == 401).then_some(body),
+        };
+        (Ok(reply), bytes_out)
     }
 }
 

@@ -10,7 +10,7 @@ use hyper::{Method, Uri};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use crate::http::{HttpClient, Outgoing, Reply};
+use crate::http::{Connection, HttpClient, Outgoing, Reply};
 use crate::plan::{Plan, Scheme};
 use crate::record::{Outcome, Phase, Sample};
 use crate::sink::SampleSink;
@@ -78,6 +78,7 @@ struct Credential {
 #[derive(Debug)]
 pub struct VirtualUser {
     sink: SampleSink,
+    connection: Connection,
     login_body: Bytes,
     credential: Option<Credential>,
     since_login: u64,
@@ -100,6 +101,7 @@ impl VirtualUser {
         });
         VirtualUser {
             sink: ctx.sink(),
+            connection: Connection::default(),
             login_body: Bytes::from(body.to_string()),
             credential: None,
             since_login: 0,
@@ -265,13 +267,16 @@ impl VirtualUser {
         let sent = Instant::now();
         let (result, bytes_out) = ctx
             .client
-            .send(Outgoing {
-                method,
-                uri,
-                credential,
-                json,
-                keep_body,
-            })
+            .send(
+                &mut self.connection,
+                Outgoing {
+                    method,
+                    uri,
+                    credential,
+                    json,
+                    keep_body,
+                },
+            )
             .await;
         let done = Instant::now();
         let (outcome, reason, replica, bytes_in, reply) = match result {
