@@ -27,6 +27,19 @@ pub struct Cli {
 pub enum Command {
     /// Run one load test and write its result.
     Run(RunArgs),
+    /// Merge HdrHistogram interval logs (e.g. from several loadgen machines).
+    Merge(MergeArgs),
+}
+
+/// Flags of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Where to write the merged log.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Logs written by `loadgen run --hdr-log`.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
 }
 
 /// Flags of `run`.
@@ -80,6 +93,9 @@ pub struct RunArgs {
     /// Write the JSON result here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write per-second request latency histograms here (HdrHistogram V2 interval log).
+    #[arg(long)]
+    pub hdr_log: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -200,7 +216,31 @@ impl RunArgs {
 
 /// Runs a parsed command line.
 pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
-    let Command::Run(args) = cli.command;
+    match cli.command {
+        Command::Run(args) => run(&args, argv),
+        Command::Merge(args) => merge(&args),
+    }
+}
+
+fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    let inputs: Vec<&std::path::Path> = args.logs.iter().map(PathBuf::as_path).collect();
+    let totals = crate::hdrlog::merge(&inputs, &args.out)?;
+    for (tag, histogram) in &totals {
+        let p = crate::record::Percentiles::of(histogram);
+        println!(
+            "{tag}: count {} p50 {:.3} ms p99 {:.3} ms p99.9 {:.3} ms max {:.3} ms",
+            p.count,
+            p.p50_us as f64 / 1e3,
+            p.p99_us as f64 / 1e3,
+            p.p99_9_us as f64 / 1e3,
+            p.max_us as f64 / 1e3
+        );
+    }
+    println!("merged {} logs into {}", inputs.len(), args.out.display());
+    Ok(())
+}
+
+fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
     let plan = args.to_plan()?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
@@ -217,6 +257,21 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
     let result = RunResult::new(&plan, &outcome, argv);
     if let Some(path) = &args.out {
         write_atomically(path, &result).with_context(|| format!("--out {}", path.display()))?;
+    }
+    if let Some(path) = &args.hdr_log {
+        let comment = format!(
+            "loadgen {} {} → {}",
+            plan.scheme,
+            env!("CARGO_PKG_VERSION"),
+            plan.target
+        );
+        crate::hdrlog::write(
+            path,
+            outcome.started_at,
+            &comment,
+            &outcome.recorder.intervals,
+        )
+        .with_context(|| "--hdr-log")?;
     }
     if !args.quiet {
         print!("{}", crate::summary::render(&result));

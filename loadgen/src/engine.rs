@@ -54,9 +54,10 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
-    let started_at = SystemTime::now();
     // A short lead so the first intended send is not already late while tasks spin up.
-    let start = Instant::now() + Duration::from_millis(20);
+    let lead = Duration::from_millis(20);
+    let started_at = SystemTime::now() + lead;
+    let start = Instant::now() + lead;
     let warmup_end = start + plan.warmup;
     let (sample_tx, mut sample_rx) = mpsc::unbounded_channel();
     let recorder_task = tokio::spawn(async move {

@@ -20,10 +20,12 @@
 //! * [`sink`] — per-user sample batches on their way to the recorder;
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;
+//! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
 //! * [`summary`] — the console summary.
 
 pub mod cli;
 pub mod engine;
+pub mod hdrlog;
 pub mod http;
 pub mod plan;
 pub mod record;

@@ -215,6 +215,7 @@ struct OpenSecond {
     requests: u64,
     errors: u64,
     latency: Histogram<u64>,
+    uncorrected: Histogram<u64>,
 }
 
 /// Collects samples; owned by the recorder task.
@@ -232,6 +233,8 @@ pub struct Recorder {
     pub logins: BTreeMap<String, u64>,
     /// Finalised seconds.
     pub timeline: Vec<Second>,
+    /// Per-second request histograms, compressed, for the interval log.
+    pub intervals: Vec<crate::hdrlog::Interval>,
     open: BTreeMap<u64, OpenSecond>,
     /// First and last completion in the measured window.
     pub window: Option<(Instant, Instant)>,
@@ -248,6 +251,7 @@ impl Recorder {
             warmup_samples: 0,
             logins: BTreeMap::new(),
             timeline: Vec::new(),
+            intervals: Vec::new(),
             open: BTreeMap::new(),
             window: None,
         }
@@ -313,11 +317,13 @@ impl Recorder {
             let open = self.open.entry(second).or_insert_with(|| OpenSecond {
                 requests: 0,
                 errors: 0,
-                latency: new_histogram(2),
+                latency: new_histogram(3),
+                uncorrected: new_histogram(3),
             });
             open.requests += 1;
             open.errors += u64::from(error);
             open.latency.saturating_record(corrected);
+            open.uncorrected.saturating_record(micros(s.sent, s.done));
         }
     }
 
@@ -328,6 +334,17 @@ impl Recorder {
                 break;
             }
             let (t, open) = entry.remove_entry();
+            for (tag, histogram) in [
+                ("request-corrected", &open.latency),
+                ("request-uncorrected", &open.uncorrected),
+            ] {
+                self.intervals.push(crate::hdrlog::Interval {
+                    offset: std::time::Duration::from_secs(t),
+                    length: std::time::Duration::from_secs(1),
+                    tag: tag.to_owned(),
+                    encoded: crate::hdrlog::encode(histogram),
+                });
+            }
             self.timeline.push(Second {
                 t,
                 requests: open.requests,

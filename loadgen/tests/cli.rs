@@ -18,7 +18,9 @@ fn plan_error(args: &[&str]) -> String {
     match <Cli as clap::Parser>::try_parse_from(argv) {
         Err(err) => err.to_string(),
         Ok(cli) => {
-            let Sub::Run(run) = cli.command;
+            let Sub::Run(run) = cli.command else {
+                panic!("not a run command")
+            };
             run.to_plan().unwrap_err().to_string()
         }
     }
@@ -133,6 +135,98 @@ async fn binary_writes_a_result_and_ctrl_c_keeps_a_partial_one() {
     assert_eq!(partial["partial"], true);
     let count = partial["phases"]["request"]["count"].as_u64().unwrap();
     assert!((10..3000).contains(&count), "{count}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_logs_are_written_and_merged() {
+    let server = common::Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs = Vec::new();
+    let mut total = 0;
+    for (i, first_user) in ["0", "50"].iter().enumerate() {
+        let log = dir.path().join(format!("run{i}.hlog"));
+        let out = dir.path().join(format!("run{i}.json"));
+        let status = tokio::process::Command::new(BIN)
+            .args([
+                "run",
+                "--target",
+                &server.url,
+                "--scheme",
+                "jwt",
+                "--rate",
+                "100",
+            ])
+            .args([
+                "--duration",
+                "2s",
+                "--users",
+                "5",
+                "--first-user",
+                first_user,
+                "--quiet",
+            ])
+            .arg("--hdr-log")
+            .arg(&log)
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+        let result: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let count = result["phases"]["request"]["count"].as_u64().unwrap();
+        let intervals = loadgen::hdrlog::read(&log).unwrap();
+        let logged: u64 = intervals
+            .iter()
+            .filter(|i| i.tag == "request-corrected")
+            .map(|i| i.histogram.len())
+            .sum();
+        assert_eq!(logged, count, "every measured request is in the log");
+        assert!(std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("Tag=request-uncorrected,"));
+        total += count;
+        logs.push(log);
+    }
+    let merged = dir.path().join("merged.hlog");
+    let output = Command::new(BIN)
+        .arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .args(&logs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("request-corrected: count {total} ")),
+        "{stdout}"
+    );
+    let back: u64 = loadgen::hdrlog::read(&merged)
+        .unwrap()
+        .iter()
+        .filter(|i| i.tag == "request-corrected")
+        .map(|i| i.histogram.len())
+        .sum();
+    assert_eq!(back, total);
+
+    let bad = dir.path().join("not-a-log.hlog");
+    std::fs::write(&bad, "hello\nworld\n").unwrap();
+    let output = Command::new(BIN)
+        .arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not-a-log.hlog"));
     server.stop().await;
 }
 

@@ -62,7 +62,9 @@ pub fn plan(args: &[&str]) -> Plan {
     let mut argv = vec!["loadgen", "run"];
     argv.extend_from_slice(args);
     let cli = <Cli as clap::Parser>::try_parse_from(argv).unwrap();
-    let Command::Run(run) = cli.command;
+    let Command::Run(run) = cli.command else {
+        panic!("not a run command")
+    };
     run.to_plan().unwrap()
 }
 
