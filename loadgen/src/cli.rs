@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one load test and write its result.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Merge HdrHistogram interval logs (e.g. from several loadgen machines).
     Merge(MergeArgs),
 }
