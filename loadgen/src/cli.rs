@@ -252,7 +252,11 @@ fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
     }
     let runtime = builder.build().context("cannot start the tokio runtime")?;
     let outcome = runtime
-        .block_on(crate::engine::run(plan.clone(), crate::shutdown_signal()))
+        .block_on(crate::engine::run(
+            plan.clone(),
+            crate::shutdown_signal(),
+            !args.quiet,
+        ))
         .map_err(anyhow::Error::msg)?;
     let result = RunResult::new(&plan, &outcome, argv);
     if let Some(path) = &args.out {

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::http::HttpClient;
 use crate::plan::{LoadModel, Plan, StopAt};
+use crate::progress::Progress;
 use crate::record::Recorder;
 use crate::schedule::Schedule;
 use crate::user::{Context, VirtualUser};
@@ -42,10 +43,12 @@ struct Job {
     intended: Instant,
 }
 
-/// Runs `plan` until it is done or `shutdown` completes.
+/// Runs `plan` until it is done or `shutdown` completes; `progress` draws a live line on a
+/// terminal.
 pub async fn run(
     plan: Plan,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    progress: bool,
 ) -> Result<RunOutcome, String> {
     let client = HttpClient::new(&plan.authority, plan.timeout)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -59,14 +62,21 @@ pub async fn run(
     let started_at = SystemTime::now() + lead;
     let start = Instant::now() + lead;
     let warmup_end = start + plan.warmup;
-    let (sample_tx, mut sample_rx) = mpsc::unbounded_channel();
+    let (sample_tx, mut sample_rx) = mpsc::unbounded_channel::<Vec<crate::record::Sample>>();
+    let progress = Progress::new(&plan, progress);
     let recorder_task = tokio::spawn(async move {
         let mut recorder = Recorder::new(start, warmup_end);
-        while let Some(batch) = sample_rx.recv().await {
-            for sample in &batch {
-                recorder.record(sample);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                batch = sample_rx.recv() => match batch {
+                    Some(batch) => batch.iter().for_each(|sample| recorder.record(sample)),
+                    None => break,
+                },
+                _ = tick.tick() => progress.update(&recorder, start.elapsed()),
             }
         }
+        progress.finish();
         recorder.finish();
         recorder
     });
@@ -118,7 +128,7 @@ async fn open_loop(
     schedule: Schedule,
     start: Instant,
     warmup_end: Instant,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> (u64, u64) {
     let (jobs_tx, jobs_rx) = async_channel::unbounded::<Job>();
     let mut users = JoinSet::new();
@@ -143,31 +153,54 @@ async fn open_loop(
         StopAt::Requests { count } => Some(count),
         StopAt::Duration { .. } => None,
     };
-    let (mut dispatched, mut measured, mut max_backlog) = (0u64, 0u64, 0u64);
-    for (index, offset) in (0u64..).zip(schedule) {
-        if budget.is_some_and(|b| measured >= b) || *stop.borrow() {
-            break;
-        }
-        let intended = start + offset;
-        if intended > Instant::now() {
-            tokio::select! {
-                () = tokio::time::sleep_until(intended) => {}
-                _ = stop.changed() => break,
+    // The dispatcher runs on its own OS thread: tokio's timer ticks in whole milliseconds,
+    // which would make every request up to 1 ms late and put that lateness into the
+    // corrected latency. A thread sleep wakes within tens of microseconds; requests due
+    // closer together than that are released together.
+    let dispatcher = tokio::task::spawn_blocking(move || {
+        let (mut dispatched, mut measured, mut max_backlog) = (0u64, 0u64, 0u64);
+        let start = start.into_std();
+        let warmup_end = warmup_end.into_std();
+        for (index, offset) in (0u64..).zip(schedule) {
+            if budget.is_some_and(|b| measured >= b) || *stop.borrow() {
+                break;
             }
+            let intended = start + offset;
+            loop {
+                let now = std::time::Instant::now();
+                if intended <= now + EARLY_RELEASE {
+                    break;
+                }
+                // Sleep in slices so a shutdown is noticed promptly at low rates.
+                std::thread::sleep((intended - now).min(Duration::from_millis(50)));
+                if *stop.borrow() {
+                    break;
+                }
+            }
+            let job = Job {
+                index,
+                intended: Instant::from_std(intended),
+            };
+            if jobs_tx.send_blocking(job).is_err() {
+                break;
+            }
+            dispatched += 1;
+            if intended >= warmup_end {
+                measured += 1;
+            }
+            max_backlog = max_backlog.max(jobs_tx.len() as u64);
         }
-        if jobs_tx.send(Job { index, intended }).await.is_err() {
-            break;
-        }
-        dispatched += 1;
-        if intended >= warmup_end {
-            measured += 1;
-        }
-        max_backlog = max_backlog.max(jobs_tx.len() as u64);
-    }
-    drop(jobs_tx);
+        (dispatched, max_backlog)
+    });
+    let counts = dispatcher.await.unwrap_or((0, 0));
     while users.join_next().await.is_some() {}
-    (dispatched, max_backlog)
+    counts
 }
+
+/// How early the dispatcher may release a request: a user that picks it up sends it at once,
+/// and its latency still counts from the intended instant, so early release only removes the
+/// dispatcher's own wake-up delay from the measurement.
+const EARLY_RELEASE: Duration = Duration::from_micros(20);
 
 async fn closed_loop(
     ctx: &Arc<Context>,

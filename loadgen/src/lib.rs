@@ -21,13 +21,14 @@
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
-//! * [`summary`] — the console summary.
+//! * [`summary`] — the console summary; [`progress`] — the live line on a terminal.
 
 pub mod cli;
 pub mod engine;
 pub mod hdrlog;
 pub mod http;
 pub mod plan;
+pub mod progress;
 pub mod record;
 pub mod result;
 pub mod schedule;

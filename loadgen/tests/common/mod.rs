@@ -70,7 +70,7 @@ pub fn plan(args: &[&str]) -> Plan {
 
 /// Runs a plan to completion (no shutdown signal).
 pub async fn run(plan: Plan) -> RunOutcome {
-    loadgen::engine::run(plan, std::future::pending())
+    loadgen::engine::run(plan, std::future::pending(), false)
         .await
         .unwrap()
 }
