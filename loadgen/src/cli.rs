@@ -69,12 +69,16 @@ pub struct RunArgs {
     /// Initial period whose requests are sent but not recorded.
     #[arg(long, default_value = "0s")]
     pub warmup: String,
-    /// Virtual users (seeded accounts user<first>…); in open loop the most requests in flight.
+    /// Virtual users: seeded accounts user<first>…, each with its own credential.
     #[arg(long, default_value_t = 100)]
     pub users: usize,
     /// Index of the first seeded account to use.
     #[arg(long, default_value_t = 0)]
     pub first_user: usize,
+    /// Open loop: connections (one worker each), the most requests in flight
+    /// (default: --users, at most 512). Users are spread over them.
+    #[arg(long)]
+    pub connections: Option<usize>,
     /// Weighted request mix, e.g. "GET /jwt/me=9,GET /healthz=1" (default: GET /<scheme>/me).
     #[arg(long)]
     pub mix: Option<String>,
@@ -196,7 +200,23 @@ impl RunArgs {
                 .map_err(|m| PlanError::new("--mix", text, m))?,
             None => Mix::default_for(self.scheme),
         };
+        let connections = match (&model, self.connections) {
+            (LoadModel::Closed { concurrency }, None) => *concurrency,
+            (LoadModel::Closed { .. }, Some(n)) => {
+                return Err(PlanError::new(
+                    "--connections",
+                    n,
+                    "closed loop uses --concurrency connections",
+                ))
+            }
+            (LoadModel::Open { .. }, Some(0)) => {
+                return Err(PlanError::new("--connections", 0, "must be at least 1"))
+            }
+            (LoadModel::Open { .. }, Some(n)) => n,
+            (LoadModel::Open { .. }, None) => self.users.min(512),
+        };
         Ok(Plan {
+            connections,
             target,
             authority,
             scheme: self.scheme,

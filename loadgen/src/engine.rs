@@ -15,7 +15,8 @@ use crate::plan::{LoadModel, Plan, StopAt};
 use crate::progress::Progress;
 use crate::record::Recorder;
 use crate::schedule::Schedule;
-use crate::user::{Context, VirtualUser};
+use crate::user::Context;
+use crate::worker::Worker;
 
 /// What a finished run hands to the result writer.
 #[derive(Debug)]
@@ -115,12 +116,11 @@ pub async fn run(
     })
 }
 
-/// Logs every user out at the end, when the plan says so and the run was not interrupted.
-async fn finish_user(ctx: &Context, user: &mut VirtualUser, stop: &watch::Receiver<bool>) {
-    if ctx.plan.logout_at_end && !*stop.borrow() {
-        user.logout(ctx).await;
-    }
-    user.flush();
+/// Logs the worker's users out at the end, when the plan says so and the run was not
+/// interrupted, and hands over its last samples.
+async fn finish_worker(ctx: &Context, worker: &mut Worker, stop: &watch::Receiver<bool>) {
+    let logout = ctx.plan.logout_at_end && !*stop.borrow();
+    worker.finish(ctx, logout).await;
 }
 
 async fn open_loop(
@@ -132,19 +132,20 @@ async fn open_loop(
 ) -> (u64, u64) {
     let (jobs_tx, jobs_rx) = async_channel::unbounded::<Job>();
     let mut users = JoinSet::new();
-    for i in 0..ctx.plan.users {
+    let workers = ctx.plan.connections;
+    for w in 0..workers {
         let ctx = Arc::clone(ctx);
         let jobs = jobs_rx.clone();
         let stop = stop.clone();
-        let mut user = VirtualUser::new(&ctx, ctx.plan.first_user + i);
+        let mut worker = Worker::new(&ctx, w, workers);
         users.spawn(async move {
             while let Ok(job) = jobs.recv().await {
                 if *stop.borrow() {
                     break;
                 }
-                user.run_job(&ctx, job.index, job.intended).await;
+                worker.run_job(&ctx, job.index, job.intended).await;
             }
-            finish_user(&ctx, &mut user, &stop).await;
+            finish_worker(&ctx, &mut worker, &stop).await;
         });
     }
     drop(jobs_rx);
@@ -226,7 +227,7 @@ async fn closed_loop(
         let stop = stop.clone();
         let next_index = Arc::clone(&next_index);
         let measured = Arc::clone(&measured);
-        let mut user = VirtualUser::new(&ctx, ctx.plan.first_user + i % ctx.plan.users.max(1));
+        let mut worker = Worker::new(&ctx, i, concurrency);
         users.spawn(async move {
             loop {
                 let now = Instant::now();
@@ -240,9 +241,9 @@ async fn closed_loop(
                     }
                 }
                 let index = next_index.fetch_add(1, Relaxed);
-                user.run_job(&ctx, index, now).await;
+                worker.run_job(&ctx, index, now).await;
             }
-            finish_user(&ctx, &mut user, &stop).await;
+            finish_worker(&ctx, &mut worker, &stop).await;
         });
     }
     while users.join_next().await.is_some() {}

@@ -15,6 +15,7 @@
 //! * [`plan`] — the validated plan: target, scheme, load model, stop condition, mix;
 //! * [`schedule`] — intended send times of the open loop (pure, clock-free);
 //! * [`engine`] — runs the plan: dispatcher, users, recorder task, shutdown;
+//! * [`worker`] — one connection serving a group of users;
 //! * [`user`] — one virtual user's login → request → logout state machine;
 //! * [`http`] — the pooled hyper client and its wire-size accounting;
 //! * [`sink`] — per-user sample batches on their way to the recorder;
@@ -35,6 +36,7 @@ pub mod schedule;
 pub mod sink;
 pub mod summary;
 pub mod user;
+pub mod worker;
 
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

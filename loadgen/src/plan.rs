@@ -213,11 +213,13 @@ pub struct Plan {
     /// Initial period whose requests are sent but not recorded.
     #[serde(serialize_with = "crate::result::secs")]
     pub warmup: Duration,
-    /// Virtual users: seeded accounts `user0…user{N-1}`; in open loop also the most
-    /// requests in flight.
+    /// Virtual users: seeded accounts `user<first>…`, each holding its own credential.
     pub users: usize,
     /// Index of the first seeded user (so several loadgen machines can split the accounts).
     pub first_user: usize,
+    /// Open loop: connections, each served by one worker task; the most requests in flight.
+    /// Closed loop: equal to the concurrency.
+    pub connections: usize,
     /// Authenticated requests.
     pub mix: Mix,
     /// A user logs out and back in after this many requests (`None`: only at the end).

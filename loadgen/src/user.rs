@@ -74,11 +74,20 @@ struct Credential {
     renew_at: Instant,
 }
 
-/// One virtual user.
+/// What a user sends through: a connection and a sample sink, owned by the
+/// [`Worker`](crate::worker::Worker) the user belongs to.
+#[derive(Debug)]
+pub struct Io {
+    /// The keep-alive connection.
+    pub connection: Connection,
+    /// Where samples go.
+    pub sink: SampleSink,
+}
+
+/// One virtual user: a seeded account and the credential it holds. Users do not own
+/// connections, so ten thousand logged-in users cost kilobytes, not a socket each.
 #[derive(Debug)]
 pub struct VirtualUser {
-    sink: SampleSink,
-    connection: Connection,
     login_body: Bytes,
     credential: Option<Credential>,
     since_login: u64,
@@ -94,14 +103,12 @@ fn header_name(scheme: Scheme) -> &'static HeaderName {
 
 impl VirtualUser {
     /// User `user{index}` with its documented password `secret-{index}`.
-    pub fn new(ctx: &Context, index: usize) -> Self {
+    pub fn new(index: usize) -> Self {
         let body = serde_json::json!({
             "username": format!("user{index}"),
             "password": format!("secret-{index}"),
         });
         VirtualUser {
-            sink: ctx.sink(),
-            connection: Connection::default(),
             login_body: Bytes::from(body.to_string()),
             credential: None,
             since_login: 0,
@@ -116,18 +123,19 @@ impl VirtualUser {
 
     /// Sends request `index` of the mix, intended at `intended`, logging in (or renewing)
     /// first when needed.
-    pub async fn run_job(&mut self, ctx: &Context, index: u64, intended: Instant) {
+    pub async fn run_job(&mut self, io: &mut Io, ctx: &Context, index: u64, intended: Instant) {
         match &self.credential {
-            None => self.login(ctx, Phase::Login, intended).await,
+            None => self.login(io, ctx, Phase::Login, intended).await,
             Some(c) if Instant::now() >= c.renew_at => {
                 self.next_login_cause = Arc::from("renew");
-                self.login(ctx, Phase::Renew, intended).await;
+                self.login(io, ctx, Phase::Renew, intended).await;
             }
             Some(_) => {}
         }
         let slot = ctx.plan.mix.pick_index(index);
         let reply = self
             .exchange(
+                io,
                 ctx,
                 Phase::Request,
                 &ctx.methods[slot],
@@ -148,22 +156,18 @@ impl VirtualUser {
             .logout_every
             .is_some_and(|every| self.since_login >= every)
         {
-            self.logout(ctx).await;
+            self.logout(io, ctx).await;
         }
     }
 
-    /// Hands buffered samples to the recorder (also done when the user is dropped).
-    pub fn flush(&mut self) {
-        self.sink.flush();
-    }
-
     /// Logs out, if logged in.
-    pub async fn logout(&mut self, ctx: &Context) {
+    pub async fn logout(&mut self, io: &mut Io, ctx: &Context) {
         if self.credential.is_none() {
             return;
         }
         let now = Instant::now();
         self.exchange(
+            io,
             ctx,
             Phase::Logout,
             &Method::POST,
@@ -176,13 +180,14 @@ impl VirtualUser {
         self.next_login_cause = Arc::from("logout");
     }
 
-    async fn login(&mut self, ctx: &Context, phase: Phase, intended: Instant) {
+    async fn login(&mut self, io: &mut Io, ctx: &Context, phase: Phase, intended: Instant) {
         let body = self.login_body.clone();
         let cause = self.next_login_cause.clone();
         self.credential = None;
         let started = Instant::now();
         let Some(reply) = self
             .exchange_with_cause(
+                io,
                 ctx,
                 phase,
                 &Method::POST,
@@ -231,8 +236,10 @@ impl VirtualUser {
         self.since_login = 0;
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &mut self,
+        io: &mut Io,
         ctx: &Context,
         phase: Phase,
         method: &Method,
@@ -240,13 +247,14 @@ impl VirtualUser {
         json: Option<Bytes>,
         intended: Instant,
     ) -> Option<Reply> {
-        self.exchange_with_cause(ctx, phase, method, uri, json, intended, None)
+        self.exchange_with_cause(io, ctx, phase, method, uri, json, intended, None)
             .await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn exchange_with_cause(
         &mut self,
+        io: &mut Io,
         ctx: &Context,
         phase: Phase,
         method: &Method,
@@ -268,7 +276,7 @@ impl VirtualUser {
         let (result, bytes_out) = ctx
             .client
             .send(
-                &mut self.connection,
+                &mut io.connection,
                 Outgoing {
                     method,
                     uri,
@@ -296,7 +304,7 @@ impl VirtualUser {
             }
             Err(failure) => (Outcome::Failed(failure), None, None, 0, None),
         };
-        self.sink.push(Sample {
+        io.sink.push(Sample {
             phase,
             intended,
             sent,

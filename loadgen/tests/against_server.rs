@@ -166,3 +166,34 @@ async fn a_deleted_session_is_rejected_and_the_user_logs_in_again() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_users_share_few_connections() {
+    let server = common::Server::start().await;
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "session",
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+        "--users",
+        "10",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(plan.connections, 2);
+    let outcome = common::run(plan.clone()).await;
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    // Every user logged in once and holds its own session on the server.
+    assert_eq!(result.logins["first"], 10);
+    assert_eq!(
+        server.state.metrics.requests_for(Route::SessionLogin, 200),
+        10
+    );
+    assert_eq!(result.phases[&Phase::Request].errors, 0);
+    assert_eq!(result.phases[&Phase::Logout].count, 10);
+    server.stop().await;
+}
