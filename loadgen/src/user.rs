@@ -142,6 +142,7 @@ impl VirtualUser {
                 &ctx.uris[slot],
                 None,
                 intended,
+                None,
             )
             .await;
         if let Some(reply) = reply {
@@ -174,6 +175,7 @@ impl VirtualUser {
             &ctx.logout_uri,
             None,
             now,
+            None,
         )
         .await;
         self.credential = None;
@@ -186,7 +188,7 @@ impl VirtualUser {
         self.credential = None;
         let started = Instant::now();
         let Some(reply) = self
-            .exchange_with_cause(
+            .exchange(
                 io,
                 ctx,
                 phase,
@@ -238,21 +240,6 @@ impl VirtualUser {
 
     #[allow(clippy::too_many_arguments)]
     async fn exchange(
-        &mut self,
-        io: &mut Io,
-        ctx: &Context,
-        phase: Phase,
-        method: &Method,
-        uri: &Uri,
-        json: Option<Bytes>,
-        intended: Instant,
-    ) -> Option<Reply> {
-        self.exchange_with_cause(io, ctx, phase, method, uri, json, intended, None)
-            .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn exchange_with_cause(
         &mut self,
         io: &mut Io,
         ctx: &Context,
