@@ -1,4 +1,4 @@
-//! Command-line interface: `bench-server serve` and `bench-server keys`.
+//! Command-line interface: `bench-server serve`, `keys`, `balance` and `cluster`.
 //!
 //! Every `serve` flag can also be set by an environment variable (`AUTHBENCH_*`), so that a
 //! cluster can pass one configuration to all replicas.
@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
+use crate::balance::command::BalanceArgs;
 use crate::config::{DurationArg, Revocation, ServerConfig, StoreKind};
 use crate::jwt::keys::create_key_dir;
 use crate::jwt::{CryptoBackend, JwtAlg};
@@ -33,6 +34,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Create a key directory shared by replicas.
     Keys(KeysArgs),
+    /// Run the built-in load balancer in front of running replicas.
+    Balance(BalanceArgs),
 }
 
 /// Flags of `serve`.
@@ -173,7 +176,31 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             let runtime = builder.build().context("cannot start the tokio runtime")?;
             runtime.block_on(serve(*args))
         }
+        Command::Balance(args) => {
+            init_tracing();
+            let runtime = runtime(args.worker_threads)?;
+            Ok(runtime.block_on(crate::balance::command::balance(args))?)
+        }
     }
+}
+
+/// A tokio runtime with `threads` workers (default: one per core); one thread means the
+/// current-thread scheduler, the cheapest when pinned to one core.
+fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        Some(0) => anyhow::bail!("--worker-threads 0: must be at least 1"),
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")
 }
 
 fn keys(args: &KeysArgs) -> anyhow::Result<()> {

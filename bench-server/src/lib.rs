@@ -28,6 +28,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod credentials;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod balancer;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,8 +63,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: ServerConfig) -> TestServer {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        TestServer::start_on(config, addr).await
+    }
+
+    /// A server on a given address (to bring a backend back on the port it had).
+    pub async fn start_on(config: ServerConfig, addr: SocketAddr) -> TestServer {
         let state = AppState::build(&config).await.expect("state builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(bench_server::run(listener, state.clone(), async move {

@@ -1,0 +1,103 @@
+//! The built-in load balancer (`bench-server balance`, also started by `bench-server
+//! cluster`): HTTP/1 keep-alive to clients, pooled keep-alive connections to backends,
+//! bodies streamed both ways, no authentication logic of its own.
+//!
+//! * [`policy`] — round-robin, least-conn, sticky-cookie, hash-session;
+//! * [`cookie`] — the sticky `SERVERID` cookie and the `sid` cookie the hash reads;
+//! * [`backend`] — one backend: address, health, in-flight count, counters;
+//! * [`pool`] — idle connections to a backend, and connecting;
+//! * [`proxy`] — forwarding a request, with the connect-retry rule;
+//! * [`body`] — streamed response bodies that give the connection back when done;
+//! * [`health`] — active `GET /healthz` checks;
+//! * [`admin`] — Prometheus metrics on the admin port;
+//! * [`server`] — the accept loop; [`command`] — `bench-server balance`;
+//! * [`error`] — configuration and upstream errors.
+
+pub mod admin;
+pub mod backend;
+pub mod body;
+pub mod command;
+pub mod cookie;
+pub mod error;
+pub mod health;
+pub mod policy;
+pub mod pool;
+pub mod proxy;
+pub mod server;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use backend::BackendSpec;
+pub use error::BalanceError;
+pub use policy::Policy;
+pub use proxy::Balancer;
+
+/// Default interval of the active health checks.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A validated balancer configuration.
+#[derive(Debug, Clone)]
+pub struct BalanceConfig {
+    /// Backends, in order (unnamed ones become `b0`, `b1`, …).
+    pub backends: Vec<BackendSpec>,
+    /// How to pick one.
+    pub policy: Policy,
+    /// How often every backend's `/healthz` is checked.
+    pub health_interval: Duration,
+}
+
+impl BalanceConfig {
+    /// The routing state this configuration describes.
+    pub fn build(&self) -> Result<Arc<Balancer>, BalanceError> {
+        if self.health_interval.is_zero() {
+            return Err(BalanceError::BadFlag {
+                flag: "--health-interval",
+                value: format!("{:?}", self.health_interval),
+                reason: "must be more than zero".into(),
+            });
+        }
+        let backends = backend::build_backends(self.backends.clone())?;
+        Ok(Arc::new(Balancer::new(backends, self.policy)))
+    }
+}
+
+/// Runs `balancer` on `listener` (and its metrics on `admin`, if given), with health checks
+/// every `health_interval`, until `shutdown` completes; then drains open requests.
+pub async fn run(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    balancer: Arc<Balancer>,
+    health_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let checks = health::spawn_checks(balancer.backends(), health_interval);
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin_task = admin.map(|admin| {
+        let balancer = Arc::clone(&balancer);
+        tokio::spawn(server::serve_http(
+            admin,
+            move |req| admin::handle(Arc::clone(&balancer), req),
+            async move {
+                let _ = admin_stopped.await;
+            },
+        ))
+    });
+    let proxy = Arc::clone(&balancer);
+    server::serve_http(
+        listener,
+        move |req| Arc::clone(&proxy).handle(req),
+        shutdown,
+    )
+    .await;
+    for check in checks {
+        check.abort();
+    }
+    let _ = stop_admin.send(());
+    if let Some(task) = admin_task {
+        let _ = task.await;
+    }
+}
