@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::balance::command::BalanceArgs;
+use crate::cluster::command::ClusterArgs;
 use crate::config::{DurationArg, Revocation, ServerConfig, StoreKind};
 use crate::jwt::keys::create_key_dir;
 use crate::jwt::{CryptoBackend, JwtAlg};
@@ -36,6 +37,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// Run the built-in load balancer in front of running replicas.
     Balance(BalanceArgs),
+    /// Run N replicas (and optionally Redis) behind a balancer until Ctrl-C.
+    Cluster(Box<ClusterArgs>),
 }
 
 /// Flags of `serve`.
@@ -180,6 +183,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             init_tracing();
             let runtime = runtime(args.worker_threads)?;
             Ok(runtime.block_on(crate::balance::command::balance(args))?)
+        }
+        Command::Cluster(args) => {
+            init_tracing();
+            // One thread: children are spawned from the main thread, which lives as long as
+            // the process, so their parent-death signal fires exactly when the cluster dies.
+            let runtime = runtime(Some(1))?;
+            runtime.block_on(crate::cluster::command::cluster(*args))
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod app;
 pub mod auth;
 pub mod balance;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod credentials;
 pub mod edge;

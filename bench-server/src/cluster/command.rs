@@ -1,0 +1,123 @@
+//! `bench-server cluster`: flags, and running until Ctrl-C, SIGTERM or the parent's death.
+//!
+//! Replica flags follow `--`: `bench-server cluster --replicas 3 -- --jwt-alg ES256`.
+//!
+//! Stdout: [`super::ClusterInfo::to_text`] once everything is healthy, or with `--json` one
+//! JSON object on one line. Logs go to stderr.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::{BalancerKind, ChildLogs, Cluster, ClusterSpec, RedisMode};
+use crate::balance::Policy;
+use crate::config::DurationArg;
+
+/// Flags of `cluster`.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Number of replicas (`r0` … `r{N-1}`).
+    #[arg(long, default_value_t = 3)]
+    pub replicas: usize,
+    /// The balancer in front: builtin, haproxy, nginx or none (entry = replica r0).
+    #[arg(long, value_enum, default_value_t = BalancerKind::Builtin)]
+    pub balancer: BalancerKind,
+    /// Balancing policy (nginx has no sticky-cookie).
+    #[arg(long, value_enum, default_value_t = Policy::RoundRobin)]
+    pub policy: Policy,
+    /// The balancer's address (the entry); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Start a redis-server child on a free port for the replicas (sessions in Redis).
+    #[arg(long, conflicts_with = "redis_url")]
+    pub redis_server: bool,
+    /// Use an external Redis (Redis, Valkey, a Redis Cluster endpoint) for the replicas.
+    #[arg(long, env = "AUTHBENCH_CLUSTER_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Health-check interval of the built-in balancer and HAProxy.
+    #[arg(long, default_value = "1s")]
+    pub health_interval: DurationArg,
+    /// Balancer threads (built-in: tokio workers, default one per core; HAProxy: nbthread,
+    /// default 1).
+    #[arg(long)]
+    pub balancer_threads: Option<usize>,
+    /// Bound on starting every part.
+    #[arg(long, default_value = "10s")]
+    pub startup_timeout: DurationArg,
+    /// Print one JSON line (entry, replicas, redis, balancer, pids) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The bench-server binary for replicas and the built-in balancer (default: this one).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// `bench-server serve` flags for every replica, after `--`.
+    #[arg(last = true, value_name = "SERVE_FLAGS")]
+    pub serve_args: Vec<String>,
+}
+
+impl ClusterArgs {
+    /// The cluster these flags describe.
+    pub fn to_spec(&self) -> anyhow::Result<ClusterSpec> {
+        let binary = match &self.binary {
+            Some(path) => path.clone(),
+            None => {
+                std::env::current_exe().context("cannot find this program's path (use --binary)")?
+            }
+        };
+        Ok(ClusterSpec {
+            binary,
+            replicas: self.replicas,
+            balancer: self.balancer,
+            policy: self.policy,
+            listen: self.listen,
+            redis: match (&self.redis_url, self.redis_server) {
+                (Some(url), _) => RedisMode::External(url.clone()),
+                (None, true) => RedisMode::Spawn,
+                (None, false) => RedisMode::None,
+            },
+            serve_args: self.serve_args.clone(),
+            health_interval: self.health_interval.0,
+            balancer_threads: self.balancer_threads,
+            startup_timeout: self.startup_timeout.0,
+            child_logs: ChildLogs::Inherit,
+        })
+    }
+}
+
+/// Starts the cluster, prints it, and runs until Ctrl-C / SIGTERM / the parent's death.
+pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
+    let spec = args.to_spec()?;
+    let cluster = Cluster::start(spec).await?;
+    let info = cluster.info();
+    {
+        let mut stdout = std::io::stdout().lock();
+        if args.json {
+            writeln!(stdout, "{}", serde_json::to_string(&info)?)?;
+        } else {
+            write!(stdout, "{}", info.to_text())?;
+        }
+        stdout.flush()?;
+    }
+    tokio::select! {
+        () = crate::shutdown_signal() => tracing::info!("signal received; stopping the cluster"),
+        () = parent_gone() => tracing::info!("parent process gone; stopping the cluster"),
+    }
+    cluster.shutdown().await;
+    Ok(())
+}
+
+/// Completes when this process is re-parented (its parent died).
+async fn parent_gone() {
+    let parent = nix::unistd::getppid();
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        ticker.tick().await;
+        if nix::unistd::getppid() != parent {
+            return;
+        }
+    }
+}

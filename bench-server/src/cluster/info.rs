@@ -1,0 +1,120 @@
+//! What a running cluster consists of: URLs and child PIDs, as `bench-server cluster` prints
+//! them (one JSON object on one line with `--json`).
+
+use serde::Serialize;
+
+use super::balancer::RunningBalancer;
+use super::redis::RedisChild;
+use super::replica::Replica;
+use super::spec::BalancerKind;
+
+/// The cluster, for printing and for scripts.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// Where clients connect.
+    pub entry: String,
+    /// Every replica.
+    pub replicas: Vec<ReplicaInfo>,
+    /// The Redis the replicas use (`pid` is `null` for an external one).
+    pub redis: Option<RedisInfo>,
+    /// The balancer (`null` with `--balancer none`).
+    pub balancer: Option<BalancerInfo>,
+    /// Every child PID: balancer, replicas, Redis.
+    pub pids: Vec<u32>,
+}
+
+/// One replica.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReplicaInfo {
+    /// `r<i>`.
+    pub id: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `null` while killed.
+    pub pid: Option<u32>,
+}
+
+/// The Redis.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RedisInfo {
+    /// `redis://…`.
+    pub url: String,
+    /// The child's PID; `null` for an external Redis.
+    pub pid: Option<u32>,
+}
+
+/// The balancer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BalancerInfo {
+    /// `builtin`, `haproxy` or `nginx`.
+    pub kind: BalancerKind,
+    /// Its entry URL.
+    pub url: String,
+    /// The built-in balancer's admin URL (`/metrics`).
+    pub admin_url: Option<String>,
+    /// Its PID.
+    pub pid: u32,
+}
+
+impl ClusterInfo {
+    pub(super) fn of(
+        replicas: &[Replica],
+        redis: Option<&RedisChild>,
+        redis_url: Option<&str>,
+        balancer: Option<&RunningBalancer>,
+        entry: String,
+    ) -> ClusterInfo {
+        let balancer = balancer.map(|b| BalancerInfo {
+            kind: b.kind,
+            url: b.url.clone(),
+            admin_url: b.admin_url.clone(),
+            pid: b.process.pid(),
+        });
+        let replicas: Vec<ReplicaInfo> = replicas
+            .iter()
+            .map(|r| ReplicaInfo {
+                id: r.id().to_owned(),
+                url: r.url().to_owned(),
+                pid: r.pid(),
+            })
+            .collect();
+        let redis_info = redis_url.map(|url| RedisInfo {
+            url: url.to_owned(),
+            pid: redis.and_then(RedisChild::pid),
+        });
+        let pids = balancer
+            .iter()
+            .map(|b| Some(b.pid))
+            .chain(replicas.iter().map(|r| r.pid))
+            .chain(redis_info.iter().map(|r| r.pid))
+            .flatten()
+            .collect();
+        ClusterInfo {
+            entry,
+            replicas,
+            redis: redis_info,
+            balancer,
+            pids,
+        }
+    }
+
+    /// The human-readable form: `entry URL`, then `replica ID URL` per replica, then
+    /// `redis URL` and `balancer KIND URL [admin URL]` when present.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("entry {}\n", self.entry);
+        for r in &self.replicas {
+            out.push_str(&format!("replica {} {}\n", r.id, r.url));
+        }
+        if let Some(redis) = &self.redis {
+            out.push_str(&format!("redis {}\n", redis.url));
+        }
+        if let Some(b) = &self.balancer {
+            out.push_str(&format!("balancer {} {}", b.kind, b.url));
+            if let Some(admin) = &b.admin_url {
+                out.push_str(&format!(" admin {admin}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,260 @@
+//! What a cluster should look like, and its validation into replica arguments.
+//!
+//! Replica flags come as `bench-server serve` arguments (the CLI's trailing `-- …`). The
+//! cluster owns `--listen` and `--replica-id` (refused there) and `--redis-url` (set it with
+//! the cluster's `--redis-url` or `--redis-server`); it adds `--key-dir` with a fresh key set
+//! unless one is given, and `--session-store redis` when it has a Redis and no store is given.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser as _;
+
+use super::child::ChildLogs;
+use super::error::ClusterError;
+use crate::balance::Policy;
+use crate::cli::{Cli, Command, ServeArgs};
+
+/// Which balancer fronts the replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BalancerKind {
+    /// `bench-server balance` as a child process.
+    Builtin,
+    /// The system `haproxy` (Debian package `haproxy`).
+    Haproxy,
+    /// The system `nginx` (Debian package `nginx`).
+    Nginx,
+    /// No balancer: the entry is replica r0.
+    None,
+}
+
+impl fmt::Display for BalancerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BalancerKind::Builtin => "builtin",
+            BalancerKind::Haproxy => "haproxy",
+            BalancerKind::Nginx => "nginx",
+            BalancerKind::None => "none",
+        })
+    }
+}
+
+/// Where the replicas' Redis comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RedisMode {
+    /// No Redis.
+    #[default]
+    None,
+    /// A `redis-server` child on a free port.
+    Spawn,
+    /// An external Redis, Valkey or Redis Cluster endpoint.
+    External(String),
+}
+
+/// A cluster to start.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// The `bench-server` binary the replicas (and the built-in balancer) run.
+    pub binary: PathBuf,
+    /// Number of replicas, named `r0` … `r{N-1}`.
+    pub replicas: usize,
+    /// The balancer.
+    pub balancer: BalancerKind,
+    /// Its policy.
+    pub policy: Policy,
+    /// The balancer's address (the entry); port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Redis for the replicas.
+    pub redis: RedisMode,
+    /// `bench-server serve` flags given to every replica.
+    pub serve_args: Vec<String>,
+    /// Active health-check interval (built-in balancer and HAProxy).
+    pub health_interval: Duration,
+    /// Balancer threads (built-in: tokio workers; HAProxy: `nbthread`); default: built-in
+    /// one per core, HAProxy 1. nginx always runs one process.
+    pub balancer_threads: Option<usize>,
+    /// Bound on starting every part and on its first healthy `/healthz`.
+    pub startup_timeout: Duration,
+    /// Where children's stderr goes.
+    pub child_logs: ChildLogs,
+}
+
+impl ClusterSpec {
+    /// Defaults: 3 replicas behind the built-in round-robin balancer on a free port, no
+    /// Redis, health checks every second, 10 s to start.
+    pub fn new(binary: impl Into<PathBuf>) -> ClusterSpec {
+        ClusterSpec {
+            binary: binary.into(),
+            replicas: 3,
+            balancer: BalancerKind::Builtin,
+            policy: Policy::RoundRobin,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            redis: RedisMode::None,
+            serve_args: Vec::new(),
+            health_interval: Duration::from_secs(1),
+            balancer_threads: None,
+            startup_timeout: Duration::from_secs(10),
+            child_logs: ChildLogs::Inherit,
+        }
+    }
+
+    /// Checks the spec; returns the parsed replica flags (as given, before the cluster adds
+    /// its own).
+    pub fn validate(&self) -> Result<ServeArgs, ClusterError> {
+        if self.replicas == 0 {
+            return Err(ClusterError::bad_flag(
+                "--replicas",
+                0,
+                "need at least one replica",
+            ));
+        }
+        if self.balancer == BalancerKind::Nginx && self.policy == Policy::StickyCookie {
+            return Err(ClusterError::bad_flag(
+                "--policy",
+                self.policy,
+                "open-source nginx has no sticky cookie (that is nginx Plus `sticky cookie`); use \
+                 --policy hash-session (nginx `hash $cookie_sid consistent`) or --balancer builtin|haproxy",
+            ));
+        }
+        if self.balancer_threads == Some(0) {
+            return Err(ClusterError::bad_flag(
+                "--balancer-threads",
+                0,
+                "must be at least 1",
+            ));
+        }
+        if self.health_interval.is_zero() {
+            return Err(ClusterError::bad_flag(
+                "--health-interval",
+                "0s",
+                "must be more than zero",
+            ));
+        }
+        if let RedisMode::External(url) = &self.redis {
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                return Err(ClusterError::bad_flag(
+                    "--redis-url",
+                    url,
+                    "expected redis://HOST:PORT",
+                ));
+            }
+        }
+        for owned in ["--listen", "--replica-id", "--redis-url"] {
+            if self.has_serve_flag(owned) {
+                let reason = match owned {
+                    "--redis-url" => {
+                        "the cluster sets it: use `cluster --redis-url` or `--redis-server`"
+                    }
+                    _ => "the cluster sets it for every replica",
+                };
+                return Err(ClusterError::bad_flag(
+                    format!("-- {owned}"),
+                    self.serve_args.join(" "),
+                    reason,
+                ));
+            }
+        }
+        let argv = ["bench-server", "serve"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(self.serve_args.iter().cloned());
+        match Cli::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Serve(args),
+            }) => Ok(*args),
+            Ok(_) => Err(ClusterError::bad_flag(
+                "--",
+                self.serve_args.join(" "),
+                "not serve flags",
+            )),
+            Err(err) => Err(ClusterError::bad_flag(
+                "-- SERVE_FLAGS",
+                self.serve_args.join(" "),
+                err.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid")
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// Whether the replica flags contain `flag` (as `--flag VALUE` or `--flag=VALUE`).
+    pub fn has_serve_flag(&self, flag: &str) -> bool {
+        self.serve_args.iter().any(|a| {
+            a == flag
+                || a.strip_prefix(flag)
+                    .is_some_and(|rest| rest.starts_with('='))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn spec(args: &[&str]) -> ClusterSpec {
+        ClusterSpec {
+            serve_args: args.iter().map(|s| (*s).to_owned()).collect(),
+            ..ClusterSpec::new("bench-server")
+        }
+    }
+
+    #[test]
+    fn serve_flags_are_parsed_and_owned_flags_refused() {
+        let args = spec(&["--users", "7", "--jwt-alg", "ES256"])
+            .validate()
+            .unwrap();
+        assert_eq!(args.users, 7);
+        for owned in ["--listen", "--replica-id", "--redis-url"] {
+            let err = spec(&[owned, "x"]).validate().unwrap_err().to_string();
+            assert!(err.starts_with(&format!("-- {owned}")), "{err}");
+        }
+        let err = spec(&["--replica-id=x"])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--replica-id"), "{err}");
+        let err = spec(&["--users", "many"])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--users many"), "{err}");
+    }
+
+    #[test]
+    fn impossible_combinations_name_the_flag() {
+        let nginx_sticky = ClusterSpec {
+            balancer: BalancerKind::Nginx,
+            policy: Policy::StickyCookie,
+            ..spec(&[])
+        };
+        let err = nginx_sticky.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--policy sticky-cookie: open-source nginx"),
+            "{err}"
+        );
+        let none = ClusterSpec {
+            replicas: 0,
+            ..spec(&[])
+        };
+        assert!(none
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("--replicas 0"));
+        let redis = ClusterSpec {
+            redis: RedisMode::External("localhost:6379".into()),
+            ..spec(&[])
+        };
+        assert!(redis
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("--redis-url localhost:6379"));
+    }
+}
