@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
 
 use super::{BalancerKind, ChildLogs, Cluster, ClusterSpec, RedisMode};
 use crate::balance::Policy;
@@ -91,6 +92,10 @@ impl ClusterArgs {
 /// Starts the cluster, prints it, and runs until Ctrl-C / SIGTERM / the parent's death.
 pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
     let spec = args.to_spec()?;
+    // Handlers first: a signal that arrives once the address is printed must stop the
+    // cluster gracefully, not kill it with the default action.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let cluster = Cluster::start(spec).await?;
     let info = cluster.info();
     {
@@ -103,7 +108,8 @@ pub async fn cluster(args: ClusterArgs) -> anyhow::Result<()> {
         stdout.flush()?;
     }
     tokio::select! {
-        () = crate::shutdown_signal() => tracing::info!("signal received; stopping the cluster"),
+        _ = terminate.recv() => tracing::info!("SIGTERM; stopping the cluster"),
+        _ = interrupt.recv() => tracing::info!("Ctrl-C; stopping the cluster"),
         () = parent_gone() => tracing::info!("parent process gone; stopping the cluster"),
     }
     cluster.shutdown().await;

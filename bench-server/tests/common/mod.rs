@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod balancer;
+pub mod cluster;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -208,7 +209,7 @@ pub struct RedisServer {
     child: Option<Child>,
 }
 
-fn redis_available() -> bool {
+pub fn redis_available() -> bool {
     Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
