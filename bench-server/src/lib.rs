@@ -15,7 +15,8 @@
 //!
 //! ## Layout
 //!
-//! * [`cli`] — flags (`serve`, `keys`) and the entry point the binary calls;
+//! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`) and the entry point the binary
+//!   calls;
 //! * [`config`] — the validated replica configuration;
 //! * [`state`] — shared state built from the configuration;
 //! * [`app`] — the router; [`edge`] — its one middleware; [`routes`] — handlers;
@@ -24,7 +25,12 @@
 //! * [`store`] — `SessionStore` / `RevocationStore`, in-process and Redis;
 //! * [`users`] — seeded users and argon2id password checks;
 //! * [`metrics`] and [`process_stats`] — Prometheus counters, CPU and RSS;
-//! * [`error`] — error responses and the reasons credentials are rejected.
+//! * [`error`] — error responses and the reasons credentials are rejected;
+//! * [`balance`] — the built-in load balancer (`bench-server balance`): policies, pooled
+//!   keep-alive proxying, health checks, its own metrics;
+//! * [`cluster`] — N replica processes, optional Redis and a balancer (built-in, HAProxy,
+//!   nginx) as children that die with the cluster, with faults on demand
+//!   (`bench-server cluster`, and the API the load generator drives).
 
 pub mod app;
 pub mod auth;
