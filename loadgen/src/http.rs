@@ -67,10 +67,25 @@ pub struct HttpClient {
     timeout: Duration,
 }
 
-/// One user's connection: opened on first use, reopened after a failure or a close.
+/// One worker's connection: opened on first use, reopened after a failure or a close.
 #[derive(Default)]
 pub struct Connection {
     live: Option<Live>,
+    /// The last replica name seen, shared rather than allocated per response.
+    replica: Option<Arc<str>>,
+}
+
+impl Connection {
+    fn intern_replica(&mut self, name: &str) -> Arc<str> {
+        match &self.replica {
+            Some(known) if &**known == name => Arc::clone(known),
+            _ => {
+                let fresh: Arc<str> = Arc::from(name);
+                self.replica = Some(Arc::clone(&fresh));
+                fresh
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -100,11 +115,12 @@ impl HttpClient {
         })
     }
 
-    /// The absolute URI of `path` on this target.
+    /// The request target for `path` (origin form, parsed once and reused).
     pub fn uri(&self, path: &str) -> Result<Uri, String> {
-        format!("http://{}{}", self.authority, path)
-            .parse()
-            .map_err(|e| format!("bad path {path:?}: {e}"))
+        path.parse::<Uri>()
+            .ok()
+            .filter(|uri| uri.scheme().is_none() && uri.path().starts_with('/'))
+            .ok_or_else(|| format!("bad path {path:?}"))
     }
 
     async fn open(&self) -> Result<Live, Failure> {
@@ -131,7 +147,7 @@ impl HttpClient {
         let path_len = out.uri.path_and_query().map_or(1, |p| p.as_str().len());
         let mut builder = Request::builder()
             .method(out.method.clone())
-            .uri(out.uri.path_and_query().map_or("/", |p| p.as_str()))
+            .uri(out.uri.clone())
             .header(HOST, self.host.clone());
         // Request line + Host; hyper writes the same bytes.
         let mut bytes_out =
@@ -206,15 +222,20 @@ impl HttpClient {
             .headers
             .get("x-replica")
             .and_then(|v| v.to_str().ok())
-            .map(Arc::from);
-        let session_cookie = parts
-            .headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix("sid="))
-            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-            .filter(|v| !v.is_empty());
+            .map(|name| conn.intern_replica(name));
+        // Only logins hand out a session cookie; other responses are not searched.
+        let session_cookie = if out.keep_body {
+            parts
+                .headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|v| v.strip_prefix("sid="))
+                .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+                .filter(|v| !v.is_empty())
+        } else {
+            None
+        };
         let status = parts.status.as_u16();
         let reply = Reply {
             status,
