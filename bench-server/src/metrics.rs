@@ -383,34 +383,7 @@ impl Metrics {
             self.password_hashes.load(Relaxed),
         );
 
-        let cpu = process_stats::cpu_times();
-        out.push_str(
-            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n",
-        );
-        out.push_str("# TYPE process_cpu_seconds_total counter\n");
-        let _ = writeln!(
-            out,
-            "process_cpu_seconds_total {}",
-            cpu.total().as_secs_f64()
-        );
-        out.push_str(
-            "# HELP authbench_process_cpu_seconds_total CPU time spent in seconds, by mode.\n",
-        );
-        out.push_str("# TYPE authbench_process_cpu_seconds_total counter\n");
-        for (mode, time) in [("user", cpu.user), ("system", cpu.system)] {
-            let _ = writeln!(
-                out,
-                "authbench_process_cpu_seconds_total{{replica=\"{r}\",mode=\"{mode}\"}} {}",
-                time.as_secs_f64()
-            );
-        }
-        out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
-        out.push_str("# TYPE process_resident_memory_bytes gauge\n");
-        let _ = writeln!(
-            out,
-            "process_resident_memory_bytes {}",
-            process_stats::resident_memory_bytes()
-        );
+        process_stats::render_prometheus(&mut out, &format!("replica=\"{r}\""));
         out
     }
 }

@@ -3,6 +3,7 @@
 //! The load generator divides the CPU delta over a measured window by the requests served in
 //! it to get CPU-µs per request, and takes RSS deltas as the in-process cost of sessions.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// CPU time this process has used so far, split by mode.
@@ -54,6 +55,42 @@ fn page_size() -> u64 {
         .flatten()
         .and_then(|size| u64::try_from(size).ok())
         .unwrap_or(4096)
+}
+
+/// Appends this process's CPU and memory in the Prometheus text format: the standard
+/// `process_cpu_seconds_total` and `process_resident_memory_bytes`, plus
+/// `authbench_process_cpu_seconds_total{<labels>,mode="user"|"system"}`. `labels` is a
+/// comma-separated label list without braces (may be empty).
+pub fn render_prometheus(out: &mut String, labels: &str) {
+    let cpu = cpu_times();
+    let sep = if labels.is_empty() { "" } else { "," };
+    out.push_str(
+        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n",
+    );
+    out.push_str("# TYPE process_cpu_seconds_total counter\n");
+    let _ = writeln!(
+        out,
+        "process_cpu_seconds_total {}",
+        cpu.total().as_secs_f64()
+    );
+    out.push_str(
+        "# HELP authbench_process_cpu_seconds_total CPU time spent in seconds, by mode.\n",
+    );
+    out.push_str("# TYPE authbench_process_cpu_seconds_total counter\n");
+    for (mode, time) in [("user", cpu.user), ("system", cpu.system)] {
+        let _ = writeln!(
+            out,
+            "authbench_process_cpu_seconds_total{{{labels}{sep}mode=\"{mode}\"}} {}",
+            time.as_secs_f64()
+        );
+    }
+    out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
+    out.push_str("# TYPE process_resident_memory_bytes gauge\n");
+    let _ = writeln!(
+        out,
+        "process_resident_memory_bytes {}",
+        resident_memory_bytes()
+    );
 }
 
 #[cfg(test)]

@@ -59,7 +59,8 @@ async fn round_robin_spreads_requests_evenly() {
             "{metrics}"
         );
     }
-    assert!(metrics.contains("authbench_balancer_cpu_seconds_total{mode=\"user\"}"));
+    assert!(metrics
+        .contains("authbench_process_cpu_seconds_total{component=\"balancer\",mode=\"user\"}"));
     lb.stop().await;
     for s in servers {
         s.stop().await;

@@ -99,27 +99,8 @@ pub fn render(balancer: &Balancer) -> String {
         "authbench_balancer_no_backend_total {}",
         balancer.no_backend.load(Ordering::Relaxed)
     );
-    let cpu = process_stats::cpu_times();
-    out.push_str(
-        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n",
-    );
-    out.push_str("# TYPE process_cpu_seconds_total counter\n");
-    let _ = writeln!(
-        out,
-        "process_cpu_seconds_total {}",
-        cpu.total().as_secs_f64()
-    );
-    out.push_str(
-        "# HELP authbench_balancer_cpu_seconds_total CPU time of the balancer, by mode.\n",
-    );
-    out.push_str("# TYPE authbench_balancer_cpu_seconds_total counter\n");
-    for (mode, time) in [("user", cpu.user), ("system", cpu.system)] {
-        let _ = writeln!(
-            out,
-            "authbench_balancer_cpu_seconds_total{{mode=\"{mode}\"}} {}",
-            time.as_secs_f64()
-        );
-    }
+    // The balancer's own CPU, under the same names as a replica's (label component="balancer").
+    process_stats::render_prometheus(&mut out, "component=\"balancer\"");
     out
 }
 
