@@ -136,15 +136,7 @@ async fn session_keys_expire_in_redis() {
         .query(&mut conn)
         .unwrap();
     assert!((1..=120).contains(&ttl), "ttl {ttl}");
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     assert!(
         text.contains("authbench_live_sessions{replica=\"r0\",store=\"redis\"} 1"),
         "{text}"

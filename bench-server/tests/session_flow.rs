@@ -144,15 +144,7 @@ async fn metrics_expose_what_the_load_generator_needs() {
     let server = TestServer::start(config()).await;
     let sid = server.session_login(1).await;
     assert_eq!(server.session_me(&sid).await, 200);
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     for needle in [
         "authbench_http_requests_total{replica=\"r0\",route=\"/session/me\",status=\"200\"} 1",
         "authbench_auth_outcomes_total{replica=\"r0\",scheme=\"session\",outcome=\"ok\"} 2",

@@ -48,10 +48,7 @@ impl TestBalancer {
             url,
             admin_url,
             balancer,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: super::client(),
             stop: Some(stop),
             task: Some(task),
         }

@@ -53,6 +53,14 @@ pub fn with_redis(config: ServerConfig, redis: &RedisServer) -> ServerConfig {
     }
 }
 
+/// An HTTP client that does not follow redirects, so tests see exactly what was answered.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A bench-server running in this process on 127.0.0.1:0.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -80,13 +88,16 @@ impl TestServer {
         TestServer {
             addr,
             state,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: client(),
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// The `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
