@@ -34,6 +34,7 @@ pub mod record;
 pub mod result;
 pub mod schedule;
 pub mod sink;
+pub mod suite;
 pub mod summary;
 pub mod user;
 pub mod worker;

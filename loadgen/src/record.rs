@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::http::Failure;
@@ -74,7 +74,7 @@ pub struct Sample {
 }
 
 /// Latency percentiles in µs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
     /// Samples.
     pub count: u64,
@@ -196,7 +196,7 @@ impl PhaseStats {
 }
 
 /// One second of the run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Second {
     /// Seconds since the run started.
     pub t: u64,
