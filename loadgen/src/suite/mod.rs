@@ -1,6 +1,15 @@
 //! `loadgen suite`: the comparison suite — a matrix of clusters driven by the engine, plus
 //! state-cost, revocation-window and fault experiments — written as one run folder.
 //!
+//! Data flows one way: [`matrix`] (TOML) → [`matrix::SuitePlan`] → the experiments
+//! ([`cell`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
+//! reading the servers' own counters through [`scrape`] → [`model::SuiteRun`] → `run.json`
+//! and the report.
+//!
 //! * [`model`] — the run document (`run.json`) every later step reads.
+//! * [`matrix`] — the matrix file and its expansion.
+//! * [`scrape`] — replica `/metrics`, balancer CPU from `/proc`, Redis `INFO`.
 
+pub mod matrix;
 pub mod model;
+pub mod scrape;

@@ -1,0 +1,671 @@
+//! The suite's matrix: what to measure, read from TOML (the built-in `default` and `quick`
+//! matrices are TOML files too, under `loadgen/matrices/`), expanded into a [`SuitePlan`].
+//!
+//! Every list-valued key of an entry multiplies: `auth = ["session", "jwt"]` with
+//! `replicas = [1, 3]` is four configurations. Keys that do not apply to a configuration are
+//! dropped before duplicates are removed (sessions have no JWT algorithm; a JWT without
+//! revocation keeps no state, so its store does not matter).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::model::{Auth, CellConfig, Load, Store};
+
+/// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
+pub const DEFAULT_MATRIX: &str = include_str!("../../matrices/default.toml");
+/// The CI matrix (`--quick`, under 45 seconds on 2 cores).
+pub const QUICK_MATRIX: &str = include_str!("../../matrices/quick.toml");
+
+/// A scalar or a list of them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One value.
+    One(T),
+    /// Several, multiplied with the other keys.
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    fn values(this: &Option<Self>, default: T) -> Vec<T> {
+        match this {
+            None => vec![default],
+            Some(OneOrMany::One(v)) => vec![v.clone()],
+            Some(OneOrMany::Many(vs)) => vs.clone(),
+        }
+    }
+}
+
+/// Settings every entry inherits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Measured seconds per trial.
+    #[serde(default = "defaults::seconds")]
+    pub seconds: f64,
+    /// Warm-up seconds per trial (sent, not recorded).
+    #[serde(default = "defaults::warmup")]
+    pub warmup: f64,
+    /// Trials per load cell.
+    #[serde(default = "defaults::trials")]
+    pub trials: u32,
+    /// Open-loop rate, requests per second.
+    #[serde(default = "defaults::rate")]
+    pub rate: f64,
+    /// Closed-loop concurrency.
+    #[serde(default = "defaults::concurrency")]
+    pub concurrency: usize,
+    /// Virtual users per cell.
+    #[serde(default = "defaults::users")]
+    pub users: usize,
+}
+
+mod defaults {
+    pub fn seconds() -> f64 {
+        3.0
+    }
+    pub fn warmup() -> f64 {
+        1.0
+    }
+    pub fn trials() -> u32 {
+        1
+    }
+    pub fn rate() -> f64 {
+        2000.0
+    }
+    pub fn concurrency() -> usize {
+        32
+    }
+    pub fn users() -> usize {
+        200
+    }
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            seconds: defaults::seconds(),
+            warmup: defaults::warmup(),
+            trials: defaults::trials(),
+            rate: defaults::rate(),
+            concurrency: defaults::concurrency(),
+            users: defaults::users(),
+        }
+    }
+}
+
+/// One entry of `[[cells]]`, `[[revocation]]` or `[[faults]]`: configuration axes (each a
+/// value or a list) plus the section's own keys.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Cells: `equal-rate`, `scaling`, `balancing`, `claims` (or any name).
+    pub group: Option<String>,
+    /// Faults: `kill-replica`, `restart-redis`, `churn`.
+    pub kind: Option<OneOrMany<String>>,
+    /// `none`, `session`, `jwt`.
+    pub auth: Option<OneOrMany<Auth>>,
+    /// `memory`, `redis`.
+    pub store: Option<OneOrMany<Store>>,
+    /// JWT algorithm.
+    pub alg: Option<OneOrMany<String>>,
+    /// JWT revocation strategy.
+    pub revocation: Option<OneOrMany<String>>,
+    /// JWT crypto backend.
+    pub crypto_backend: Option<OneOrMany<String>>,
+    /// Extra claim bytes per JWT.
+    pub extra_claim_bytes: Option<OneOrMany<usize>>,
+    /// Replica count.
+    pub replicas: Option<OneOrMany<usize>>,
+    /// `builtin`, `haproxy`, `nginx`, `none`.
+    pub balancer: Option<OneOrMany<String>>,
+    /// `round-robin`, `least-conn`, `sticky-cookie`, `hash-session`.
+    pub policy: Option<OneOrMany<String>>,
+    /// Cells and faults: `open` (default) or `closed`.
+    pub load: Option<String>,
+    /// Open-loop rate.
+    pub rate: Option<f64>,
+    /// Closed-loop concurrency.
+    pub concurrency: Option<usize>,
+    /// Measured seconds.
+    pub seconds: Option<f64>,
+    /// Virtual users.
+    pub users: Option<usize>,
+    /// Revocation: `logout`, `force-logout`.
+    pub triggers: Option<OneOrMany<String>>,
+    /// Revocation: how long to probe, seconds.
+    pub observe: Option<f64>,
+}
+
+/// `[state_cost]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StateCostEntry {
+    /// Entries seeded per measurement (`--sessions` overrides).
+    pub sessions: u64,
+    /// What to measure: `session-memory`, `session-redis`, `denylist-memory`,
+    /// `denylist-redis`, `token-version-redis`.
+    pub kinds: Vec<String>,
+}
+
+/// `[token_sizes]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSizesEntry {
+    /// Algorithms measured at no extra claims.
+    pub algs: Vec<String>,
+    /// Extra claim sizes measured with the first algorithm.
+    pub extra_claim_bytes: Vec<usize>,
+}
+
+/// `[store_capacity]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityEntry {
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Seconds to measure.
+    pub seconds: f64,
+}
+
+/// A matrix file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixFile {
+    /// Settings every entry inherits.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Load cells.
+    #[serde(default)]
+    pub cells: Vec<Entry>,
+    /// Bytes per session / revoked token.
+    pub state_cost: Option<StateCostEntry>,
+    /// Credential sizes.
+    pub token_sizes: Option<TokenSizesEntry>,
+    /// Revocation windows.
+    #[serde(default)]
+    pub revocation: Vec<Entry>,
+    /// Fault runs.
+    #[serde(default)]
+    pub faults: Vec<Entry>,
+    /// The shared store's own capacity.
+    pub store_capacity: Option<CapacityEntry>,
+}
+
+/// A load cell to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellPlan {
+    /// Unique id.
+    pub id: String,
+    /// Group.
+    pub group: String,
+    /// Configuration.
+    pub config: CellConfig,
+    /// Load.
+    pub load: Load,
+    /// Measured length.
+    pub seconds: Duration,
+    /// Warm-up.
+    pub warmup: Duration,
+    /// Virtual users.
+    pub users: usize,
+    /// Trials.
+    pub trials: u32,
+}
+
+/// A revocation-window measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevocationPlan {
+    /// Configuration (replicas probed one by one).
+    pub config: CellConfig,
+    /// `logout` or `force-logout`.
+    pub trigger: String,
+    /// Probe at most this long.
+    pub observe: Duration,
+}
+
+/// A fault run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPlan {
+    /// Unique id.
+    pub id: String,
+    /// `kill-replica`, `restart-redis`, `churn`.
+    pub kind: String,
+    /// Configuration.
+    pub config: CellConfig,
+    /// Open-loop rate.
+    pub rate: f64,
+    /// Measured length.
+    pub seconds: Duration,
+    /// Virtual users.
+    pub users: usize,
+}
+
+/// The whole expanded matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuitePlan {
+    /// `default`, `quick` or the file's path.
+    pub name: String,
+    /// Defaults, after overrides.
+    pub defaults: Defaults,
+    /// Load cells in order.
+    pub cells: Vec<CellPlan>,
+    /// State-cost kinds and the entry count.
+    pub state_cost: Option<StateCostEntry>,
+    /// Credential sizes.
+    pub token_sizes: Option<TokenSizesEntry>,
+    /// Revocation windows.
+    pub revocation: Vec<RevocationPlan>,
+    /// Fault runs.
+    pub faults: Vec<FaultPlan>,
+    /// Store capacity.
+    pub store_capacity: Option<CapacityEntry>,
+}
+
+impl SuitePlan {
+    /// Whether any part needs Redis.
+    pub fn needs_redis(&self) -> bool {
+        let redis = |c: &CellConfig| c.store == Store::Redis;
+        self.cells.iter().any(|c| redis(&c.config))
+            || self.revocation.iter().any(|r| redis(&r.config))
+            || self.faults.iter().any(|f| redis(&f.config))
+            || self.store_capacity.is_some()
+            || self
+                .state_cost
+                .as_ref()
+                .is_some_and(|s| s.kinds.iter().any(|k| k.ends_with("-redis")))
+    }
+}
+
+/// Parses and expands a matrix; `name` is what the run records as its matrix.
+pub fn parse(name: &str, text: &str) -> Result<SuitePlan, String> {
+    let file: MatrixFile =
+        toml::from_str(text).map_err(|e| format!("matrix {name}: {}", e.to_string().trim()))?;
+    expand(name, file).map_err(|e| format!("matrix {name}: {e}"))
+}
+
+/// Reads a matrix: `default`, `quick`, or a TOML file.
+pub fn load(spec: &str) -> Result<SuitePlan, String> {
+    match spec {
+        "default" => parse("default", DEFAULT_MATRIX),
+        "quick" => parse("quick", QUICK_MATRIX),
+        path => {
+            let text = std::fs::read_to_string(Path::new(path))
+                .map_err(|e| format!("--matrix {path:?}: cannot read it: {e}"))?;
+            parse(path, &text)
+        }
+    }
+}
+
+const ALGS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
+const REVOCATIONS: [&str; 3] = ["none", "denylist", "token-version"];
+const BACKENDS: [&str; 2] = ["aws-lc", "rust-crypto"];
+const BALANCERS: [&str; 4] = ["builtin", "haproxy", "nginx", "none"];
+const POLICIES: [&str; 4] = ["round-robin", "least-conn", "sticky-cookie", "hash-session"];
+const FAULTS: [&str; 3] = ["kill-replica", "restart-redis", "churn"];
+const TRIGGERS: [&str; 2] = ["logout", "force-logout"];
+const STATE_KINDS: [&str; 5] = [
+    "session-memory",
+    "session-redis",
+    "denylist-memory",
+    "denylist-redis",
+    "token-version-redis",
+];
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} = {value:?} is not one of {}",
+            allowed.join(", ")
+        ))
+    }
+}
+
+/// Every configuration an entry describes, normalised and without duplicates.
+fn configs(entry: &Entry, section: &str) -> Result<Vec<CellConfig>, String> {
+    let auths = OneOrMany::values(&entry.auth, Auth::Jwt);
+    let stores = OneOrMany::values(&entry.store, Store::Memory);
+    let algs = OneOrMany::values(&entry.alg, "HS256".to_owned());
+    let revocations = OneOrMany::values(&entry.revocation, "none".to_owned());
+    let backends = OneOrMany::values(&entry.crypto_backend, "aws-lc".to_owned());
+    let extras = OneOrMany::values(&entry.extra_claim_bytes, 0);
+    let replicas = OneOrMany::values(&entry.replicas, 1);
+    let balancers = OneOrMany::values(&entry.balancer, "none".to_owned());
+    let policies = OneOrMany::values(&entry.policy, "round-robin".to_owned());
+    for alg in &algs {
+        one_of(&format!("{section}.alg"), alg, &ALGS)?;
+    }
+    for r in &revocations {
+        one_of(&format!("{section}.revocation"), r, &REVOCATIONS)?;
+    }
+    for b in &backends {
+        one_of(&format!("{section}.crypto_backend"), b, &BACKENDS)?;
+    }
+    for b in &balancers {
+        one_of(&format!("{section}.balancer"), b, &BALANCERS)?;
+    }
+    for p in &policies {
+        one_of(&format!("{section}.policy"), p, &POLICIES)?;
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for &auth in &auths {
+        for &store in &stores {
+            for alg in &algs {
+                for revocation in &revocations {
+                    for backend in &backends {
+                        for &extra in &extras {
+                            for &n in &replicas {
+                                for balancer in &balancers {
+                                    for policy in &policies {
+                                        let config = normalise(CellConfig {
+                                            auth,
+                                            store,
+                                            alg: Some(alg.clone()),
+                                            revocation: Some(revocation.clone()),
+                                            crypto_backend: Some(backend.clone()),
+                                            extra_claim_bytes: extra,
+                                            replicas: n,
+                                            balancer: balancer.clone(),
+                                            policy: policy.clone(),
+                                        });
+                                        check(&config, section)?;
+                                        let key = format!("{config:?}");
+                                        if seen.insert(key) {
+                                            out.push(config);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drops what does not apply: JWT settings for other schemes, the store of a JWT without
+/// revocation, the policy without a balancer.
+fn normalise(mut c: CellConfig) -> CellConfig {
+    if c.auth != Auth::Jwt {
+        c.alg = None;
+        c.revocation = None;
+        c.crypto_backend = None;
+        c.extra_claim_bytes = 0;
+    } else if c.revocation.as_deref() == Some("none") {
+        c.store = Store::Memory;
+    }
+    if c.auth == Auth::None {
+        c.store = Store::Memory;
+    }
+    if c.balancer == "none" {
+        c.policy = "none".into();
+    }
+    c
+}
+
+fn check(c: &CellConfig, section: &str) -> Result<(), String> {
+    if c.replicas == 0 {
+        return Err(format!("{section}.replicas must be at least 1"));
+    }
+    if c.balancer == "none" && c.replicas > 1 {
+        return Err(format!(
+            "{section}: {} replicas need a balancer (balancer = \"builtin\", \"haproxy\" or \"nginx\")",
+            c.replicas
+        ));
+    }
+    if c.balancer == "nginx" && c.policy == "sticky-cookie" {
+        return Err(format!(
+            "{section}: open-source nginx has no sticky cookie; use policy = \"hash-session\" or balancer = \"builtin\"/\"haproxy\""
+        ));
+    }
+    Ok(())
+}
+
+/// A short, stable slug of a configuration, e.g. `jwt-es256-rust-crypto` or
+/// `session-memory/r3-builtin-sticky-cookie`.
+pub fn slug(c: &CellConfig) -> String {
+    let mut s = match c.auth {
+        Auth::None => "healthz".to_owned(),
+        Auth::Session => format!("session-{}", c.store),
+        Auth::Jwt => {
+            let mut s = format!("jwt-{}", c.alg.as_deref().unwrap_or("?").to_lowercase());
+            if let Some(r) = c.revocation.as_deref().filter(|r| *r != "none") {
+                s.push_str(&format!("-{r}-{}", c.store));
+            }
+            if let Some(b) = c.crypto_backend.as_deref().filter(|b| *b != "aws-lc") {
+                s.push_str(&format!("-{b}"));
+            }
+            s
+        }
+    };
+    if c.extra_claim_bytes > 0 {
+        s.push_str(&format!("-claims{}", c.extra_claim_bytes));
+    }
+    s.push_str(&format!("/r{}", c.replicas));
+    if c.balancer != "none" {
+        s.push_str(&format!("-{}-{}", c.balancer, c.policy));
+    }
+    s
+}
+
+fn secs(key: &str, value: f64) -> Result<Duration, String> {
+    if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
+        return Err(format!(
+            "{key} = {value} must be a positive number of seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
+    let d = &file.defaults;
+    secs("defaults.seconds", d.seconds)?;
+    if d.warmup < 0.0 || !d.warmup.is_finite() {
+        return Err(format!("defaults.warmup = {} must be ≥ 0", d.warmup));
+    }
+    if d.trials == 0 {
+        return Err("defaults.trials must be at least 1".into());
+    }
+    let mut cells = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (i, entry) in file.cells.iter().enumerate() {
+        let section = format!("cells[{i}]");
+        let group = entry.group.clone().unwrap_or_else(|| "cells".into());
+        let load = match entry.load.as_deref().unwrap_or("open") {
+            "open" => Load::Open {
+                rate: entry.rate.unwrap_or(d.rate),
+            },
+            "closed" => Load::Closed {
+                concurrency: entry.concurrency.unwrap_or(d.concurrency),
+            },
+            other => return Err(format!("{section}.load = {other:?} is not open or closed")),
+        };
+        match load {
+            Load::Open { rate } if !(rate.is_finite() && rate > 0.0) => {
+                return Err(format!("{section}.rate = {rate} must be positive"))
+            }
+            Load::Closed { concurrency: 0 } => {
+                return Err(format!("{section}.concurrency must be at least 1"))
+            }
+            _ => {}
+        }
+        let seconds = secs(
+            &format!("{section}.seconds"),
+            entry.seconds.unwrap_or(d.seconds),
+        )?;
+        for config in configs(entry, &section)? {
+            let id = format!("{group}/{}", slug(&config));
+            if !ids.insert(id.clone()) {
+                return Err(format!("{section}: cell {id} appears twice"));
+            }
+            cells.push(CellPlan {
+                id,
+                group: group.clone(),
+                config,
+                load: load.clone(),
+                seconds,
+                warmup: Duration::from_secs_f64(d.warmup),
+                users: entry.users.unwrap_or(d.users),
+                trials: d.trials,
+            });
+        }
+    }
+    let mut revocation = Vec::new();
+    for (i, entry) in file.revocation.iter().enumerate() {
+        let section = format!("revocation[{i}]");
+        let observe = secs(&format!("{section}.observe"), entry.observe.unwrap_or(2.0))?;
+        let triggers = OneOrMany::values(&entry.triggers, "logout".to_owned());
+        for t in &triggers {
+            one_of(&format!("{section}.triggers"), t, &TRIGGERS)?;
+        }
+        for config in configs(entry, &section)? {
+            if config.auth == Auth::None {
+                return Err(format!("{section}: auth = \"none\" has nothing to revoke"));
+            }
+            for trigger in &triggers {
+                revocation.push(RevocationPlan {
+                    config: config.clone(),
+                    trigger: trigger.clone(),
+                    observe,
+                });
+            }
+        }
+    }
+    let mut faults = Vec::new();
+    for (i, entry) in file.faults.iter().enumerate() {
+        let section = format!("faults[{i}]");
+        let seconds = secs(
+            &format!("{section}.seconds"),
+            entry.seconds.unwrap_or(d.seconds),
+        )?;
+        let kinds = OneOrMany::values(&entry.kind, "kill-replica".to_owned());
+        for kind in &kinds {
+            one_of(&format!("{section}.kind"), kind, &FAULTS)?;
+            for config in configs(entry, &section)? {
+                if kind == "restart-redis" && config.store != Store::Redis {
+                    continue;
+                }
+                if kind != "restart-redis" && config.replicas < 2 {
+                    return Err(format!(
+                        "{section}: {kind} needs at least 2 replicas behind a balancer"
+                    ));
+                }
+                let id = format!("{kind}/{}", slug(&config));
+                if !ids.insert(id.clone()) {
+                    return Err(format!("{section}: fault {id} appears twice"));
+                }
+                faults.push(FaultPlan {
+                    id,
+                    kind: kind.clone(),
+                    config,
+                    rate: entry.rate.unwrap_or(d.rate),
+                    seconds,
+                    users: entry.users.unwrap_or(d.users),
+                });
+            }
+        }
+    }
+    if let Some(state) = &file.state_cost {
+        for kind in &state.kinds {
+            one_of("state_cost.kinds", kind, &STATE_KINDS)?;
+        }
+        if state.sessions == 0 {
+            return Err("state_cost.sessions must be at least 1".into());
+        }
+    }
+    if let Some(tokens) = &file.token_sizes {
+        for alg in &tokens.algs {
+            one_of("token_sizes.algs", alg, &ALGS)?;
+        }
+        if tokens.algs.is_empty() {
+            return Err("token_sizes.algs must name at least one algorithm".into());
+        }
+    }
+    if let Some(cap) = &file.store_capacity {
+        secs("store_capacity.seconds", cap.seconds)?;
+        if cap.connections == 0 {
+            return Err("store_capacity.connections must be at least 1".into());
+        }
+    }
+    Ok(SuitePlan {
+        name: name.to_owned(),
+        defaults: file.defaults,
+        cells,
+        state_cost: file.state_cost,
+        token_sizes: file.token_sizes,
+        revocation,
+        faults,
+        store_capacity: file.store_capacity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_matrices_parse() {
+        let default = load("default").unwrap();
+        assert!(default.cells.iter().any(|c| c.config.auth == Auth::None));
+        assert!(default.needs_redis());
+        let quick = load("quick").unwrap();
+        assert!(quick.cells.len() < default.cells.len());
+    }
+
+    #[test]
+    fn lists_multiply_and_irrelevant_keys_collapse() {
+        let plan = parse(
+            "t",
+            r#"
+            [[cells]]
+            group = "g"
+            auth = ["session", "jwt"]
+            store = ["memory", "redis"]
+            alg = ["HS256", "ES256"]
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = plan.cells.iter().map(|c| c.id.as_str()).collect();
+        // Sessions: two stores, no algorithm; JWT without revocation: no store.
+        assert_eq!(
+            ids,
+            [
+                "g/session-memory/r1",
+                "g/session-redis/r1",
+                "g/jwt-hs256/r1",
+                "g/jwt-es256/r1"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_matrices_name_the_key() {
+        for (text, needle) in [
+            ("[[cells]]\nalg = \"HS512\"", "cells[0].alg = \"HS512\""),
+            ("[[cells]]\nreplicas = 3", "need a balancer"),
+            (
+                "[[cells]]\nreplicas = 3\nbalancer = \"nginx\"\npolicy = \"sticky-cookie\"",
+                "no sticky cookie",
+            ),
+            ("[[cells]]\nload = \"half-open\"", "half-open"),
+            ("[[cells]]\nspeed = 3", "unknown field `speed`"),
+            ("[defaults]\ntrials = 0", "trials"),
+            ("[[faults]]\nkind = \"churn\"", "at least 2 replicas"),
+            (
+                "[[cells]]\ngroup = \"a\"\n[[cells]]\ngroup = \"a\"",
+                "appears twice",
+            ),
+        ] {
+            let err = parse("t", text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}
