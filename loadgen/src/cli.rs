@@ -29,6 +29,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Merge HdrHistogram interval logs (e.g. from several loadgen machines).
     Merge(MergeArgs),
+    /// Run the comparison suite (a matrix of clusters) and write a run folder with a report.
+    Suite(Box<crate::suite::command::SuiteArgs>),
 }
 
 /// Flags of `merge`.
@@ -239,6 +241,7 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(&args, argv),
         Command::Merge(args) => merge(&args),
+        Command::Suite(args) => crate::suite::command::execute(&args, argv),
     }
 }
 

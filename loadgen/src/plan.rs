@@ -13,6 +13,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
+    /// No authentication: users never log in (a baseline, e.g. with `--mix "GET /healthz"`).
+    None,
     /// Session ID in a cookie (`/session/*`).
     Session,
     /// Bearer JWT (`/jwt/*`).
@@ -23,6 +25,7 @@ impl Scheme {
     /// Path prefix of the scheme's routes.
     pub fn prefix(self) -> &'static str {
         match self {
+            Scheme::None => "",
             Scheme::Session => "/session",
             Scheme::Jwt => "/jwt",
         }
@@ -32,6 +35,7 @@ impl Scheme {
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Scheme::None => "none",
             Scheme::Session => "session",
             Scheme::Jwt => "jwt",
         })
@@ -107,11 +111,15 @@ impl PlanError {
 pub struct Mix(pub Vec<MixEntry>);
 
 impl Mix {
-    /// The default: `GET {scheme}/me`.
+    /// The default: `GET {scheme}/me`, or `GET /healthz` without authentication.
     pub fn default_for(scheme: Scheme) -> Mix {
+        let path = match scheme {
+            Scheme::None => "/healthz".to_owned(),
+            _ => format!("{}/me", scheme.prefix()),
+        };
         Mix(vec![MixEntry {
             method: "GET".into(),
-            path: format!("{}/me", scheme.prefix()),
+            path,
             weight: 1,
         }])
     }

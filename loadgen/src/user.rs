@@ -96,7 +96,7 @@ pub struct VirtualUser {
 
 fn header_name(scheme: Scheme) -> &'static HeaderName {
     match scheme {
-        Scheme::Session => &COOKIE,
+        Scheme::None | Scheme::Session => &COOKIE,
         Scheme::Jwt => &AUTHORIZATION,
     }
 }
@@ -125,6 +125,7 @@ impl VirtualUser {
     /// first when needed.
     pub async fn run_job(&mut self, io: &mut Io, ctx: &Context, index: u64, intended: Instant) {
         match &self.credential {
+            None if ctx.plan.scheme == Scheme::None => {}
             None => self.login(io, ctx, Phase::Login, intended).await,
             Some(c) if Instant::now() >= c.renew_at => {
                 self.next_login_cause = Arc::from("renew");
@@ -206,6 +207,7 @@ impl VirtualUser {
             return;
         }
         let (value, expires_in) = match ctx.plan.scheme {
+            Scheme::None => return,
             Scheme::Session => {
                 let Some(sid) = reply.session_cookie.as_deref() else {
                     return;

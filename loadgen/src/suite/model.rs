@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::{Percentiles, Second};
+pub use crate::record::{Percentiles, Second};
 
 /// Version of `run.json`; bumped on any incompatible change.
 pub const SUITE_SCHEMA_VERSION: u32 = 1;
@@ -282,10 +282,13 @@ pub struct Trial {
     pub cpu: CpuCost,
     /// Store operations per authenticated request, counted by the replicas.
     pub store_ops_per_request: Option<f64>,
-    /// Authenticated requests the replicas counted in the same window (cross-check of
-    /// `requests`; scraped before and after, so it includes the warm-up's stragglers only
-    /// when they straddle a scrape).
+    /// Exchanges the replicas counted over the whole trial (all phases, warm-up included);
+    /// `None` when a replica could not be scraped.
     pub server_counted: Option<u64>,
+    /// Exchanges loadgen sent over the whole trial (all phases, warm-up included): equal to
+    /// `server_counted` when nothing was lost on the way.
+    #[serde(default)]
+    pub exchanges: u64,
     /// The trial's HdrHistogram interval log, relative to the run folder.
     pub hdr_log: Option<String>,
     /// Per-second requests, errors, p50 and p99 (corrected).
@@ -508,6 +511,7 @@ mod tests {
             cpu: CpuCost::default(),
             store_ops_per_request: None,
             server_counted: None,
+            exchanges: 0,
             hdr_log: None,
             timeline: Vec::new(),
         }

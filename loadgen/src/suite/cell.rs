@@ -1,0 +1,323 @@
+//! A load cell: one configuration brought up once and driven by the engine for each trial,
+//! with the servers scraped at the start, at the end of the warm-up and at the end.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::context::SuiteContext;
+use super::deploy::{self, Deployment, Snapshot};
+use super::matrix::CellPlan;
+use super::model::{
+    Auth, Cell, CellConfig, CpuCost, Latency, Load, SpectrumPoint, Trial, WireBytes,
+};
+use crate::engine::RunOutcome;
+use crate::plan::{parse_target, LoadModel, Mix, Plan, Scheme, Stage, StopAt};
+use crate::record::{Percentiles, Phase};
+use crate::result::RunResult;
+
+/// Percentiles of the spectrum chart (HdrHistogram's plots use the same log-scaled axis).
+const SPECTRUM: [f64; 14] = [
+    0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100.0,
+];
+
+/// The engine's scheme for an authentication kind.
+pub fn scheme_of(auth: Auth) -> Scheme {
+    match auth {
+        Auth::None => Scheme::None,
+        Auth::Session => Scheme::Session,
+        Auth::Jwt => Scheme::Jwt,
+    }
+}
+
+/// A loadgen plan against `entry`.
+pub fn load_plan(
+    entry: &str,
+    config: &CellConfig,
+    load: &Load,
+    seconds: Duration,
+    warmup: Duration,
+    users: usize,
+) -> Result<Plan, String> {
+    let (target, authority) = parse_target(entry).map_err(|e| e.to_string())?;
+    let scheme = scheme_of(config.auth);
+    let length = warmup + seconds;
+    let (model, connections) = match load {
+        Load::Open { rate } => (
+            LoadModel::Open {
+                stages: vec![Stage {
+                    length,
+                    rate: *rate,
+                    ramp: false,
+                }],
+            },
+            users.clamp(1, 256),
+        ),
+        Load::Closed { concurrency } => (
+            LoadModel::Closed {
+                concurrency: *concurrency,
+            },
+            *concurrency,
+        ),
+    };
+    Ok(Plan {
+        target,
+        authority,
+        scheme,
+        model,
+        stop: StopAt::Duration { length },
+        warmup,
+        users: users.max(connections),
+        first_user: 0,
+        connections,
+        mix: Mix::default_for(scheme),
+        logout_every: None,
+        logout_at_end: false,
+        renew_before: Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+    })
+}
+
+/// The route the cell's authenticated requests go to.
+pub fn request_route(auth: Auth) -> &'static str {
+    match auth {
+        Auth::None => "/healthz",
+        Auth::Session => "/session/me",
+        Auth::Jwt => "/jwt/me",
+    }
+}
+
+/// Runs every trial of `plan`; `None` when stopped before the first trial finished.
+pub async fn run(ctx: &SuiteContext, plan: &CellPlan) -> Result<Cell, String> {
+    let users = plan.users.max(match plan.load {
+        Load::Closed { concurrency } => concurrency,
+        Load::Open { .. } => 1,
+    });
+    let deployment = deploy::start(ctx, &plan.config, users).await?;
+    let mut trials = Vec::new();
+    let mut failure = None;
+    for t in 0..plan.trials {
+        if ctx.stopped() {
+            break;
+        }
+        let hdr =
+            PathBuf::from("hdr").join(format!("{}.t{}.hlog", plan.id.replace('/', "_"), t + 1));
+        match trial(ctx, &deployment, plan, Some(hdr)).await {
+            Ok(trial) => trials.push(trial),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    deployment.stop().await;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Cell {
+        id: plan.id.clone(),
+        group: plan.group.clone(),
+        config: plan.config.clone(),
+        load: plan.load.clone(),
+        users,
+        trials,
+    })
+}
+
+/// One trial on a running deployment.
+pub async fn trial(
+    ctx: &SuiteContext,
+    deployment: &Deployment,
+    plan: &CellPlan,
+    hdr_log: Option<PathBuf>,
+) -> Result<Trial, String> {
+    let load = load_plan(
+        &deployment.entry(),
+        &plan.config,
+        &plan.load,
+        plan.seconds,
+        plan.warmup,
+        plan.users,
+    )?;
+    let start = deployment.snapshot(ctx).await;
+    let stop = ctx.stop.clone();
+    // The engine starts 20 ms after it is called (its lead); the mid snapshot lands at the
+    // end of the warm-up, when measurement starts.
+    let mid_delay = Duration::from_millis(20) + plan.warmup;
+    let (outcome, mid) = tokio::join!(
+        crate::engine::run(load.clone(), wait_for_stop(stop), false),
+        async {
+            tokio::time::sleep(mid_delay).await;
+            deployment.snapshot(ctx).await
+        }
+    );
+    let outcome = outcome?;
+    let end = deployment.snapshot(ctx).await;
+    let hdr_log = match hdr_log {
+        Some(relative) => {
+            let path = ctx.in_run(&relative);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            }
+            crate::hdrlog::write(
+                &path,
+                outcome.started_at,
+                &format!("authbench suite {}", plan.id),
+                &outcome.recorder.intervals,
+            )
+            .map_err(|e| e.to_string())?;
+            Some(relative.display().to_string())
+        }
+        None => None,
+    };
+    Ok(measure(
+        &load,
+        &outcome,
+        &plan.config,
+        Windows {
+            start: &start,
+            mid: &mid,
+            end: &end,
+        },
+        hdr_log,
+    ))
+}
+
+/// Completes when `stop` turns true.
+pub async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The three snapshots of a trial.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows<'a> {
+    /// Before the engine started.
+    pub start: &'a Snapshot,
+    /// At the end of the warm-up.
+    pub mid: &'a Snapshot,
+    /// After the last response.
+    pub end: &'a Snapshot,
+}
+
+/// Turns an engine outcome and the server snapshots into a [`Trial`].
+pub fn measure(
+    load: &Plan,
+    outcome: &RunOutcome,
+    config: &CellConfig,
+    w: Windows<'_>,
+    hdr_log: Option<String>,
+) -> Trial {
+    let result = RunResult::new(load, outcome, Vec::new());
+    let request = result.phases.get(&Phase::Request);
+    let histogram = &outcome.recorder.phase(Phase::Request).corrected;
+    let route = request_route(config.auth);
+    let served = w
+        .end
+        .route_requests(route)
+        .saturating_sub(w.mid.route_requests(route));
+    let per_request = |seconds: f64| {
+        if served == 0 {
+            0.0
+        } else {
+            round2(seconds * 1e6 / served as f64)
+        }
+    };
+    let app = (w.end.app_cpu() - w.mid.app_cpu()).max(0.0);
+    let balancer = w
+        .end
+        .balancer_cpu
+        .zip(w.mid.balancer_cpu)
+        .map(|(e, m)| (e - m).max(0.0));
+    let store = w
+        .end
+        .redis
+        .zip(w.mid.redis)
+        .map(|(e, m)| (e.cpu_seconds - m.cpu_seconds).max(0.0));
+    let store_ops = w.end.store_ops().saturating_sub(w.mid.store_ops());
+    let exchanges: u64 = outcome
+        .recorder
+        .phases
+        .values()
+        .map(|p| p.count())
+        .sum::<u64>()
+        + outcome.recorder.warmup_samples;
+    let healthz = config.auth == Auth::None;
+    let server_counted = w
+        .end
+        .load_requests(healthz)
+        .saturating_sub(w.start.load_requests(healthz));
+    let complete = w
+        .start
+        .replicas
+        .iter()
+        .chain(&w.end.replicas)
+        .all(Option::is_some);
+    Trial {
+        requests: result.summary.requests,
+        errors: result.summary.errors,
+        window_seconds: result.summary.window_seconds,
+        throughput_rps: result.summary.throughput_rps,
+        latency: Latency {
+            corrected: request.map_or_else(|| Percentiles::of(histogram), |r| r.corrected.clone()),
+            uncorrected: request
+                .map_or_else(|| Percentiles::of(histogram), |r| r.uncorrected.clone()),
+            spectrum: spectrum(histogram),
+        },
+        status: request.map(|r| r.status.clone()).unwrap_or_default(),
+        failures: request.map(|r| r.failures.clone()).unwrap_or_default(),
+        unauthorized: request.map(|r| r.unauthorized.clone()).unwrap_or_default(),
+        logins: result.logins.clone(),
+        replicas: result.replicas.clone(),
+        bytes: request.map_or_else(WireBytes::default, |r| WireBytes {
+            sent: r.bytes_sent_mean,
+            received: r.bytes_received_mean,
+            credential_header: r.credential_header_bytes_mean,
+        }),
+        cpu: CpuCost {
+            app_seconds: round6(app),
+            balancer_seconds: balancer.map(round6),
+            store_seconds: store.map(round6),
+            app_us_per_request: per_request(app),
+            balancer_us_per_request: balancer.map(per_request),
+            store_us_per_request: store.map(per_request),
+            total_us_per_request: per_request(app + store.unwrap_or(0.0)),
+        },
+        store_ops_per_request: (served > 0).then(|| round2(store_ops as f64 / served as f64)),
+        server_counted: complete.then_some(server_counted),
+        exchanges,
+        hdr_log,
+        timeline: result.timeline.clone(),
+    }
+}
+
+/// Latency at each of [`SPECTRUM`]'s percentiles.
+pub fn spectrum(h: &Histogram<u64>) -> Vec<SpectrumPoint> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    SPECTRUM
+        .iter()
+        .map(|&p| SpectrumPoint {
+            percentile: p,
+            us: if p >= 100.0 {
+                h.max()
+            } else {
+                h.value_at_quantile(p / 100.0)
+            },
+        })
+        .collect()
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,200 @@
+//! Single exchanges off the load path: logging a seeded user in and out, an admin
+//! force-logout, and probing whether a credential is still accepted. The state-cost,
+//! token-size and revocation experiments are made of these.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use reqwest::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+
+use super::model::Auth;
+
+/// A credential as a client holds it: the header that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The scheme.
+    pub auth: Auth,
+    /// The session ID or the compact JWT.
+    pub value: String,
+    /// Seconds until the server stops accepting it (`expires_in`, or the cookie's Max-Age).
+    pub expires_in: Option<u64>,
+}
+
+impl Credential {
+    /// The header line carrying it: `Cookie: sid=…` or `Authorization: Bearer …`.
+    pub fn header_line(&self) -> String {
+        match self.auth {
+            Auth::Jwt => format!("Authorization: Bearer {}", self.value),
+            _ => format!("Cookie: sid={}", self.value),
+        }
+    }
+
+    fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.auth {
+            Auth::Jwt => request.header(AUTHORIZATION, format!("Bearer {}", self.value)),
+            _ => request.header(COOKIE, format!("sid={}", self.value)),
+        }
+    }
+}
+
+fn prefix(auth: Auth) -> &'static str {
+    match auth {
+        Auth::Jwt => "/jwt",
+        _ => "/session",
+    }
+}
+
+/// Logs seeded user `user{index}` in at `base`.
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    auth: Auth,
+    index: usize,
+) -> Result<Credential, String> {
+    let url = format!("{base}{}/login", prefix(auth));
+    let response = http
+        .post(&url)
+        .json(&serde_json::json!({
+            "username": format!("user{index}"),
+            "password": format!("secret-{index}"),
+        }))
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(format!("POST {url}: HTTP {status}: {body}"));
+    }
+    match auth {
+        Auth::Jwt => {
+            let body: serde_json::Value = response
+                .json()
+                .await
+                .map_err(|e| format!("POST {url}: {e}"))?;
+            let value = body["access_token"]
+                .as_str()
+                .ok_or_else(|| format!("POST {url}: no access_token in the response"))?
+                .to_owned();
+            Ok(Credential {
+                auth,
+                value,
+                expires_in: body["expires_in"].as_u64(),
+            })
+        }
+        _ => {
+            let cookie = response
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with("sid="))
+                .ok_or_else(|| format!("POST {url}: no sid cookie in the response"))?
+                .to_owned();
+            let value = cookie
+                .split(';')
+                .next()
+                .and_then(|kv| kv.strip_prefix("sid="))
+                .unwrap_or_default()
+                .to_owned();
+            let expires_in = cookie
+                .split(';')
+                .filter_map(|attr| attr.trim().strip_prefix("Max-Age="))
+                .find_map(|n| n.parse().ok());
+            Ok(Credential {
+                auth,
+                value,
+                expires_in,
+            })
+        }
+    }
+}
+
+/// Logs `credential` out at `base`.
+pub async fn logout(
+    http: &reqwest::Client,
+    base: &str,
+    credential: &Credential,
+) -> Result<(), String> {
+    let url = format!("{base}{}/logout", prefix(credential.auth));
+    let response = credential
+        .apply(http.post(&url))
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("POST {url}: HTTP {}", response.status()))
+    }
+}
+
+/// Ends every session (and, with a revocation strategy, every token) of `user{index}`.
+pub async fn force_logout(
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    index: usize,
+) -> Result<(), String> {
+    let url = format!("{base}/admin/users/user{index}/logout");
+    let response = http
+        .post(&url)
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("POST {url}: HTTP {}", response.status()))
+    }
+}
+
+/// Whether `base` accepts `credential` on `GET /{scheme}/me` (`None`: no answer).
+pub async fn accepted(http: &reqwest::Client, base: &str, credential: &Credential) -> Option<bool> {
+    let url = format!("{base}{}/me", prefix(credential.auth));
+    let response = credential.apply(http.get(&url)).send().await.ok()?;
+    match response.status().as_u16() {
+        200 => Some(true),
+        401 => Some(false),
+        _ => None,
+    }
+}
+
+/// Runs `job(i)` for `i` in `0..count` on `workers` concurrent tasks; the first error
+/// stops the rest and is returned.
+pub async fn parallel<F, Fut>(count: u64, workers: usize, job: F) -> Result<(), String>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let job = Arc::new(job);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        let next = Arc::clone(&next);
+        let job = Arc::clone(&job);
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Relaxed);
+                if i >= count {
+                    return Ok(());
+                }
+                if let Err(e) = job(i).await {
+                    next.store(count, Relaxed);
+                    return Err(e);
+                }
+            }
+        });
+    }
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Err(e)) if result.is_ok() => result = Err(e),
+            Err(e) if result.is_ok() => result = Err(format!("a worker task failed: {e}")),
+            _ => {}
+        }
+    }
+    result
+}

@@ -1,0 +1,83 @@
+//! Revocation window: log a user in on replica r0, check which replicas accept the
+//! credential, log out (or have an admin force the logout), then probe every replica
+//! directly, round after round, until all of them reject it or the observation ends.
+
+use std::time::{Duration, Instant};
+
+use super::client;
+use super::context::SuiteContext;
+use super::deploy;
+use super::matrix::RevocationPlan;
+use super::model::RevocationWindow;
+
+/// Pause between probe rounds.
+const PROBE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Measures one configuration and trigger.
+pub async fn measure(
+    ctx: &SuiteContext,
+    plan: &RevocationPlan,
+) -> Result<RevocationWindow, String> {
+    let deployment = deploy::start(ctx, &plan.config, 2).await?;
+    let replicas = deployment.cluster.replica_urls();
+    let result = probe(ctx, plan, &replicas).await;
+    deployment.stop().await;
+    result
+}
+
+/// One probe of every replica, in order. Each probe is a sub-millisecond loopback exchange,
+/// so a round takes about a millisecond per replica: the window's resolution.
+async fn round(
+    ctx: &SuiteContext,
+    replicas: &[String],
+    credential: &client::Credential,
+) -> Vec<Option<bool>> {
+    let mut out = Vec::with_capacity(replicas.len());
+    for url in replicas {
+        out.push(client::accepted(&ctx.http, url, credential).await);
+    }
+    out
+}
+
+async fn probe(
+    ctx: &SuiteContext,
+    plan: &RevocationPlan,
+    replicas: &[String],
+) -> Result<RevocationWindow, String> {
+    let r0 = replicas
+        .first()
+        .ok_or_else(|| "the cluster has no replica".to_owned())?;
+    let credential = client::login(&ctx.http, r0, plan.config.auth, 0).await?;
+    let before = round(ctx, replicas, &credential).await;
+    let accepted_before = before.iter().filter(|a| **a == Some(true)).count();
+    match plan.trigger.as_str() {
+        "force-logout" => client::force_logout(&ctx.http, r0, &ctx.admin_token, 0).await?,
+        _ => client::logout(&ctx.http, r0, &credential).await?,
+    }
+    let triggered = Instant::now();
+    let mut window_ms = None;
+    let mut last = before;
+    while triggered.elapsed() < plan.observe {
+        let now = round(ctx, replicas, &credential).await;
+        let all_reject = now.iter().all(|a| *a == Some(false));
+        last = now;
+        if all_reject {
+            window_ms = Some((triggered.elapsed().as_secs_f64() * 1e3 * 100.0).round() / 100.0);
+            break;
+        }
+        tokio::time::sleep(PROBE_INTERVAL).await;
+    }
+    let observed = triggered.elapsed();
+    Ok(RevocationWindow {
+        auth: plan.config.auth,
+        store: plan.config.store,
+        revocation: plan.config.revocation.clone(),
+        trigger: plan.trigger.clone(),
+        replicas: replicas.len(),
+        accepted_before,
+        rejected_after: last.iter().filter(|a| **a == Some(false)).count(),
+        window_ms,
+        observed_ms: (observed.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
+        credential_ttl_seconds: credential.expires_in.unwrap_or(0) as f64,
+    })
+}

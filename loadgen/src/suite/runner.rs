@@ -1,0 +1,386 @@
+//! Runs a [`SuitePlan`] part by part, printing a line per part, and rewrites `run.json`
+//! atomically after each one — so an interrupted or crashed suite still leaves every finished
+//! measurement on disk, marked partial.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::context::SuiteContext;
+use super::deploy;
+use super::matrix::SuitePlan;
+use super::model::{
+    CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
+};
+use super::{capacity, cell, faults, revocation, state_cost, tokens};
+use crate::result::write_atomically;
+
+/// What the runner needs besides the plan and the context.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    /// The run's label.
+    pub label: String,
+    /// The command line.
+    pub command: Vec<String>,
+    /// The environment.
+    pub env: Env,
+    /// Entries for state cost (overrides the matrix).
+    pub sessions: Option<u64>,
+}
+
+/// Runs everything; returns the run (complete, or partial after Ctrl-C) and the parts that
+/// failed. `run.json` is up to date on disk whenever this returns.
+pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteRun, Vec<String>) {
+    let started = Instant::now();
+    let sessions = meta
+        .sessions
+        .or(plan.state_cost.as_ref().map(|s| s.sessions))
+        .unwrap_or(0);
+    let mut run = SuiteRun {
+        schema_version: SUITE_SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "loadgen".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        label: meta.label,
+        command: meta.command,
+        started_at_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+        wall_seconds: 0.0,
+        partial: true,
+        options: SuiteOptions {
+            matrix: plan.name.clone(),
+            trials: plan.defaults.trials,
+            sessions,
+            cell_seconds: plan.defaults.seconds,
+            warmup_seconds: plan.defaults.warmup,
+            redis: ctx.redis.label().into(),
+            slowdown_us: ctx.slowdown_us,
+        },
+        env: meta.env,
+        skipped: Vec::new(),
+        cells: Vec::new(),
+        state_cost: Vec::new(),
+        token_sizes: Vec::new(),
+        revocation: Vec::new(),
+        faults: Vec::new(),
+        store_capacity: None,
+    };
+    let mut failed = Vec::new();
+    let total = plan.cells.len()
+        + plan.revocation.len()
+        + plan.faults.len()
+        + plan.state_cost.as_ref().map_or(0, |s| s.kinds.len())
+        + usize::from(plan.token_sizes.is_some())
+        + usize::from(plan.store_capacity.is_some());
+    let mut progress = Progress { done: 0, total };
+
+    for cell_plan in &plan.cells {
+        if ctx.stopped() {
+            break;
+        }
+        if skip(
+            ctx,
+            &mut progress,
+            &mut run,
+            &cell_plan.config,
+            &cell_plan.id,
+        ) {
+            continue;
+        }
+        let t = Instant::now();
+        match cell::run(ctx, cell_plan).await {
+            Ok(cell) => {
+                progress.line(&cell_plan.id, t, &cell_line(&cell));
+                run.cells.push(cell);
+            }
+            Err(e) => fail(&mut progress, &mut failed, &cell_plan.id, t, e),
+        }
+        save(ctx, &mut run, started);
+    }
+    if let Some(state) = &plan.state_cost {
+        for kind in &state.kinds {
+            if ctx.stopped() {
+                break;
+            }
+            let what = format!("state cost {kind}");
+            if skip(
+                ctx,
+                &mut progress,
+                &mut run,
+                &state_cost::config_of(kind),
+                &what,
+            ) {
+                continue;
+            }
+            let t = Instant::now();
+            match state_cost::measure(ctx, kind, sessions).await {
+                Ok(cost) => {
+                    let line = format!(
+                        "{:.0} B per {} ({} entries)",
+                        cost.bytes_per_entry, cost.kind, cost.entries
+                    );
+                    progress.line(&what, t, &line);
+                    run.state_cost.push(cost);
+                }
+                Err(e) => fail(&mut progress, &mut failed, &what, t, e),
+            }
+            save(ctx, &mut run, started);
+        }
+    }
+    if let Some(sizes) = &plan.token_sizes {
+        if !ctx.stopped() {
+            let t = Instant::now();
+            match tokens::measure(ctx, &sizes.algs, &sizes.extra_claim_bytes).await {
+                Ok(found) => {
+                    let line = found
+                        .iter()
+                        .filter(|s| s.extra_claim_bytes == 0)
+                        .map(|s| {
+                            format!(
+                                "{} {} B",
+                                s.alg.as_deref().unwrap_or("session"),
+                                s.credential_bytes
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    progress.line("token sizes", t, &line);
+                    run.token_sizes = found;
+                }
+                Err(e) => fail(&mut progress, &mut failed, "token sizes", t, e),
+            }
+            save(ctx, &mut run, started);
+        }
+    }
+    for r in &plan.revocation {
+        if ctx.stopped() {
+            break;
+        }
+        let what = format!(
+            "revocation {} {}",
+            super::matrix::slug(&r.config),
+            r.trigger
+        );
+        if skip(ctx, &mut progress, &mut run, &r.config, &what) {
+            continue;
+        }
+        let t = Instant::now();
+        match revocation::measure(ctx, r).await {
+            Ok(window) => {
+                let line = match window.window_ms {
+                    Some(ms) => format!("rejected everywhere after {ms:.1} ms"),
+                    None => format!(
+                        "still accepted by {} of {} replicas after {:.0} ms",
+                        window.replicas - window.rejected_after,
+                        window.replicas,
+                        window.observed_ms
+                    ),
+                };
+                progress.line(&what, t, &line);
+                run.revocation.push(window);
+            }
+            Err(e) => fail(&mut progress, &mut failed, &what, t, e),
+        }
+        save(ctx, &mut run, started);
+    }
+    for f in &plan.faults {
+        if ctx.stopped() {
+            break;
+        }
+        if skip(ctx, &mut progress, &mut run, &f.config, &f.id) {
+            continue;
+        }
+        let t = Instant::now();
+        match faults::run(ctx, f).await {
+            Ok(fault) => {
+                let line = format!(
+                    "{} requests, {} errors in {} s, {} re-logins",
+                    fault.trial.requests,
+                    fault.trial.errors,
+                    fault.error_seconds,
+                    fault
+                        .trial
+                        .logins
+                        .iter()
+                        .filter(|(cause, _)| cause.as_str() != "first")
+                        .map(|(_, n)| n)
+                        .sum::<u64>()
+                );
+                progress.line(&f.id, t, &line);
+                run.faults.push(fault);
+            }
+            Err(e) => fail(&mut progress, &mut failed, &f.id, t, e),
+        }
+        save(ctx, &mut run, started);
+    }
+    if let Some(entry) = &plan.store_capacity {
+        let probe = state_cost::config_of("session-redis");
+        if !ctx.stopped() && !skip(ctx, &mut progress, &mut run, &probe, "store capacity") {
+            let t = Instant::now();
+            match capacity::measure(ctx, entry).await {
+                Ok(cap) => {
+                    progress.line(
+                        "store capacity",
+                        t,
+                        &format!("{:.0} GET/s", cap.ops_per_second),
+                    );
+                    run.store_capacity = Some(cap);
+                }
+                Err(e) => fail(&mut progress, &mut failed, "store capacity", t, e),
+            }
+        }
+    }
+    run.partial = ctx.stopped();
+    save(ctx, &mut run, started);
+    (run, failed)
+}
+
+/// Records `what` as skipped when its configuration cannot run here; true if skipped.
+fn skip(
+    ctx: &SuiteContext,
+    progress: &mut Progress,
+    run: &mut SuiteRun,
+    config: &CellConfig,
+    what: &str,
+) -> bool {
+    let Some((reason, enable)) = deploy::unavailable(ctx, config) else {
+        return false;
+    };
+    progress.line(what, Instant::now(), &format!("skipped: {reason}"));
+    match run
+        .skipped
+        .iter_mut()
+        .find(|s| s.reason == reason && s.enable == enable)
+    {
+        Some(entry) => {
+            entry.what.push_str(", ");
+            entry.what.push_str(what);
+        }
+        None => run.skipped.push(Skipped {
+            what: what.to_owned(),
+            reason,
+            enable,
+        }),
+    }
+    true
+}
+
+fn fail(progress: &mut Progress, failed: &mut Vec<String>, what: &str, t: Instant, e: String) {
+    progress.line(what, t, &format!("FAILED: {e}"));
+    failed.push(format!("{what}: {e}"));
+}
+
+fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {
+    run.wall_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    let path = ctx.run_dir.join("run.json");
+    if let Err(e) = write_atomically(&path, run) {
+        eprintln!("loadgen suite: writing {}: {e}", path.display());
+    }
+}
+
+fn cell_line(cell: &super::model::Cell) -> String {
+    let Some(t) = cell.trials.last() else {
+        return "no trial finished".into();
+    };
+    format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {:.1} CPU-µs/req, {} errors",
+        t.throughput_rps,
+        t.latency.corrected.p50_us as f64 / 1e3,
+        t.latency.corrected.p99_us as f64 / 1e3,
+        t.cpu.total_us_per_request,
+        t.errors
+    )
+}
+
+struct Progress {
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    fn line(&mut self, what: &str, started: Instant, text: &str) {
+        self.done += 1;
+        eprintln!(
+            "[{:>2}/{}] {what:<48} {text} ({:.1} s)",
+            self.done,
+            self.total,
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// `results/<YYYY-MM-DD>-<host>-<label>`, with `-2`, `-3`… when it exists.
+pub fn run_dir(root: &Path, host: &str, label: &str, now: SystemTime) -> PathBuf {
+    let days = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}-{}-{}",
+        sanitize(host),
+        sanitize(label)
+    );
+    let mut dir = root.join(&base);
+    let mut n = 2;
+    while dir.exists() {
+        dir = root.join(format!("{base}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+fn sanitize(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "run".into()
+    } else {
+        s
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) — Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn run_folders_are_dated_and_unique() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_789), (2026, 12, 2));
+        let root = tempfile::tempdir().unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(20_789 * 86_400 + 3600);
+        let first = run_dir(root.path(), "box.local", "quick run", now);
+        assert_eq!(first.file_name().unwrap(), "2026-12-02-box-local-quick-run");
+        std::fs::create_dir(&first).unwrap();
+        let second = run_dir(root.path(), "box.local", "quick run", now);
+        assert_eq!(
+            second.file_name().unwrap(),
+            "2026-12-02-box-local-quick-run-2"
+        );
+    }
+}

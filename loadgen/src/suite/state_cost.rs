@@ -1,0 +1,148 @@
+//! Bytes of server-side state per entry: seed K sessions (or revoked tokens, or token
+//! versions) into a one-replica cluster and divide the growth of the replica's RSS (in-process
+//! store) or of Redis `used_memory` by K.
+//!
+//! Every user logs in once before the first reading, so the lazily derived password hashes
+//! and the allocator's first growth are not charged to the entries.
+
+use std::sync::Arc;
+
+use super::client::{self, Credential};
+use super::context::SuiteContext;
+use super::deploy::{self, Deployment};
+use super::model::{Auth, CellConfig, StateCost, Store};
+
+/// Concurrent requests while seeding.
+const SEED_WORKERS: usize = 16;
+/// Users the sessions and revoked tokens are spread over.
+const MAX_USERS: u64 = 1000;
+/// Token versions are one per user, so their count is capped by the users seeded.
+const MAX_VERSION_USERS: u64 = 20_000;
+
+/// The configuration a state-cost kind runs on.
+pub fn config_of(kind: &str) -> CellConfig {
+    let (auth, revocation, store) = match kind {
+        "session-memory" => (Auth::Session, None, Store::Memory),
+        "session-redis" => (Auth::Session, None, Store::Redis),
+        "denylist-memory" => (Auth::Jwt, Some("denylist"), Store::Memory),
+        "denylist-redis" => (Auth::Jwt, Some("denylist"), Store::Redis),
+        _ => (Auth::Jwt, Some("token-version"), Store::Redis),
+    };
+    CellConfig {
+        auth,
+        store,
+        alg: (auth == Auth::Jwt).then(|| "HS256".to_owned()),
+        revocation: revocation.map(str::to_owned),
+        crypto_backend: (auth == Auth::Jwt).then(|| "aws-lc".to_owned()),
+        extra_claim_bytes: 0,
+        replicas: 1,
+        balancer: "none".into(),
+        policy: "none".into(),
+    }
+}
+
+/// Measures `kind` with `entries` entries.
+pub async fn measure(ctx: &SuiteContext, kind: &str, entries: u64) -> Result<StateCost, String> {
+    let config = config_of(kind);
+    let versions = kind == "token-version-redis";
+    let entries = if versions {
+        entries.min(MAX_VERSION_USERS)
+    } else {
+        entries
+    };
+    let users = if versions {
+        entries
+    } else {
+        entries.min(MAX_USERS)
+    };
+    let deployment = deploy::start(ctx, &config, users as usize).await?;
+    let result = seed_and_measure(ctx, &deployment, kind, entries, users).await;
+    deployment.stop().await;
+    result
+}
+
+async fn seed_and_measure(
+    ctx: &SuiteContext,
+    deployment: &Deployment,
+    kind: &str,
+    entries: u64,
+    users: u64,
+) -> Result<StateCost, String> {
+    let base = Arc::new(deployment.entry());
+    let http = ctx.http.clone();
+    let auth = deployment.config.auth;
+    // Every user logs in once: password hashes derived, allocator warmed.
+    {
+        let (http, base) = (http.clone(), Arc::clone(&base));
+        client::parallel(users, SEED_WORKERS, move |i| {
+            let (http, base) = (http.clone(), Arc::clone(&base));
+            async move {
+                client::login(&http, &base, auth, i as usize)
+                    .await
+                    .map(drop)
+            }
+        })
+        .await?;
+    }
+    let redis = deployment.config.store == Store::Redis;
+    let before = reading(ctx, deployment, redis).await?;
+    let admin = Arc::new(ctx.admin_token.clone());
+    let job_kind = kind.to_owned();
+    {
+        let (http, base) = (http.clone(), Arc::clone(&base));
+        client::parallel(entries, SEED_WORKERS, move |i| {
+            let (http, base, admin) = (http.clone(), Arc::clone(&base), Arc::clone(&admin));
+            let kind = job_kind.clone();
+            async move {
+                let user = (i % users) as usize;
+                match kind.as_str() {
+                    "session-memory" | "session-redis" => {
+                        client::login(&http, &base, auth, user).await.map(drop)
+                    }
+                    "token-version-redis" => client::force_logout(&http, &base, &admin, user).await,
+                    _ => {
+                        let credential: Credential =
+                            client::login(&http, &base, auth, user).await?;
+                        client::logout(&http, &base, &credential).await
+                    }
+                }
+            }
+        })
+        .await?;
+    }
+    let after = reading(ctx, deployment, redis).await?;
+    let kind_name = match kind {
+        "session-memory" | "session-redis" => "session",
+        "token-version-redis" => "token-version",
+        _ => "denylist",
+    };
+    Ok(StateCost {
+        kind: kind_name.into(),
+        store: deployment.config.store,
+        entries,
+        measured: if redis {
+            "redis_used_memory"
+        } else {
+            "replica_rss"
+        }
+        .into(),
+        bytes_before: before,
+        bytes_after: after,
+        bytes_per_entry: ((after as f64 - before as f64) / entries as f64 * 10.0).round() / 10.0,
+    })
+}
+
+async fn reading(ctx: &SuiteContext, deployment: &Deployment, redis: bool) -> Result<u64, String> {
+    let snap = deployment.snapshot(ctx).await;
+    if redis {
+        snap.redis
+            .map(|r| r.used_memory)
+            .ok_or_else(|| "Redis INFO memory could not be read".to_owned())
+    } else {
+        snap.replicas
+            .first()
+            .and_then(|r| r.as_ref())
+            .map(|r| r.rss_bytes)
+            .ok_or_else(|| "the replica's /metrics could not be read".to_owned())
+    }
+}

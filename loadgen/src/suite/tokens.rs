@@ -1,0 +1,58 @@
+//! Credential sizes: one login per scheme, algorithm and claim payload against a
+//! one-replica server, measuring what a client then sends on every request.
+
+use super::client;
+use super::context::SuiteContext;
+use super::deploy;
+use super::model::{Auth, CellConfig, Store, TokenSize};
+
+fn config(auth: Auth, alg: Option<&str>, extra_claim_bytes: usize) -> CellConfig {
+    CellConfig {
+        auth,
+        store: Store::Memory,
+        alg: alg.map(str::to_owned),
+        revocation: (auth == Auth::Jwt).then(|| "none".to_owned()),
+        crypto_backend: (auth == Auth::Jwt).then(|| "aws-lc".to_owned()),
+        extra_claim_bytes,
+        replicas: 1,
+        balancer: "none".into(),
+        policy: "none".into(),
+    }
+}
+
+/// The session cookie, each algorithm's token, and the first algorithm's token with each
+/// extra claim size.
+pub async fn measure(
+    ctx: &SuiteContext,
+    algs: &[String],
+    extra_claim_bytes: &[usize],
+) -> Result<Vec<TokenSize>, String> {
+    let mut configs = vec![config(Auth::Session, None, 0)];
+    for alg in algs {
+        configs.push(config(Auth::Jwt, Some(alg), 0));
+    }
+    if let Some(first) = algs.first() {
+        for &extra in extra_claim_bytes.iter().filter(|&&e| e > 0) {
+            configs.push(config(Auth::Jwt, Some(first), extra));
+        }
+    }
+    let mut sizes = Vec::new();
+    for config in configs {
+        if ctx.stopped() {
+            break;
+        }
+        let deployment = deploy::start(ctx, &config, 1).await?;
+        let credential = client::login(&ctx.http, &deployment.entry(), config.auth, 0).await;
+        deployment.stop().await;
+        let credential = credential?;
+        sizes.push(TokenSize {
+            auth: config.auth,
+            alg: config.alg.clone(),
+            extra_claim_bytes: config.extra_claim_bytes,
+            credential_bytes: credential.value.len() as u64,
+            // The header line as sent: name, ": ", value, CRLF.
+            header_bytes: credential.header_line().len() as u64 + 2,
+        });
+    }
+    Ok(sizes)
+}
