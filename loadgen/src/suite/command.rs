@@ -164,6 +164,12 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
             skipped.what, skipped.reason, skipped.enable
         );
     }
+    if run.partial {
+        bail!(
+            "interrupted: {} holds the parts that finished (run.json is marked partial)",
+            run_dir.display()
+        );
+    }
     if !failed.is_empty() {
         bail!(
             "{} part(s) failed:\n  {}",

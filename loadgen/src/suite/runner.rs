@@ -90,6 +90,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         }
         let t = Instant::now();
         match cell::run(ctx, cell_plan).await {
+            Ok(cell) if cell.trials.is_empty() => {}
             Ok(cell) => {
                 progress.line(&cell_plan.id, t, &cell_line(&cell));
                 run.cells.push(cell);
@@ -193,6 +194,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         }
         let t = Instant::now();
         match faults::run(ctx, f).await {
+            Ok(_) if ctx.stopped() => {}
             Ok(fault) => {
                 let line = format!(
                     "{} requests, {} errors in {} s, {} re-logins",

@@ -1,0 +1,289 @@
+//! `loadgen suite` end to end with real processes: a small matrix runs clusters of
+//! bench-server replicas (and Redis when installed), writes a run folder whose counts agree
+//! with the servers', and Ctrl-C leaves a partial but valid run behind.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use loadgen::suite::model::{Auth, SuiteRun};
+
+const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
+
+/// The bench-server binary next to loadgen's, built when missing (cargo builds only the
+/// package under test's binaries).
+fn bench_server() -> PathBuf {
+    let path = Path::new(BIN).with_file_name("bench-server");
+    if !path.is_file() {
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "-p", "bench-server", "--bin", "bench-server"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "building bench-server failed");
+    }
+    path
+}
+
+fn redis_required() -> bool {
+    std::env::var_os("AUTHBENCH_REQUIRE_REDIS").is_some()
+}
+
+fn have(program: &str) -> bool {
+    loadgen::suite::context::which(program).is_some()
+}
+
+const TINY: &str = r#"
+[defaults]
+seconds = 0.6
+warmup = 0.2
+rate = 300
+users = 20
+
+[[cells]]
+group = "equal-rate"
+auth = ["none", "session", "jwt"]
+
+[[cells]]
+group = "equal-rate"
+auth = "session"
+store = "redis"
+
+[[cells]]
+group = "balancing"
+auth = "session"
+replicas = 2
+balancer = "builtin"
+policy = "sticky-cookie"
+
+[state_cost]
+sessions = 300
+kinds = ["session-memory", "session-redis"]
+
+[token_sizes]
+algs = ["HS256"]
+extra_claim_bytes = [1024]
+
+[[revocation]]
+auth = ["session", "jwt"]
+replicas = 2
+balancer = "builtin"
+observe = 0.3
+
+[[faults]]
+kind = "kill-replica"
+auth = "jwt"
+replicas = 2
+balancer = "builtin"
+rate = 200
+seconds = 2
+"#;
+
+fn read_run(dir: &Path) -> SuiteRun {
+    let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn only_run_dir(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_small_matrix_writes_a_complete_run_folder() {
+    if redis_required() {
+        assert!(
+            have("redis-server"),
+            "AUTHBENCH_REQUIRE_REDIS is set but redis-server is missing"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let matrix = tmp.path().join("tiny.toml");
+    std::fs::write(&matrix, TINY).unwrap();
+    let out = tmp.path().join("results");
+    let output = Command::new(BIN)
+        .args([
+            "suite",
+            "--matrix",
+            matrix.to_str().unwrap(),
+            "--label",
+            "tiny",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--bench-server")
+        .arg(bench_server())
+        .env_remove("AUTHBENCH_REDIS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let dir = only_run_dir(&out);
+    assert!(dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .ends_with("-tiny"));
+    let run = read_run(&dir);
+    assert!(!run.partial);
+    assert!(dir.join("env.json").is_file());
+
+    let redis = have("redis-server");
+    let expected_cells = if redis { 5 } else { 4 };
+    assert_eq!(run.cells.len(), expected_cells, "{stderr}");
+    for cell in &run.cells {
+        let trial = &cell.trials[0];
+        assert!(trial.requests > 0, "{}", cell.id);
+        // Every exchange loadgen sent was counted by a replica, and nothing else was.
+        assert_eq!(trial.server_counted, Some(trial.exchanges), "{}", cell.id);
+        let hdr = dir.join(trial.hdr_log.as_deref().unwrap());
+        assert!(hdr.is_file(), "{}", hdr.display());
+        assert!(trial.cpu.app_us_per_request > 0.0, "{}", cell.id);
+    }
+    let sticky = run.cells.iter().find(|c| c.group == "balancing").unwrap();
+    assert_eq!(
+        sticky.trials[0].status.get("401"),
+        None,
+        "sticky cookies keep each user on the replica that holds its session"
+    );
+    if redis {
+        let cell = run
+            .cells
+            .iter()
+            .find(|c| c.id == "equal-rate/session-redis/r1")
+            .unwrap();
+        assert!(cell.trials[0].cpu.store_seconds.is_some());
+        assert!(cell.trials[0].store_ops_per_request.unwrap() >= 1.0);
+        assert!(run.skipped.is_empty(), "{:?}", run.skipped);
+    } else {
+        assert!(run
+            .skipped
+            .iter()
+            .any(|s| s.enable.contains("redis-server")));
+    }
+
+    assert_eq!(run.state_cost.len(), if redis { 2 } else { 1 });
+    assert!(run.state_cost.iter().all(|s| s.entries == 300));
+    let session = run
+        .token_sizes
+        .iter()
+        .find(|t| t.auth == Auth::Session)
+        .unwrap();
+    assert_eq!(session.credential_bytes, 43, "256-bit ID in base64url");
+    let padded = run
+        .token_sizes
+        .iter()
+        .find(|t| t.extra_claim_bytes == 1024)
+        .unwrap();
+    assert!(padded.credential_bytes > 1024 * 4 / 3);
+
+    // Two revocation rows: a session is rejected everywhere at once; a JWT without a
+    // revocation strategy is still accepted by every replica when the probing ends.
+    let session = run
+        .revocation
+        .iter()
+        .find(|r| r.auth == Auth::Session)
+        .unwrap();
+    assert!(session.window_ms.is_some(), "{session:?}");
+    let jwt = run.revocation.iter().find(|r| r.auth == Auth::Jwt).unwrap();
+    assert_eq!(
+        (jwt.window_ms, jwt.accepted_before, jwt.rejected_after),
+        (None, 2, 0)
+    );
+
+    let fault = &run.faults[0];
+    assert_eq!(fault.kind, "kill-replica");
+    assert!(fault.trial.requests > 0);
+    assert!(
+        fault.trial.unauthorized.is_empty(),
+        "a JWT is accepted by the surviving replica: {:?}",
+        fault.trial.unauthorized
+    );
+}
+
+#[test]
+fn bad_suite_flags_are_named() {
+    let run = |args: &[&str]| {
+        let output = Command::new(BIN).arg("suite").args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let err = run(&["--matrix", "/nonexistent/m.toml"]);
+    assert!(
+        err.contains("--matrix") && err.contains("/nonexistent/m.toml"),
+        "{err}"
+    );
+    let err = run(&["--trials", "0"]);
+    assert!(err.contains("--trials 0"), "{err}");
+    let err = run(&["--sessions", "2000000"]);
+    assert!(err.contains("--sessions 2000000"), "{err}");
+    let err = run(&["--bench-server", "/nonexistent/bench-server"]);
+    assert!(
+        err.contains("--bench-server /nonexistent/bench-server"),
+        "{err}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[[cells]]\nalg = \"HS512\"\n").unwrap();
+    let err = run(&["--matrix", bad.to_str().unwrap()]);
+    assert!(err.contains("cells[0].alg = \"HS512\""), "{err}");
+}
+
+#[test]
+fn ctrl_c_keeps_the_finished_parts_marked_partial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let matrix = tmp.path().join("long.toml");
+    std::fs::write(
+        &matrix,
+        "[defaults]\nseconds = 1\nwarmup = 0.1\nrate = 200\nusers = 10\n\
+         [[cells]]\ngroup = \"equal-rate\"\nauth = \"none\"\n\
+         [[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\nseconds = 60\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("results");
+    let mut child = Command::new(BIN)
+        .args(["suite", "--matrix", matrix.to_str().unwrap()])
+        .arg("--out")
+        .arg(&out)
+        .arg("--bench-server")
+        .arg(bench_server())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first cell's line instead of guessing how long start-up takes.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let first = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("equal-rate/healthz"))
+        .expect("the first cell finishes");
+    assert!(first.contains("req/s"), "{first}");
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted suite does not report success"
+    );
+    let run = read_run(&only_run_dir(&out));
+    assert!(run.partial, "{rest:?}");
+    assert_eq!(run.cells[0].id, "equal-rate/healthz/r1");
+    assert!(
+        run.wall_seconds < 30.0,
+        "stopped promptly: {}",
+        run.wall_seconds
+    );
+}
