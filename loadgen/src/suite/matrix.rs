@@ -621,6 +621,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+        let end = start + readme[start..].find("```").unwrap();
+        let plan = parse("README", &readme[start..end]).unwrap();
+        // Baseline, one session cell (sessions have no algorithm), 2 algorithms × 2 strategies.
+        assert_eq!(plan.cells.len(), 1 + 1 + 2 * 2);
+        assert_eq!(plan.revocation.len(), 3 * 2);
+    }
+
+    #[test]
     fn lists_multiply_and_irrelevant_keys_collapse() {
         let plan = parse(
             "t",
