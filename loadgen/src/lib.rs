@@ -17,7 +17,7 @@
 //! * [`engine`] — runs the plan: dispatcher, users, recorder task, shutdown;
 //! * [`worker`] — one connection serving a group of users;
 //! * [`user`] — one virtual user's login → request → logout state machine;
-//! * [`http`] — the pooled hyper client and its wire-size accounting;
+//! * [`http`] — the lean HTTP/1.1 client (pre-serialised requests, `httparse` responses);
 //! * [`sink`] — per-user sample batches on their way to the recorder;
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;

@@ -5,12 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
-use hyper::{Method, Uri};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use crate::http::{Connection, HttpClient, Outgoing, Reply};
+use crate::http::{Connection, HeaderLine, HttpClient, Outgoing, Reply, Target};
 use crate::plan::{Plan, Scheme};
 use crate::record::{Outcome, Phase, Sample};
 use crate::sink::SampleSink;
@@ -20,13 +18,13 @@ use crate::sink::SampleSink;
 pub struct Context {
     /// The plan.
     pub plan: Plan,
-    /// The pooled HTTP client.
+    /// The HTTP client.
     pub client: HttpClient,
     samples: UnboundedSender<Vec<Sample>>,
-    methods: Vec<Method>,
-    uris: Vec<Uri>,
-    login_uri: Uri,
-    logout_uri: Uri,
+    /// The mix's requests, serialised once, in mix order.
+    targets: Vec<Target>,
+    login: Target,
+    logout: Target,
 }
 
 impl Context {
@@ -36,29 +34,22 @@ impl Context {
         client: HttpClient,
         samples: UnboundedSender<Vec<Sample>>,
     ) -> Result<Self, String> {
-        let methods = plan
+        let targets = plan
             .mix
             .0
             .iter()
-            .map(|e| Method::from_bytes(e.method.as_bytes()).unwrap_or(Method::GET))
-            .collect();
-        let uris = plan
-            .mix
-            .0
-            .iter()
-            .map(|e| client.uri(&e.path))
+            .map(|e| client.target(&e.method, &e.path))
             .collect::<Result<_, _>>()?;
         let prefix = plan.scheme.prefix();
-        let login_uri = client.uri(&format!("{prefix}/login"))?;
-        let logout_uri = client.uri(&format!("{prefix}/logout"))?;
+        let login = client.target("POST", &format!("{prefix}/login"))?;
+        let logout = client.target("POST", &format!("{prefix}/logout"))?;
         Ok(Context {
             plan,
             client,
             samples,
-            methods,
-            uris,
-            login_uri,
-            logout_uri,
+            targets,
+            login,
+            logout,
         })
     }
 
@@ -70,7 +61,8 @@ impl Context {
 
 #[derive(Debug, Clone)]
 struct Credential {
-    value: HeaderValue,
+    /// The whole header line, serialised once per login.
+    line: HeaderLine,
     renew_at: Instant,
 }
 
@@ -94,10 +86,10 @@ pub struct VirtualUser {
     next_login_cause: Arc<str>,
 }
 
-fn header_name(scheme: Scheme) -> &'static HeaderName {
+fn header_name(scheme: Scheme) -> &'static str {
     match scheme {
-        Scheme::None | Scheme::Session => &COOKIE,
-        Scheme::Jwt => &AUTHORIZATION,
+        Scheme::None | Scheme::Session => "Cookie",
+        Scheme::Jwt => "Authorization",
     }
 }
 
@@ -139,8 +131,7 @@ impl VirtualUser {
                 io,
                 ctx,
                 Phase::Request,
-                &ctx.methods[slot],
-                &ctx.uris[slot],
+                &ctx.targets[slot],
                 None,
                 intended,
                 None,
@@ -168,23 +159,13 @@ impl VirtualUser {
             return;
         }
         let now = Instant::now();
-        self.exchange(
-            io,
-            ctx,
-            Phase::Logout,
-            &Method::POST,
-            &ctx.logout_uri,
-            None,
-            now,
-            None,
-        )
-        .await;
+        self.exchange(io, ctx, Phase::Logout, &ctx.logout, None, now, None)
+            .await;
         self.credential = None;
         self.next_login_cause = Arc::from("logout");
     }
 
     async fn login(&mut self, io: &mut Io, ctx: &Context, phase: Phase, intended: Instant) {
-        let body = self.login_body.clone();
         let cause = self.next_login_cause.clone();
         self.credential = None;
         let started = Instant::now();
@@ -193,9 +174,8 @@ impl VirtualUser {
                 io,
                 ctx,
                 phase,
-                &Method::POST,
-                &ctx.login_uri,
-                Some(body),
+                &ctx.login,
+                Some(&self.login_body),
                 intended,
                 Some(cause),
             )
@@ -224,7 +204,7 @@ impl VirtualUser {
                 (format!("Bearer {token}"), expires_in(&reply))
             }
         };
-        let Ok(value) = HeaderValue::from_str(&value) else {
+        let Ok(line) = HeaderLine::new(header_name(ctx.plan.scheme), &value) else {
             return;
         };
         let lifetime = Duration::from_secs(expires_in.unwrap_or(u64::MAX / 4));
@@ -234,7 +214,7 @@ impl VirtualUser {
             lifetime / 2
         };
         self.credential = Some(Credential {
-            value,
+            line,
             renew_at: started + renew_in,
         });
         self.since_login = 0;
@@ -242,24 +222,21 @@ impl VirtualUser {
 
     #[allow(clippy::too_many_arguments)]
     async fn exchange(
-        &mut self,
+        &self,
         io: &mut Io,
         ctx: &Context,
         phase: Phase,
-        method: &Method,
-        uri: &Uri,
-        json: Option<Bytes>,
+        target: &Target,
+        json: Option<&[u8]>,
         intended: Instant,
         cause: Option<Arc<str>>,
     ) -> Option<Reply> {
-        let name = header_name(ctx.plan.scheme);
         let credential = if json.is_some() {
             None
         } else {
-            self.credential.as_ref().map(|c| (name, &c.value))
+            self.credential.as_ref().map(|c| &c.line)
         };
-        let credential_bytes =
-            credential.map_or(0, |(n, v)| (n.as_str().len() + 4 + v.len()) as u64);
+        let credential_bytes = credential.map_or(0, |line| line.wire_len() as u64);
         let keep_body = json.is_some();
         let sent = Instant::now();
         let (result, bytes_out) = ctx
@@ -267,8 +244,7 @@ impl VirtualUser {
             .send(
                 &mut io.connection,
                 Outgoing {
-                    method,
-                    uri,
+                    target,
                     credential,
                     json,
                     keep_body,
