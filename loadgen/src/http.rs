@@ -58,6 +58,8 @@ pub struct Reply {
     pub bytes_in: u64,
     /// The `sid` cookie set by the response, if any (looked for on logins only).
     pub session_cookie: Option<String>,
+    /// Another cookie the response set (`NAME=VALUE`), such as a balancer's sticky cookie.
+    pub affinity_cookie: Option<String>,
     /// The body (kept only when asked for, and for 401s).
     pub body: Option<Bytes>,
 }
@@ -69,6 +71,8 @@ pub struct Outgoing<'a> {
     pub target: &'a Target,
     /// One credential header, if any.
     pub credential: Option<&'a HeaderLine>,
+    /// Another header line, if any (a `Cookie` carrying a balancer's affinity cookie).
+    pub extra: Option<&'a HeaderLine>,
     /// JSON body, if any.
     pub json: Option<&'a [u8]>,
     /// Keep the response body and look for a session cookie (logins).
@@ -105,7 +109,12 @@ impl HttpClient {
         conn: &mut Connection,
         out: Outgoing<'_>,
     ) -> (Result<Reply, Failure>, u64) {
-        request::write_request(&mut conn.write, out.target, out.credential, out.json);
+        request::write_request(
+            &mut conn.write,
+            out.target,
+            [out.credential, out.extra],
+            out.json,
+        );
         let bytes_out = conn.write.len() as u64;
         let expect = Expect {
             head_request: out.target.is_head(),
@@ -120,6 +129,7 @@ impl HttpClient {
                 replica: r.replica,
                 bytes_in: r.wire_bytes,
                 session_cookie: r.session_cookie,
+                affinity_cookie: r.affinity_cookie,
                 body: r.body,
             });
         (result, bytes_out)

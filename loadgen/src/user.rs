@@ -61,8 +61,8 @@ impl Context {
 
 #[derive(Debug, Clone)]
 struct Credential {
-    /// The whole header line, serialised once per login.
-    line: HeaderLine,
+    /// `sid=…` or `Bearer …`.
+    value: String,
     renew_at: Instant,
 }
 
@@ -82,6 +82,14 @@ pub struct Io {
 pub struct VirtualUser {
     login_body: Bytes,
     credential: Option<Credential>,
+    /// A cookie a balancer set to pin this user (`SERVERID=r1`), sent back like a browser
+    /// would, so sticky policies work.
+    affinity: Option<String>,
+    /// The header lines requests carry, rebuilt when the credential or the affinity cookie
+    /// changes: the credential's line and an extra `Cookie` line (JWT with affinity).
+    lines: [Option<HeaderLine>; 2],
+    /// Bytes of the credential alone on the wire (`Cookie: sid=…` or `Authorization: …`).
+    credential_bytes: u64,
     since_login: u64,
     next_login_cause: Arc<str>,
 }
@@ -103,6 +111,9 @@ impl VirtualUser {
         VirtualUser {
             login_body: Bytes::from(body.to_string()),
             credential: None,
+            affinity: None,
+            lines: [None, None],
+            credential_bytes: 0,
             since_login: 0,
             next_login_cause: Arc::from("first"),
         }
@@ -139,7 +150,7 @@ impl VirtualUser {
             .await;
         if let Some(reply) = reply {
             if reply.status == 401 {
-                self.credential = None;
+                self.set_credential(ctx.plan.scheme, None);
                 self.next_login_cause = reason_of(&reply).unwrap_or_else(|| Arc::from("unknown"));
             }
         }
@@ -161,13 +172,14 @@ impl VirtualUser {
         let now = Instant::now();
         self.exchange(io, ctx, Phase::Logout, &ctx.logout, None, now, None)
             .await;
-        self.credential = None;
+        self.set_credential(ctx.plan.scheme, None);
         self.next_login_cause = Arc::from("logout");
     }
 
     async fn login(&mut self, io: &mut Io, ctx: &Context, phase: Phase, intended: Instant) {
         let cause = self.next_login_cause.clone();
-        self.credential = None;
+        let body = self.login_body.clone();
+        self.set_credential(ctx.plan.scheme, None);
         let started = Instant::now();
         let Some(reply) = self
             .exchange(
@@ -175,7 +187,7 @@ impl VirtualUser {
                 ctx,
                 phase,
                 &ctx.login,
-                Some(&self.login_body),
+                Some(&body),
                 intended,
                 Some(cause),
             )
@@ -204,25 +216,62 @@ impl VirtualUser {
                 (format!("Bearer {token}"), expires_in(&reply))
             }
         };
-        let Ok(line) = HeaderLine::new(header_name(ctx.plan.scheme), &value) else {
-            return;
-        };
         let lifetime = Duration::from_secs(expires_in.unwrap_or(u64::MAX / 4));
         let renew_in = if lifetime > ctx.plan.renew_before * 2 {
             lifetime - ctx.plan.renew_before
         } else {
             lifetime / 2
         };
-        self.credential = Some(Credential {
-            line,
-            renew_at: started + renew_in,
-        });
+        self.set_credential(
+            ctx.plan.scheme,
+            Some(Credential {
+                value,
+                renew_at: started + renew_in,
+            }),
+        );
         self.since_login = 0;
+    }
+
+    /// Replaces the credential and rebuilds the header lines.
+    fn set_credential(&mut self, scheme: Scheme, credential: Option<Credential>) {
+        self.credential = credential;
+        self.rebuild_lines(scheme);
+    }
+
+    /// Keeps a balancer's affinity cookie from `reply`.
+    fn observe(&mut self, scheme: Scheme, reply: &Reply) {
+        if let Some(cookie) = &reply.affinity_cookie {
+            if self.affinity.as_deref() != Some(cookie.as_str()) {
+                self.affinity = Some(cookie.clone());
+                self.rebuild_lines(scheme);
+            }
+        }
+    }
+
+    fn rebuild_lines(&mut self, scheme: Scheme) {
+        let value = self.credential.as_ref().map(|c| c.value.as_str());
+        let affinity = self.affinity.as_deref();
+        let line = |name: &str, value: &str| HeaderLine::new(name, value).ok();
+        self.credential_bytes = value
+            .and_then(|v| line(header_name(scheme), v))
+            .map_or(0, |l| l.wire_len() as u64);
+        self.lines = match (scheme, value, affinity) {
+            (Scheme::Session, Some(sid), Some(aff)) => {
+                [line("Cookie", &format!("{sid}; {aff}")), None]
+            }
+            (Scheme::Session, Some(sid), None) => [line("Cookie", sid), None],
+            (Scheme::Jwt, Some(bearer), aff) => [
+                line("Authorization", bearer),
+                aff.and_then(|a| line("Cookie", a)),
+            ],
+            (_, None, Some(aff)) | (Scheme::None, _, Some(aff)) => [None, line("Cookie", aff)],
+            _ => [None, None],
+        };
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn exchange(
-        &self,
+        &mut self,
         io: &mut Io,
         ctx: &Context,
         phase: Phase,
@@ -231,12 +280,13 @@ impl VirtualUser {
         intended: Instant,
         cause: Option<Arc<str>>,
     ) -> Option<Reply> {
-        let credential = if json.is_some() {
-            None
+        // Logins carry no credential, only the affinity cookie (as a browser would).
+        let (credential, credential_bytes) = if json.is_some() {
+            (None, 0)
         } else {
-            self.credential.as_ref().map(|c| &c.line)
+            (self.lines[0].as_ref(), self.credential_bytes)
         };
-        let credential_bytes = credential.map_or(0, |line| line.wire_len() as u64);
+        let extra = self.lines[1].as_ref();
         let keep_body = json.is_some();
         let sent = Instant::now();
         let (result, bytes_out) = ctx
@@ -246,6 +296,7 @@ impl VirtualUser {
                 Outgoing {
                     target,
                     credential,
+                    extra,
                     json,
                     keep_body,
                 },
@@ -282,6 +333,9 @@ impl VirtualUser {
             bytes_in,
             credential_bytes,
         });
+        if let Some(reply) = &reply {
+            self.observe(ctx.plan.scheme, reply);
+        }
         reply
     }
 }

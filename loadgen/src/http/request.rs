@@ -65,17 +65,18 @@ impl HeaderLine {
     }
 }
 
-/// Serialises one request into `buf` (cleared first): the target's head, the credential line,
-/// for a JSON body its `Content-Type` and `Content-Length`, the blank line and the body.
+/// Serialises one request into `buf` (cleared first): the target's head, the credential and
+/// extra header lines, for a JSON body its `Content-Type` and `Content-Length`, the blank line
+/// and the body.
 pub(crate) fn write_request(
     buf: &mut Vec<u8>,
     target: &Target,
-    credential: Option<&HeaderLine>,
+    lines: [Option<&HeaderLine>; 2],
     json: Option<&[u8]>,
 ) {
     buf.clear();
     buf.extend_from_slice(&target.head);
-    if let Some(line) = credential {
+    for line in lines.into_iter().flatten() {
         buf.extend_from_slice(&line.0);
     }
     match json {
@@ -106,7 +107,7 @@ mod tests {
         let target = Target::new("GET", "/jwt/me?x=1", "127.0.0.1:8080").unwrap();
         let line = HeaderLine::new("Authorization", "Bearer abc").unwrap();
         let mut buf = Vec::new();
-        write_request(&mut buf, &target, Some(&line), None);
+        write_request(&mut buf, &target, [Some(&line), None], None);
         assert_eq!(
             buf,
             b"GET /jwt/me?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Bearer abc\r\n\r\n"
@@ -119,7 +120,7 @@ mod tests {
     fn a_json_body_gets_its_type_and_length() {
         let target = Target::new("POST", "/jwt/login", "h:1").unwrap();
         let mut buf = vec![b'x'; 3];
-        write_request(&mut buf, &target, None, Some(br#"{"a":1}"#));
+        write_request(&mut buf, &target, [None, None], Some(br#"{"a":1}"#));
         assert_eq!(
             buf,
             b"POST /jwt/login HTTP/1.1\r\nHost: h:1\r\nContent-Type: application/json\r\n\

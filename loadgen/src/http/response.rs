@@ -33,6 +33,8 @@ pub(crate) struct Response {
     pub replica: Option<Arc<str>>,
     /// The `sid` cookie, when asked for and set.
     pub session_cookie: Option<String>,
+    /// The first other cookie set (`NAME=VALUE`): a balancer's affinity cookie.
+    pub affinity_cookie: Option<String>,
     /// The body, when kept.
     pub body: Option<Bytes>,
     /// Bytes the response took on the wire: heads (interim ones too), body and its framing.
@@ -69,6 +71,7 @@ struct Head {
     status: u16,
     replica: Option<Arc<str>>,
     session_cookie: Option<String>,
+    affinity_cookie: Option<String>,
     close: bool,
 }
 
@@ -152,6 +155,7 @@ impl ResponseReader {
             status: head.status,
             replica: head.replica,
             session_cookie: head.session_cookie,
+            affinity_cookie: head.affinity_cookie,
             body: self.body.take().map(Bytes::from),
             wire_bytes: self.wire_bytes,
             close: head.close,
@@ -213,6 +217,7 @@ impl ResponseReader {
                 status,
                 replica: fields_seen.replica,
                 session_cookie: fields_seen.session_cookie,
+                affinity_cookie: fields_seen.affinity_cookie,
                 close,
             },
             body: BodyDecoder::new(framing),
@@ -233,6 +238,7 @@ struct Fields {
     keep_alive: bool,
     replica: Option<Arc<str>>,
     session_cookie: Option<String>,
+    affinity_cookie: Option<String>,
 }
 
 impl Fields {
@@ -271,9 +277,17 @@ impl Fields {
                 }
             }
             9 if is("x-replica") => self.replica = replicas.intern(value),
-            10 if want_cookie && self.session_cookie.is_none() && is("set-cookie") => {
-                self.session_cookie = session_cookie(value);
-            }
+            10 if is("set-cookie") => match session_cookie(value) {
+                Some(sid) if want_cookie && self.session_cookie.is_none() => {
+                    self.session_cookie = Some(sid);
+                }
+                Some(_) => {}
+                None if value.starts_with(b"sid=") => {}
+                None if self.affinity_cookie.is_none() => {
+                    self.affinity_cookie = affinity_cookie(value);
+                }
+                None => {}
+            },
             _ => {}
         }
         Ok(())
@@ -290,6 +304,16 @@ fn parse_length(digits: &[u8]) -> Result<u64, Malformed> {
             .and_then(|n| n.checked_add(u64::from(d - b'0')))
             .ok_or(Malformed("Content-Length too large"))
     })
+}
+
+/// `NAME=VALUE` of a `Set-Cookie` that sets a non-empty cookie other than `sid` (a
+/// balancer's affinity cookie such as HAProxy's `SERVERID`), which a client must send back.
+fn affinity_cookie(value: &[u8]) -> Option<String> {
+    let pair = value.split(|&b| b == b';').next()?.trim_ascii();
+    let text = std::str::from_utf8(pair).ok()?;
+    let (name, cookie) = text.split_once('=')?;
+    let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    (visible(name) && visible(cookie) && name != "sid").then(|| text.to_owned())
 }
 
 /// The value of a `sid=…` cookie, if this `Set-Cookie` sets one (and it is not empty).
@@ -404,6 +428,18 @@ mod tests {
         assert!(read(PLAIN, http10, 7).unwrap().0.close);
         let kept = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
         assert!(!read(PLAIN, kept, 7).unwrap().0.close);
+    }
+
+    #[test]
+    fn an_affinity_cookie_is_found_on_any_response() {
+        let wire = b"HTTP/1.1 200 OK\r\nset-cookie: sid=abc; HttpOnly\r\n\
+            Set-Cookie: SERVERID=r1; Path=/\r\ncontent-length: 0\r\n\r\n";
+        let (r, _) = read(PLAIN, wire, 100).unwrap();
+        assert_eq!(r.affinity_cookie.as_deref(), Some("SERVERID=r1"));
+        assert_eq!(r.session_cookie, None);
+        let cleared =
+            b"HTTP/1.1 200 OK\r\nset-cookie: sid=; Max-Age=0\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(read(PLAIN, cleared, 100).unwrap().0.affinity_cookie, None);
     }
 
     #[test]
