@@ -11,7 +11,7 @@ use super::decide::{decide, Verdict};
 use super::error::CompareError;
 use super::input::Side;
 use super::metric::{Better, Metric};
-use super::observe::{observe, seconds_usable, Basis, Observations};
+use super::observe::{min_trial_requests, observe, seconds_usable, Basis, Observations};
 use super::pool::{is_reference, same_measurement, Pooled};
 use super::stats::{self, derive_seed, mann_whitney, BootstrapSettings};
 use super::threshold::Thresholds;
@@ -281,7 +281,24 @@ pub fn compare(
                     seed,
                     ..settings.bootstrap
                 };
-                test_metric(metric, &ob, &oc, basis, threshold, bootstrap, "trials")
+                let mut tested =
+                    test_metric(metric, &ob, &oc, basis, threshold, bootstrap, "trials");
+                let min = min_trial_requests(metric);
+                let thin = b
+                    .trials
+                    .iter()
+                    .chain(&c.trials)
+                    .any(|t| t.trial.requests < min);
+                if thin && tested.verdict != Verdict::Untested {
+                    tested.verdict = Verdict::Untested;
+                    tested.inconclusive = false;
+                    (tested.ci_low, tested.ci_high) = (None, None);
+                    tested.note = Some(format!(
+                        "a trial has fewer than {min} requests: under 10 samples beyond the \
+                         percentile"
+                    ));
+                }
+                tested
             })
             .collect();
         for m in &metrics {

@@ -136,6 +136,12 @@ pub struct RunBuilder {
     run: SuiteRun,
 }
 
+impl From<SuiteRun> for RunBuilder {
+    fn from(run: SuiteRun) -> Self {
+        RunBuilder { run }
+    }
+}
+
 impl RunBuilder {
     /// An empty run labelled `label`, made on host `ci-1` at commit `commit`.
     pub fn new(label: &str, commit: &str) -> RunBuilder {

@@ -45,6 +45,18 @@ fn ab(
     change: Change,
     candidate: impl Fn(RunBuilder) -> RunBuilder,
 ) -> (PathBuf, PathBuf) {
+    ab_with(dir, rounds, trials, change, |r| r, candidate)
+}
+
+/// [`ab`] with a tweak of the baseline's runs too.
+fn ab_with(
+    dir: &Path,
+    rounds: usize,
+    trials: usize,
+    change: Change,
+    baseline: impl Fn(RunBuilder) -> RunBuilder,
+    candidate: impl Fn(RunBuilder) -> RunBuilder,
+) -> (PathBuf, PathBuf) {
     let (base, cand) = (dir.join("base"), dir.join("cand"));
     for round in 0..rounds {
         let key = round as u64 * 2;
@@ -57,7 +69,7 @@ fn ab(
         );
         write_run(
             &base.join(format!("round-{round}/20250101-ci-1-base-r{round}")),
-            &b.build(),
+            &baseline(b).build(),
         );
         let c = standard_run(
             &format!("cand-r{round}"),
@@ -321,6 +333,27 @@ fn results_are_reproducible_and_seeded() {
     let (_, other) = compare_json(&base, &cand, &["--seed", "7"]);
     assert_ne!(one["cells"], other["cells"]);
     assert_eq!(other["method"]["seed"], 7);
+}
+
+#[test]
+fn tails_resting_on_a_few_samples_are_not_tested() {
+    // 1.5 s trials at 1000 requests/s, like the quick matrix: p99 has 15 samples beyond it,
+    // p99.9 one or two.
+    let dir = tempfile::tempdir().unwrap();
+    let short = |r: RunBuilder| {
+        let mut run = r.build();
+        for trial in run.cells.iter_mut().flat_map(|c| c.trials.iter_mut()) {
+            trial.requests = 1500;
+        }
+        RunBuilder::from(run)
+    };
+    let (base, cand) = ab_with(dir.path(), 3, 1, Change::NONE, short, short);
+    let (output, doc) = compare_json(&base, &cand, &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let untested = with_verdict(&doc, "untested");
+    assert!(has(&untested, "rate/jwt-hs256", "p99.9"), "{untested:?}");
+    assert!(!has(&untested, "rate/jwt-hs256", "p99"), "{untested:?}");
+    assert_eq!(untested.len(), 4, "p99.9 of every cell: {untested:?}");
 }
 
 /// A run.json whose schema version is `version`.
