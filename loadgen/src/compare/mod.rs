@@ -31,6 +31,9 @@
 //!   tested. The Mann-Whitney U p-value of the trial values is reported alongside, as a
 //!   second opinion that makes no distributional assumption; it does not decide, since with
 //!   3 against 3 it cannot go below 0.1.
+//! * **Tails need samples.** p99 and p99.9 are tested only when every trial has at least 10
+//!   samples beyond them ([`observe::min_trial_requests`]); otherwise they are reported as
+//!   untested rather than gated on one or two requests.
 //!
 //! Exit status: 0 nothing regressed, 1 a gated metric regressed, 2 the comparison could not
 //! be made (bad flag, missing file, different `schema_version`, no common cells).
