@@ -4,6 +4,7 @@
 #   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 #   source "$here/lib.sh"
 #   install_cleanup_trap            # on exit: stop every process started here, remove temp dirs
+#   at_cleanup FUNC                 # also call FUNC on exit (after the processes stopped)
 #   make_temp_dir_into DIR          # DIR=/tmp/authbench.XXXXXX, removed on exit
 #   ensure_pkg curl curl            # install a Debian package when its command is missing
 #   port=$(free_port)
@@ -19,6 +20,7 @@ export REPO_ROOT
 
 _LIB_PIDS=()      # PIDs of background processes this script started
 _LIB_DIRS=()      # temporary directories to remove on exit
+_LIB_HOOKS=()     # functions to call on exit, after stopping the processes
 _LIB_APT_UPDATED= # non-empty once `apt-get update` ran in this script run
 SERVER_PID=
 SERVER_URL=
@@ -95,6 +97,10 @@ untrack_pid() {
     _LIB_PIDS=("${keep[@]}")
 }
 
+# at_cleanup FUNC: call function FUNC on exit (newest first), after the tracked processes
+# stopped and before the tracked directories are removed.
+at_cleanup() { _LIB_HOOKS+=("$1"); }
+
 # track_dir DIR: remove DIR on exit.
 track_dir() { _LIB_DIRS+=("$1"); }
 
@@ -132,12 +138,17 @@ stop_pid() {
     untrack_pid "$pid"
 }
 
-# cleanup: stops every tracked process (newest first) and removes tracked directories.
+# cleanup: stops every tracked process (newest first), calls the at_cleanup functions and
+# removes tracked directories.
 cleanup() {
     local i
     for ((i = ${#_LIB_PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${_LIB_PIDS[i]}"
     done
+    for ((i = ${#_LIB_HOOKS[@]} - 1; i >= 0; i--)); do
+        "${_LIB_HOOKS[i]}" || true
+    done
+    _LIB_HOOKS=()
     if [[ -n $SERVER_FD ]]; then
         exec {SERVER_FD}<&-
         SERVER_FD=

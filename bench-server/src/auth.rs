@@ -1,7 +1,9 @@
 //! Authenticating a request under each scheme, with its metrics.
 //!
 //! The handlers call these and get either the caller's identity or the 401 to return; every
-//! outcome is counted by reason, and store latency is recorded around each store call.
+//! outcome is counted by reason, and store latency is recorded around each store call. A
+//! credential that was present pays the `--inject-cpu-us` burn (see [`crate::cpu_burn`])
+//! before its lookup or verification.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +36,13 @@ impl AppState {
         })
     }
 
+    /// Burns the `--inject-cpu-us` CPU of one credential check (nothing when off) and counts it.
+    fn inject_cpu(&self) {
+        if !self.cpu_burn.is_off() {
+            self.metrics.injected_cpu(self.cpu_burn.burn());
+        }
+    }
+
     fn reject(&self, scheme: Scheme, reason: AuthReason) -> ApiError {
         self.metrics.auth_rejected(scheme, reason);
         ApiError::unauthorized(scheme, reason)
@@ -49,6 +58,7 @@ impl AppState {
             Ok(None) => return Err(self.reject(Scheme::Session, AuthReason::Missing)),
             Err(reason) => return Err(self.reject(Scheme::Session, reason)),
         };
+        self.inject_cpu();
         match self.timed(StoreOp::Get, self.sessions.get(id)).await? {
             Some(session) => {
                 self.metrics.auth_ok(Scheme::Session);
@@ -62,6 +72,7 @@ impl AppState {
     pub async fn authenticate_jwt(&self, headers: &HeaderMap) -> ApiResult<VerifiedClaims> {
         let token = credentials::bearer_token(headers, &self.metrics)
             .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
+        self.inject_cpu();
         let started = Instant::now();
         let verified = self.jwt.verify(token);
         self.metrics.jwt_verify(started.elapsed());

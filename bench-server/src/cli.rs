@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Tokio worker threads (default: one per core).
     #[arg(long, env = "AUTHBENCH_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
+    /// Regression-gate test knob: burn this many µs of CPU in every session lookup and JWT
+    /// verification (0: off). Never set in real measurements.
+    #[arg(long, env = "AUTHBENCH_INJECT_CPU_US", default_value_t = 0)]
+    pub inject_cpu_us: u64,
 }
 
 impl ServeArgs {
@@ -145,6 +149,7 @@ impl ServeArgs {
             max_header_bytes: self.max_header_bytes,
             admin_token: self.admin_token.clone(),
             purge_interval: self.purge_interval.0,
+            inject_cpu: std::time::Duration::from_micros(self.inject_cpu_us),
         }
     }
 }
@@ -250,6 +255,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         revocation = %config.revocation,
         crypto = %config.crypto_backend,
         users = config.users,
+        inject_cpu_us = config.inject_cpu.as_micros(),
         "serving"
     );
     crate::run(listener, state, crate::shutdown_signal())

@@ -97,6 +97,9 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// How often expired in-process sessions and deny-list entries are purged.
     pub purge_interval: Duration,
+    /// CPU burnt in every credential check (a regression-gate test knob; zero in real runs).
+    /// See [`crate::cpu_burn`].
+    pub inject_cpu: Duration,
 }
 
 impl Default for ServerConfig {
@@ -123,6 +126,7 @@ impl Default for ServerConfig {
             max_header_bytes: 8192,
             admin_token: None,
             purge_interval: Duration::from_secs(10),
+            inject_cpu: Duration::ZERO,
         }
     }
 }
@@ -164,6 +168,16 @@ impl ServerConfig {
         }
         if self.purge_interval.is_zero() {
             return err("--purge-interval", "must be longer than 0 s".into());
+        }
+        if self.inject_cpu > crate::cpu_burn::MAX_INJECT_CPU {
+            return err(
+                "--inject-cpu-us",
+                format!(
+                    "{} is above the {} µs maximum",
+                    self.inject_cpu.as_micros(),
+                    crate::cpu_burn::MAX_INJECT_CPU.as_micros()
+                ),
+            );
         }
         if self.replica_id.is_empty() || !self.replica_id.bytes().all(|b| b.is_ascii_graphic()) {
             return err(
@@ -239,5 +253,16 @@ mod tests {
         };
         assert_eq!(config.validate().unwrap_err().flag, "--redis-url");
         assert!(ServerConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn injected_cpu_is_capped() {
+        let config = ServerConfig {
+            inject_cpu: Duration::from_secs(2),
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.flag, "--inject-cpu-us");
+        assert!(err.message.contains("2000000"), "{err}");
     }
 }

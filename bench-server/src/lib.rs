@@ -21,6 +21,8 @@
 //! * [`state`] — shared state built from the configuration;
 //! * [`app`] — the router; [`edge`] — its one middleware; [`routes`] — handlers;
 //! * [`auth`] and [`credentials`] — authenticating a request under each scheme;
+//! * [`cpu_burn`] — `--inject-cpu-us`, a known slowdown of every credential check that the
+//!   CI regression gate is tested with;
 //! * [`jwt`] — algorithms, keys, JWKS, issuing and verifying tokens;
 //! * [`store`] — `SessionStore` / `RevocationStore`, in-process and Redis;
 //! * [`users`] — seeded users and argon2id password checks;
@@ -38,6 +40,7 @@ pub mod balance;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod cpu_burn;
 pub mod credentials;
 pub mod edge;
 pub mod error;

@@ -190,6 +190,8 @@ pub struct Metrics {
     header_bytes: [AtomicU64; 2],
     header_count: [AtomicU64; 2],
     password_hashes: AtomicU64,
+    injected_cpu_checks: AtomicU64,
+    injected_cpu_nanos: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -206,6 +208,8 @@ impl Default for Metrics {
             header_bytes: std::array::from_fn(|_| AtomicU64::new(0)),
             header_count: std::array::from_fn(|_| AtomicU64::new(0)),
             password_hashes: AtomicU64::new(0),
+            injected_cpu_checks: AtomicU64::new(0),
+            injected_cpu_nanos: AtomicU64::new(0),
         }
     }
 }
@@ -260,6 +264,13 @@ impl Metrics {
     /// Counts one argon2id computation.
     pub fn password_hash(&self) {
         self.password_hashes.fetch_add(1, Relaxed);
+    }
+
+    /// Counts one `--inject-cpu-us` burn and the time it took.
+    pub fn injected_cpu(&self, spent: Duration) {
+        self.injected_cpu_checks.fetch_add(1, Relaxed);
+        let nanos = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        self.injected_cpu_nanos.fetch_add(nanos, Relaxed);
     }
 
     /// Requests counted so far for a route and status (used by tests).
@@ -381,6 +392,21 @@ impl Metrics {
             "argon2id hashes computed (one per login attempt).",
             &format!("replica=\"{r}\""),
             self.password_hashes.load(Relaxed),
+        );
+
+        counter(
+            &mut out,
+            "authbench_injected_cpu_checks_total",
+            "Credential checks that burnt --inject-cpu-us of CPU (a regression-gate test knob).",
+            &format!("replica=\"{r}\""),
+            self.injected_cpu_checks.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP authbench_injected_cpu_seconds_total Time spent burning --inject-cpu-us.\n\
+             # TYPE authbench_injected_cpu_seconds_total counter\n\
+             authbench_injected_cpu_seconds_total{{replica=\"{r}\"}} {}",
+            self.injected_cpu_nanos.load(Relaxed) as f64 / 1e9
         );
 
         process_stats::render_prometheus(&mut out, &format!("replica=\"{r}\""));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 
 use crate::config::{Revocation, ServerConfig, StoreKind};
+use crate::cpu_burn::CpuBurn;
 use crate::jwt::keys::ADMIN_TOKEN_FILE;
 use crate::jwt::{JwtConfig, JwtService, KeySet};
 use crate::metrics::Metrics;
@@ -70,6 +71,8 @@ pub struct Inner {
     pub max_body_bytes: usize,
     /// Counters.
     pub metrics: Metrics,
+    /// CPU burnt in every credential check (`--inject-cpu-us`).
+    pub cpu_burn: CpuBurn,
 }
 
 impl std::ops::Deref for AppState {
@@ -182,6 +185,7 @@ impl AppState {
             max_header_bytes: config.max_header_bytes,
             max_body_bytes: config.max_body_bytes,
             metrics: Metrics::default(),
+            cpu_burn: CpuBurn::new(config.inject_cpu),
         })))
     }
 }

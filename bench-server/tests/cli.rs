@@ -53,6 +53,8 @@ fn flags_become_a_config() {
         "90s",
         "--users",
         "10000",
+        "--inject-cpu-us",
+        "250",
     ])
     .unwrap();
     let Sub::Serve(args) = cli.command else {
@@ -66,6 +68,12 @@ fn flags_become_a_config() {
     );
     assert_eq!(config.session_ttl.as_secs(), 90);
     assert_eq!(config.users, 10_000);
+    assert_eq!(config.inject_cpu, std::time::Duration::from_micros(250));
+    let err = parse_error(&["bench-server", "serve", "--inject-cpu-us", "lots"]);
+    assert!(
+        err.contains("--inject-cpu-us") && err.contains("lots"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -89,6 +97,7 @@ async fn binary_prints_its_address_serves_and_stops_on_sigterm() {
         .arg("--key-dir")
         .arg(keys.path())
         .env("AUTHBENCH_JWT_ALG", "ES256")
+        .env("AUTHBENCH_INJECT_CPU_US", "20")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -130,6 +139,38 @@ async fn binary_prints_its_address_serves_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // AUTHBENCH_INJECT_CPU_US reached the replica: a JWT check burnt CPU.
+    let login: serde_json::Value = client
+        .post(format!("{url}/jwt/login"))
+        .json(&serde_json::json!({"username": "user1", "password": "secret-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}"));
+    let me = client
+        .get(format!("{url}/jwt/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("authbench_injected_cpu_checks_total{replica=\"cli-1\"} 1"),
+        "{metrics}"
+    );
 
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

@@ -1,6 +1,7 @@
-//! Command line: `loadgen run`.
+//! Command line: `loadgen run`, `merge` and `compare`.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -31,6 +32,46 @@ pub enum Command {
     Merge(MergeArgs),
     /// Run the comparison suite (a matrix of clusters) and write a run folder with a report.
     Suite(Box<crate::suite::command::SuiteArgs>),
+    /// Compare two suite runs (or pooled folders of runs): the CI regression gate. Exits 0
+    /// when nothing regressed, 1 when something did, 2 when they cannot be compared.
+    Compare(Box<CompareArgs>),
+}
+
+/// Flags of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline: a run.json, a run folder, or a folder of run folders (pooled per cell).
+    pub baseline: PathBuf,
+    /// Candidate, likewise.
+    pub candidate: PathBuf,
+    /// Regression threshold METRIC=CHANGE, repeatable, e.g. p99=20% or throughput=-5%
+    /// (metrics: throughput, p50, p99, p99.9, cpu, error-rate [in points], state-bytes).
+    #[arg(long, value_name = "METRIC=CHANGE")]
+    pub threshold: Vec<String>,
+    /// TOML file of thresholds, global and per `[group.NAME]` / `[cell."ID"]`.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// Divide latencies and CPU by the in-run no-auth cell (default: when both sides have it).
+    #[arg(long, conflicts_with = "no_normalize")]
+    pub normalize: bool,
+    /// Compare raw values.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Two-sided confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = crate::compare::DEFAULT_RESAMPLES)]
+    pub resamples: usize,
+    /// Bootstrap seed (the same inputs and seed give the same intervals).
+    #[arg(long, default_value_t = crate::compare::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Write the Markdown summary here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Flags of `merge`.
@@ -236,12 +277,29 @@ impl RunArgs {
     }
 }
 
-/// Runs a parsed command line.
-pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
+/// Runs a parsed command line; the exit status on success (`compare` exits 1 on a
+/// regression).
+pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run(args) => run(&args, argv),
-        Command::Merge(args) => merge(&args),
-        Command::Suite(args) => crate::suite::command::execute(&args, argv),
+        Command::Run(args) => run(&args, argv).map(|()| ExitCode::SUCCESS),
+        Command::Merge(args) => merge(&args).map(|()| ExitCode::SUCCESS),
+        Command::Suite(args) => {
+            crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Compare(args) => Ok(match crate::compare::command(&args)? {
+            true => ExitCode::from(crate::compare::EXIT_REGRESSED),
+            false => ExitCode::SUCCESS,
+        }),
+    }
+}
+
+/// The exit status for an error `execute` returned: 2 for a comparison that cannot be made
+/// (as for clap's usage errors), 1 otherwise.
+pub fn failure_code(err: &anyhow::Error) -> ExitCode {
+    if err.downcast_ref::<crate::compare::CompareError>().is_some() {
+        ExitCode::from(crate::compare::EXIT_UNCOMPARABLE)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

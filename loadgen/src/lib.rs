@@ -22,9 +22,12 @@
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
-//! * [`summary`] — the console summary; [`progress`] — the live line on a terminal.
+//! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
+//! * [`suite`] — the suite's run document; [`compare`] — `loadgen compare`, the CI
+//!   regression gate over suite runs.
 
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod hdrlog;
 pub mod http;

@@ -4,10 +4,10 @@ fn main() -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let cli = loadgen::cli::Cli::parse();
     match loadgen::cli::execute(cli, argv) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("loadgen: {err:#}");
-            std::process::ExitCode::FAILURE
+            loadgen::cli::failure_code(&err)
         }
     }
 }
