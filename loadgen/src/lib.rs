@@ -22,7 +22,9 @@
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
 //! * [`result`] — the versioned JSON result, written atomically;
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
-//! * [`summary`] — the console summary; [`progress`] — the live line on a terminal.
+//! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
+//! * [`suite`] — the suite's run document; [`report`] — its verdicts, `summary.md` and
+//!   `report.html` (`loadgen report RUN_DIR`).
 
 pub mod cli;
 pub mod engine;
@@ -31,6 +33,7 @@ pub mod http;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod sink;
