@@ -1,4 +1,4 @@
-//! Command line: `loadgen run`.
+//! Command line: `loadgen run`, `loadgen merge`, `loadgen report`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +29,15 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Merge HdrHistogram interval logs (e.g. from several loadgen machines).
     Merge(MergeArgs),
+    /// Re-render a suite run folder's summary.md and report.html from its run.json.
+    Report(ReportArgs),
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run folder (holding run.json), e.g. results/2026-11-26-bench-2c-default.
+    pub run_dir: PathBuf,
 }
 
 /// Flags of `merge`.
@@ -239,7 +248,17 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(&args, argv),
         Command::Merge(args) => merge(&args),
+        Command::Report(args) => report(&args),
     }
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<()> {
+    let run = crate::report::load(&args.run_dir)?;
+    let written = crate::report::write(&args.run_dir, &run)?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<()> {
