@@ -13,6 +13,8 @@ use crate::suite::model::{Auth, CellConfig, FaultRun, Store, SuiteRun};
 
 /// Width of a full-width chart, px.
 pub const WIDTH: f64 = 920.0;
+/// Width of a chart shown two to a row, px.
+pub const HALF: f64 = 450.0;
 
 /// One chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +125,7 @@ pub fn latency_spectrum(run: &SuiteRun) -> Option<Chart> {
         w: WIDTH - 110.0,
         h: 270.0,
         xa: Axis::percentiles(n, "percentile"),
-        ya: Axis::log(lo as f64, hi as f64, "latency", &|v| f::us(v)),
+        ya: Axis::log(lo as f64, hi as f64, "latency", &f::tick_us),
     };
     frame.draw(&mut doc);
     let max_x = 100.0 - 100.0 / 10f64.powi(n as i32);
@@ -141,9 +143,9 @@ pub fn latency_spectrum(run: &SuiteRun) -> Option<Chart> {
             false,
             &format!(
                 "{name}: p50 {}, p99 {}, p99.9 {}",
-                f::us(s.p50_us),
-                f::us(s.p99_us),
-                f::us(s.p99_9_us)
+                f::lat(s.p50_us),
+                f::lat(s.p99_us),
+                f::lat(s.p99_9_us)
             ),
         );
     }
@@ -213,7 +215,7 @@ pub fn scaling(run: &SuiteRun) -> Option<Chart> {
         w: 330.0,
         h: 270.0,
         xa: Axis::integers(&replicas, "replicas"),
-        ya: Axis::linear(0.0, max_rps * 1.05, "requests/s", &|v| f::int(v as u64)),
+        ya: Axis::linear(0.0, max_rps * 1.05, "requests/s", &f::tick_int),
     };
     let p99_frame = Frame {
         x: 560.0,
@@ -221,7 +223,7 @@ pub fn scaling(run: &SuiteRun) -> Option<Chart> {
         w: 330.0,
         h: 270.0,
         xa: Axis::integers(&replicas, "replicas"),
-        ya: Axis::linear(0.0, max_p99 * 1.05, "p99 latency", &|v| f::us(v)),
+        ya: Axis::linear(0.0, max_p99 * 1.05, "p99 latency", &f::tick_us),
     };
     rps_frame.draw(&mut doc);
     p99_frame.draw(&mut doc);
@@ -279,13 +281,18 @@ struct Bar {
 
 struct BarChart<'a> {
     id: &'a str,
+    width: f64,
     title: &'a str,
     desc: String,
     x_label: &'a str,
     legend: Vec<(String, String)>,
     bars: Vec<Bar>,
-    log: Option<(f64, f64)>,
+    /// A prepared (log) axis instead of a linear one from 0; its label is `x_label`.
+    log: Option<Axis>,
+    /// Formats values in hover texts.
     fmt: &'a dyn Fn(f64) -> String,
+    /// Formats axis ticks.
+    tick: &'a dyn Fn(f64) -> String,
 }
 
 fn bar_chart(c: BarChart<'_>, decorate: impl FnOnce(&mut Doc, &Frame)) -> String {
@@ -294,20 +301,21 @@ fn bar_chart(c: BarChart<'_>, decorate: impl FnOnce(&mut Doc, &Frame)) -> String
         .iter()
         .map(|b| text_width(&b.label, 12.0))
         .fold(80.0, f64::max)
-        .min(330.0);
+        .min(c.width * 0.36);
+    let width = c.width;
     let rows = if c.legend.is_empty() {
         0
     } else {
-        legend_rows(&c.legend, WIDTH - 40.0)
+        legend_rows(&c.legend, width - 40.0)
     };
     let top = 40.0 + rows as f64 * 18.0 + 8.0;
     let bar_h = 18.0;
     let gap = 8.0;
     let plot_h = c.bars.len() as f64 * (bar_h + gap) + gap;
-    let mut doc = Doc::new(c.id, WIDTH, top + plot_h + 52.0, c.title, &c.desc);
+    let mut doc = Doc::new(c.id, width, top + plot_h + 52.0, c.title, &c.desc);
     doc.heading(c.title);
     if !c.legend.is_empty() {
-        doc.legend(20.0, 44.0, WIDTH - 20.0, &c.legend);
+        doc.legend(20.0, 44.0, width - 20.0, &c.legend);
     }
     let max = c
         .bars
@@ -315,14 +323,17 @@ fn bar_chart(c: BarChart<'_>, decorate: impl FnOnce(&mut Doc, &Frame)) -> String
         .map(|b| b.segments.iter().map(|s| s.0).sum::<f64>())
         .fold(0.0, f64::max);
     let x0 = label_w + 24.0;
-    let xa = match c.log {
-        Some((lo, hi)) => Axis::log(lo, hi, c.x_label, c.fmt),
-        None => Axis::linear(0.0, max * 1.12, c.x_label, c.fmt),
+    let xa = match &c.log {
+        Some(axis) => Axis {
+            label: c.x_label.to_owned(),
+            ..axis.clone()
+        },
+        None => Axis::linear(0.0, max * 1.12, c.x_label, c.tick),
     };
     let frame = Frame {
         x: x0,
         y: top,
-        w: WIDTH - x0 - 90.0,
+        w: width - x0 - 80.0,
         h: plot_h,
         xa,
         ya: Axis {
@@ -362,7 +373,21 @@ fn bar_chart(c: BarChart<'_>, decorate: impl FnOnce(&mut Doc, &Frame)) -> String
             );
             left = right;
         }
-        doc.text(left + 6.0, y + 13.0, &b.value_label, "start", "val");
+        if b.hatched {
+            // The bar reaches the axis end: label it inside, on a white patch.
+            let w = text_width(&b.value_label, 11.0) + 10.0;
+            doc.rect(
+                left - w - 6.0,
+                y + 2.0,
+                w,
+                bar_h - 4.0,
+                "#ffffff",
+                &b.value_label,
+            );
+            doc.text(left - 11.0, y + 13.0, &b.value_label, "end", "val never");
+        } else {
+            doc.text(left + 6.0, y + 13.0, &b.value_label, "start", "val");
+        }
     }
     decorate(&mut doc, &frame);
     doc.finish()
@@ -392,6 +417,8 @@ pub fn cpu_per_request(run: &SuiteRun) -> Option<Chart> {
     let svg = bar_chart(
         BarChart {
             id: "chart-cpu",
+            width: WIDTH,
+            tick: &f::tick_us,
             title,
             desc: format!("Server CPU microseconds per authenticated request for {} configurations, replica and Redis stacked.", bars.len()),
             x_label: "CPU-µs per request",
@@ -476,6 +503,8 @@ pub fn bytes_per_request(run: &SuiteRun) -> Option<Chart> {
     let svg = bar_chart(
         BarChart {
             id: "chart-bytes",
+            width: HALF,
+            tick: &f::tick_bytes,
             title,
             desc: "Mean request bytes on the wire per authenticated request, credential header line and the rest.".to_owned(),
             x_label: "bytes per request",
@@ -530,6 +559,8 @@ pub fn state_bytes(run: &SuiteRun) -> Option<Chart> {
     let svg = bar_chart(
         BarChart {
             id: "chart-state",
+            width: WIDTH,
+            tick: &f::tick_bytes,
             title,
             desc: "Memory growth per stored entry: replica RSS for in-process stores, Redis used_memory for Redis.".to_owned(),
             x_label: "bytes per entry",
@@ -550,6 +581,32 @@ pub fn state_bytes(run: &SuiteRun) -> Option<Chart> {
         svg,
         half: true,
     })
+}
+
+/// Ticks for a log time axis in ms: powers of ten up to a second, then 10 s, 1 min, 10 min,
+/// 1 h, and the upper end (a credential's lifetime) itself.
+fn time_ticks(min_ms: f64, max_ms: f64) -> Vec<(f64, String)> {
+    let mut ticks: Vec<f64> = [
+        0.01,
+        0.1,
+        1.0,
+        10.0,
+        100.0,
+        1_000.0,
+        10_000.0,
+        60_000.0,
+        600_000.0,
+        3_600_000.0,
+    ]
+    .into_iter()
+    .filter(|&t| t >= min_ms && t <= max_ms)
+    .collect();
+    // The end of the axis is always labelled; a tick too close to it gives way.
+    if ticks.last().is_some_and(|&t| max_ms / t < 5.0) {
+        ticks.pop();
+    }
+    ticks.push(max_ms);
+    ticks.into_iter().map(|t| (t, f::tick_ms(t))).collect()
 }
 
 /// Revocation window per credential, strategy and trigger, on a log scale; "never" shown
@@ -584,7 +641,7 @@ pub fn revocation(run: &SuiteRun) -> Option<Chart> {
                 None => Bar {
                     label,
                     value_label: format!(
-                        "never → valid until expiry ({})",
+                        "never: valid until it expires ({})",
                         f::seconds(r.credential_ttl_seconds)
                     ),
                     segments: vec![(
@@ -601,6 +658,8 @@ pub fn revocation(run: &SuiteRun) -> Option<Chart> {
     let svg = bar_chart(
         BarChart {
             id: "chart-revocation",
+            width: WIDTH,
+            tick: &f::tick_ms,
             title,
             desc: format!(
                 "Time from logout or force-logout until every replica rejects the credential, per scheme, store and strategy, log scale; credentials never revoked are drawn to their lifetime, up to {}.",
@@ -609,10 +668,17 @@ pub fn revocation(run: &SuiteRun) -> Option<Chart> {
             x_label: "window (log scale)",
             legend: vec![
                 ("revoked on every replica".to_owned(), GOOD.to_owned()),
-                ("never revoked: valid until it expires (bar = lifetime)".to_owned(), NEVER.to_owned()),
+                ("never revoked: the bar is the credential's lifetime".to_owned(), NEVER.to_owned()),
             ],
             bars,
-            log: Some((min_ms, max_ttl_ms)),
+            log: Some(Axis {
+                scale: Scale::Log {
+                    min: min_ms,
+                    max: max_ttl_ms,
+                },
+                ticks: time_ticks(min_ms, max_ttl_ms),
+                label: String::new(),
+            }),
             fmt: &|v| f::ms(v),
         },
         |doc, frame| {
@@ -639,12 +705,19 @@ pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
         return None;
     }
     let id = format!("chart-fault-{index}");
-    let title = format!("{}: {}", fr.kind, fr.config.describe());
-    let w = 450.0;
+    let kind = match fr.kind.as_str() {
+        "kill-replica" => "A replica killed".to_owned(),
+        "restart-redis" => "Redis restarted".to_owned(),
+        "churn" => "Replicas churned".to_owned(),
+        other => other.to_owned(),
+    };
+    let subtitle = fr.config.describe();
+    let title = format!("{kind}: {subtitle}");
+    let w = HALF;
     let mut doc = Doc::new(
         &id,
         w,
-        330.0,
+        350.0,
         &title,
         &format!(
             "Requests and errors per second over {} seconds; faults at {} s.",
@@ -656,10 +729,11 @@ pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
                 .join(", ")
         ),
     );
-    doc.heading(&title);
+    doc.heading(&kind);
+    doc.subheading(&subtitle);
     doc.legend(
         70.0,
-        44.0,
+        64.0,
         w - 10.0,
         &[
             ("requests/s".to_owned(), APP.to_owned()),
@@ -673,7 +747,7 @@ pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
     let time = Axis::linear(0.0, t_max, "seconds into the run", &|v| format!("{v:.0}"));
     let req = Frame {
         x: 70.0,
-        y: 62.0,
+        y: 82.0,
         w: w - 90.0,
         h: 120.0,
         xa: Axis {
@@ -681,15 +755,15 @@ pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
             ticks: Vec::new(),
             label: String::new(),
         },
-        ya: Axis::linear(0.0, max_req * 1.1, "requests/s", &|v| f::int(v as u64)),
+        ya: Axis::linear(0.0, max_req * 1.1, "requests/s", &f::tick_int),
     };
     let err = Frame {
         x: 70.0,
-        y: 206.0,
+        y: 226.0,
         w: w - 90.0,
         h: 70.0,
         xa: time,
-        ya: Axis::linear(0.0, max_err, "errors/s", &|v| f::int(v as u64)),
+        ya: Axis::linear(0.0, max_err, "errors/s", &f::tick_int),
     };
     req.draw(&mut doc);
     err.draw(&mut doc);
@@ -789,7 +863,7 @@ pub fn projection(run: &SuiteRun) -> Option<Chart> {
             ticks: xs.iter().map(|&n| (n as f64, n.to_string())).collect(),
             label: "replicas (= cores), log scale".to_owned(),
         },
-        ya: Axis::log(lo, hi, "requests/s (log scale)", &|v| f::int(v as u64)),
+        ya: Axis::log(lo, hi, "requests/s (log scale)", &f::tick_int),
     };
     frame.draw(&mut doc);
     for (p, c) in ps.iter().zip(&colors) {
@@ -808,27 +882,44 @@ pub fn projection(run: &SuiteRun) -> Option<Chart> {
             );
             doc.dot(*x, *y, if bound { 5.0 } else { 3.5 }, c, &tip);
         }
+    }
+    // One dashed line per distinct store limit, labelled with who hits it and where.
+    let mut limits: Vec<(f64, Vec<String>)> = Vec::new();
+    for p in &ps {
         if let (Some(limit), Some(n)) = (p.store_rps, p.saturates_at) {
-            let y = frame.py(limit);
-            doc.path(
-                &[(frame.x, y), (frame.x + frame.w, y)],
-                c,
-                1.0,
-                true,
-                &format!("{} store limit {}", p.name, f::rps(limit)),
-            );
-            doc.text(
-                frame.x + 6.0,
-                y - 5.0,
-                &format!(
-                    "{} store limit {} — saturates at {n} replicas",
-                    p.name,
-                    f::rps(limit)
-                ),
-                "start",
-                "note",
-            );
+            let who = format!("{} at {n}", p.name);
+            match limits
+                .iter_mut()
+                .find(|l| (l.0 - limit).abs() < 1e-6 * limit)
+            {
+                Some(l) => l.1.push(who),
+                None => limits.push((limit, vec![who])),
+            }
         }
+    }
+    for (limit, who) in &limits {
+        let y = frame.py(*limit);
+        doc.path(
+            &[(frame.x, y), (frame.x + frame.w, y)],
+            "#555",
+            1.0,
+            true,
+            &format!("shared store limit {}", f::rps(*limit)),
+        );
+        doc.text(
+            frame.x + frame.w - 4.0,
+            y - 6.0,
+            &format!("shared store limit {}", f::rps(*limit)),
+            "end",
+            "note",
+        );
+        doc.text(
+            frame.x + frame.w - 4.0,
+            y + 14.0,
+            &format!("saturated: {} replicas", who.join(", ")),
+            "end",
+            "note",
+        );
     }
     Some(Chart {
         id: "chart-projection".to_owned(),
@@ -870,10 +961,12 @@ pub fn claims(run: &SuiteRun) -> Option<Chart> {
             hatched: false,
         })
         .collect();
-    let title = "Throughput as JWT claims grow (closed loop, one replica)";
+    let title = "Throughput as JWT claims grow";
     let svg = bar_chart(
         BarChart {
             id: "chart-claims",
+            width: HALF,
+            tick: &f::tick_int,
             title,
             desc: "Closed-loop throughput of one replica with JWTs carrying growing extra claims."
                 .to_owned(),
@@ -888,7 +981,7 @@ pub fn claims(run: &SuiteRun) -> Option<Chart> {
     Some(Chart {
         id: "chart-claims".to_owned(),
         title: title.to_owned(),
-        caption: "Bigger tokens cost parsing, base64 and bytes on every request.".to_owned(),
+        caption: "Closed loop against one replica. Bigger tokens cost base64, parsing and bytes on every request.".to_owned(),
         svg,
         half: true,
     })

@@ -663,8 +663,16 @@ fn fault_trial(rate: f64, errors_at: &[(u64, u64, u64)], seconds: u64) -> Trial 
     let mut t = trial(&spec, 0, seconds as f64);
     let mut unauthorized = 0;
     let mut failed = 0;
+    let hit: Vec<u64> = errors_at.iter().map(|e| e.0).collect();
     for s in &mut t.timeline {
-        s.requests = rate as u64;
+        // A fault stalls some requests for a moment; the open loop catches up the next second.
+        s.requests = if hit.contains(&s.t) {
+            (rate * 0.91) as u64
+        } else if s.t > 0 && hit.contains(&(s.t - 1)) {
+            (rate * 1.08) as u64
+        } else {
+            (rate * (1.0 + ((s.t * 7) % 5) as f64 * 0.004)) as u64
+        };
         s.errors = 0;
         for &(at, n401, nfail) in errors_at {
             if s.t == at {

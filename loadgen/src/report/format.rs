@@ -7,7 +7,7 @@ pub fn us(v: f64) -> String {
         return "–".to_owned();
     }
     let a = v.abs();
-    if a < 100.0 && v.fract() != 0.0 {
+    if a < 100.0 {
         format!("{v:.1} µs")
     } else if a < 1_000.0 {
         format!("{v:.0} µs")
@@ -18,6 +18,79 @@ pub fn us(v: f64) -> String {
     } else {
         format!("{:.2} s", v / 1e6)
     }
+}
+
+/// A latency in µs: whole µs below 1 ms (latencies are recorded in whole µs), else as [`us`].
+pub fn lat(v: f64) -> String {
+    if v.is_finite() && v.abs() < 1_000.0 {
+        format!("{v:.0} µs")
+    } else {
+        us(v)
+    }
+}
+
+/// A latency difference with its sign: `+118 µs`, `−3 µs`.
+pub fn lat_signed(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".to_owned();
+    }
+    if v < 0.0 {
+        format!("−{}", lat(-v))
+    } else {
+        format!("+{}", lat(v))
+    }
+}
+
+/// A round axis value in µs, shortest form: `500 µs`, `5 ms`, `2.5 s`.
+pub fn tick_us(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else if v.abs() < 1_000.0 {
+        format!("{} µs", round_sig(v))
+    } else if v.abs() < 1_000_000.0 {
+        format!("{} ms", round_sig(v / 1e3))
+    } else {
+        format!("{} s", round_sig(v / 1e6))
+    }
+}
+
+/// A round axis value in ms, shortest form: `10 ms`, `1 s`, `1 min`, `15 min`.
+pub fn tick_ms(v: f64) -> String {
+    if v < 1_000.0 {
+        format!("{} ms", round_sig(v))
+    } else if v < 60_000.0 || (v < 120_000.0 && v % 60_000.0 != 0.0) {
+        format!("{} s", round_sig(v / 1e3))
+    } else if v < 3_600_000.0 {
+        format!("{} min", round_sig(v / 60_000.0))
+    } else {
+        format!("{} h", round_sig(v / 3_600_000.0))
+    }
+}
+
+/// A round axis count: `0`, `1,500`, `10,000`.
+pub fn tick_int(v: f64) -> String {
+    int(v.max(0.0).round() as u64)
+}
+
+/// A round axis byte count: `0`, `512 B`, `2 kB`.
+pub fn tick_bytes(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else if v.abs() < 1_000.0 {
+        format!("{} B", round_sig(v))
+    } else {
+        format!("{} kB", round_sig(v / 1e3))
+    }
+}
+
+/// `v` to 3 significant digits without trailing zeros (`5`, `2.5`, `0.01`).
+fn round_sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".to_owned();
+    }
+    let mag = 10f64.powi(2 - v.abs().log10().floor() as i32);
+    let r = (v * mag).round() / mag;
+    format!("{r}")
 }
 
 /// A difference in µs with its sign: `+120 µs`, `−3.5 µs`.
@@ -204,7 +277,15 @@ mod tests {
     #[test]
     fn units() {
         assert_eq!(us(3.21), "3.2 µs");
-        assert_eq!(us(26.0), "26 µs");
+        assert_eq!(us(26.0), "26.0 µs");
+        assert_eq!(lat(26.0), "26 µs");
+        assert_eq!(lat_signed(-3.0), "−3 µs");
+        assert_eq!(lat(1_240.0), "1.24 ms");
+        assert_eq!(tick_us(5_000.0), "5 ms");
+        assert_eq!(tick_us(500.0), "500 µs");
+        assert_eq!(tick_us(2_500_000.0), "2.5 s");
+        assert_eq!(tick_ms(100_000.0), "100 s");
+        assert_eq!(tick_ms(60_000.0), "1 min");
         assert_eq!(us(312.4), "312 µs");
         assert_eq!(us(13.84), "13.8 µs");
         assert_eq!(us(1_240.0), "1.24 ms");

@@ -26,8 +26,8 @@ dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; }
 code { font: 12.5px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
   background: var(--soft); padding: 1px 4px; border-radius: 3px; }
-nav { margin: 14px 0 0; font-size: 13px; }
-nav a { color: #2f5da8; text-decoration: none; margin-right: 14px; white-space: nowrap; }
+nav { margin: 14px 0 0; font-size: 13px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: #2f5da8; text-decoration: none; white-space: nowrap; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
 th, td { padding: 5px 9px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { text-align: left; background: var(--soft); font-weight: 600; white-space: nowrap; }
@@ -58,6 +58,8 @@ svg.chart .lg { font-size: 11.5px; }
 svg.chart .bl { font-size: 12px; }
 svg.chart .val { font-size: 11px; fill: #3b4250; }
 svg.chart .note { font-size: 11px; fill: #5b6474; }
+svg.chart .sub { font-size: 12.5px; fill: #5b6474; }
+svg.chart .never { fill: #a11d1d; font-weight: 600; }
 svg.chart .grid { stroke: #eceef1; stroke-width: 1; }
 svg.chart .axis { stroke: #9aa1ad; stroke-width: 1; }
 svg.chart .mark { stroke: #59a14f; stroke-width: 1.5; stroke-dasharray: 5 3; }

@@ -273,7 +273,7 @@ impl Doc {
         let id = self.local_id(name);
         let _ = write!(
             self.defs,
-            r#"<pattern id="{id}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="{c}" fill-opacity="0.18"/><line x1="0" y1="0" x2="0" y2="8" stroke="{c}" stroke-width="3"/></pattern>"#,
+            r#"<pattern id="{id}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="{c}" fill-opacity="0.18"/><line x1="0" y1="0" x2="0" y2="8" stroke="{c}" stroke-width="2" stroke-opacity="0.6"/></pattern>"#,
             c = esc(color)
         );
         format!("url(#{id})")
@@ -284,6 +284,15 @@ impl Doc {
         let _ = write!(
             self.body,
             r#"<text class="ttl" x="12" y="22">{}</text>"#,
+            esc(text)
+        );
+    }
+
+    /// A smaller line under the heading.
+    pub fn subheading(&mut self, text: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text class="sub" x="12" y="40">{}</text>"#,
             esc(text)
         );
     }
@@ -477,7 +486,18 @@ impl Frame {
             "middle",
             "axl",
         );
-        doc.vtext(self.x - 52.0, self.y + self.h / 2.0, &self.ya.label, "axl");
+        let widest = self
+            .ya
+            .ticks
+            .iter()
+            .map(|t| text_width(&t.1, 11.0))
+            .fold(0.0, f64::max);
+        doc.vtext(
+            self.x - widest - 20.0,
+            self.y + self.h / 2.0,
+            &self.ya.label,
+            "axl",
+        );
     }
 }
 

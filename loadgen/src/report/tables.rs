@@ -161,7 +161,7 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
         let (a50, a99) = match (&base, c.config.auth) {
             (Some(b), Auth::Jwt | Auth::Session) => {
                 let (a, b) = stats::added_latency(st, b);
-                (f::us_signed(a), f::us_signed(b))
+                (f::lat_signed(a), f::lat_signed(b))
             }
             _ => ("–".to_owned(), "–".to_owned()),
         };
@@ -172,9 +172,9 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
         t.row(vec![
             name,
             f::rps(st.throughput_rps),
-            f::us(st.p50_us),
-            f::us(st.p99_us),
-            f::us(st.p99_9_us),
+            f::lat(st.p50_us),
+            f::lat(st.p99_us),
+            f::lat(st.p99_9_us),
             a50,
             a99,
             f::us(st.app_us),
@@ -228,8 +228,8 @@ pub fn scaling(run: &SuiteRun) -> Section {
                 p.replicas.to_string(),
                 f::rps(p.stats.throughput_rps),
                 p.efficiency.map_or("–".to_owned(), f::ratio),
-                f::us(p.stats.p50_us),
-                f::us(p.stats.p99_us),
+                f::lat(p.stats.p50_us),
+                f::lat(p.stats.p99_us),
                 f::us(p.stats.app_us),
                 opt_us(p.stats.balancer_us),
                 errors(&p.stats),
@@ -276,7 +276,7 @@ pub fn balancing(run: &SuiteRun) -> Section {
                 .map(|(k, v)| format!("{k} {}", f::int(*v)))
                 .collect::<Vec<_>>()
                 .join(" · "),
-            f::us(st.p99_us),
+            f::lat(st.p99_us),
             errors(st),
         ]);
     }
@@ -320,7 +320,7 @@ pub fn claims(run: &SuiteRun) -> Section {
             f::bytes(st.credential_bytes),
             f::rps(st.throughput_rps),
             stats::relative(st.throughput_rps, first).map_or("–".to_owned(), f::rel),
-            f::us(st.p99_us),
+            f::lat(st.p99_us),
             f::us(st.app_us),
         ]);
     }

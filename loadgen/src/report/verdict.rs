@@ -436,9 +436,9 @@ fn x1(run: &SuiteRun) -> (Outcome, String) {
             ev.push(format!(
                 "{name}: JWT HS256 + deny-list {} CPU, p50 {} vs session {} CPU, p50 {}",
                 cost(&d),
-                f::us(d.p50_us),
+                f::lat(d.p50_us),
                 cost(&s),
-                f::us(s.p50_us)
+                f::lat(s.p50_us)
             ));
             pairs.push((name, d.total_us, s.total_us));
         }
@@ -534,11 +534,11 @@ fn s3(run: &SuiteRun) -> (Outcome, String) {
         cost(&redis),
         cost(&mem),
         f::rel(stats::relative(redis.total_us, mem.total_us).unwrap_or(f64::NAN)),
-        f::us(redis.p50_us),
-        f::us(mem.p50_us),
-        f::us_signed(redis.p50_us - mem.p50_us),
-        f::us(redis.p99_us),
-        f::us(mem.p99_us),
+        f::lat(redis.p50_us),
+        f::lat(mem.p50_us),
+        f::lat_signed(redis.p50_us - mem.p50_us),
+        f::lat(redis.p99_us),
+        f::lat(mem.p99_us),
     );
     match (&proj, saturation) {
         (Some(p), Saturation::Within(n)) => {
@@ -587,13 +587,13 @@ pub fn x2_rule(max_p50_diff_us: f64, max_p99_diff_us: f64) -> Outcome {
     } else if max_p99_diff_us >= TENS_OF_MS_US {
         Outcome::Depends(format!(
             "on the percentile: tens of ms only at p99 ({}), p50 differs by {}",
-            f::us(max_p99_diff_us),
-            f::us(max_p50_diff_us)
+            f::lat(max_p99_diff_us),
+            f::lat(max_p50_diff_us)
         ))
     } else {
         Outcome::Depends(format!(
             "on the configuration: up to {} at p50, short of tens of ms",
-            f::us(max_p50_diff_us)
+            f::lat(max_p50_diff_us)
         ))
     }
 }
@@ -622,8 +622,8 @@ fn x2(run: &SuiteRun) -> (Outcome, String) {
     let outcome = x2_rule(p50, p99);
     let mut ev = format!(
         "largest session–JWT difference: p50 {}, p99 {}",
-        f::us(p50),
-        f::us(p99)
+        f::lat(p50),
+        f::lat(p99)
     );
     if let Some(base) = stats::baseline(run) {
         let rate = base
@@ -632,8 +632,8 @@ fn x2(run: &SuiteRun) -> (Outcome, String) {
         let _ = write!(
             ev,
             "; added over no-auth{rate} (p50 {}, p99 {}):",
-            f::us(base.p50_us),
-            f::us(base.p99_us)
+            f::lat(base.p50_us),
+            f::lat(base.p99_us)
         );
         let added: Vec<String> = sess
             .iter()
@@ -641,7 +641,7 @@ fn x2(run: &SuiteRun) -> (Outcome, String) {
             .chain(algs.iter().map(|(a, s)| (format!("JWT {a}"), s)))
             .map(|(n, s)| {
                 let (a50, a99) = added_latency(s, &base);
-                format!(" {n} {}/{}", f::us_signed(a50), f::us_signed(a99))
+                format!(" {n} {}/{}", f::lat_signed(a50), f::lat_signed(a99))
             })
             .collect();
         ev.push_str(&added.join(","));
