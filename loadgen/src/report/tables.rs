@@ -526,6 +526,15 @@ pub fn projection(run: &SuiteRun) -> Vec<Section> {
          loadgen costs are left out, so real clusters land lower."
             .to_owned(),
     );
+    if !projections.iter().any(|p| p.costs.store_ops > 0.0) {
+        if let Some(why) =
+            verdict::not_measured(run, "The shared-store configurations were", &["redis"]).detail()
+        {
+            costs.intro.push(format!(
+                "{why}; only stateless configurations are projected."
+            ));
+        }
+    }
     if let Some(cap) = &run.store_capacity {
         costs.intro.push(format!(
             "Store capacity measured: {} ({}).",
