@@ -1,4 +1,4 @@
-//! Command line: `loadgen run`, `merge` and `compare`.
+//! Command line: `loadgen run`, `merge`, `suite`, `report` and `compare`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +35,8 @@ pub enum Command {
     /// Compare two suite runs (or pooled folders of runs): the CI regression gate. Exits 0
     /// when nothing regressed, 1 when something did, 2 when they cannot be compared.
     Compare(Box<CompareArgs>),
+    /// Re-render a suite run folder's summary.md and report.html from its run.json.
+    Report(ReportArgs),
 }
 
 /// Flags of `compare`.
@@ -72,6 +74,13 @@ pub struct CompareArgs {
     /// Write the comparison as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run folder (holding run.json), e.g. results/2026-11-26-bench-2c-default.
+    pub run_dir: PathBuf,
 }
 
 /// Flags of `merge`.
@@ -282,6 +291,7 @@ impl RunArgs {
 pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(&args, argv).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report(&args).map(|()| ExitCode::SUCCESS),
         Command::Merge(args) => merge(&args).map(|()| ExitCode::SUCCESS),
         Command::Suite(args) => {
             crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
@@ -301,6 +311,15 @@ pub fn failure_code(err: &anyhow::Error) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<()> {
+    let run = crate::report::load(&args.run_dir)?;
+    let written = crate::report::write(&args.run_dir, &run)?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<()> {

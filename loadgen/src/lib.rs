@@ -23,8 +23,9 @@
 //! * [`result`] — the versioned JSON result, written atomically;
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
 //! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
-//! * [`suite`] — the suite's run document; [`compare`] — `loadgen compare`, the CI
-//!   regression gate over suite runs.
+//! * [`suite`] — `loadgen suite`: the matrix, the experiments, the run document;
+//! * [`report`] — verdicts, projection, `summary.md` and `report.html` (`loadgen report`);
+//! * [`compare`] — `loadgen compare`, the CI regression gate over suite runs.
 
 pub mod cli;
 pub mod compare;
@@ -34,6 +35,7 @@ pub mod http;
 pub mod plan;
 pub mod progress;
 pub mod record;
+pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod sink;

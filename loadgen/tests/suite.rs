@@ -136,6 +136,30 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     let run = read_run(&dir);
     assert!(!run.partial);
     assert!(dir.join("env.json").is_file());
+    // The document validates against its committed schema, and the reports are written.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/suite-run.schema.json")).unwrap();
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    for claim in ["S1", "S2", "S4", "J1", "J4", "X2"] {
+        assert!(
+            summary.contains(&format!("| {claim} ")),
+            "{claim} missing from summary.md"
+        );
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("<script"));
+    let security = run.session_security.as_ref().unwrap();
+    assert_eq!(security.id_bits, 256);
+    assert_eq!(security.ids_distinct, security.ids_sampled);
+    assert!(security.cookie_attributes.iter().any(|a| a == "HttpOnly"));
 
     let redis = have("redis-server");
     let expected_cells = if redis { 5 } else { 4 };

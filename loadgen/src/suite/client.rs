@@ -19,6 +19,8 @@ pub struct Credential {
     pub value: String,
     /// Seconds until the server stops accepting it (`expires_in`, or the cookie's Max-Age).
     pub expires_in: Option<u64>,
+    /// The `Set-Cookie` that carried a session ID, as sent.
+    pub set_cookie: Option<String>,
 }
 
 impl Credential {
@@ -81,6 +83,7 @@ pub async fn login(
                 auth,
                 value,
                 expires_in: body["expires_in"].as_u64(),
+                set_cookie: None,
             })
         }
         _ => {
@@ -106,6 +109,7 @@ pub async fn login(
                 auth,
                 value,
                 expires_in,
+                set_cookie: Some(cookie),
             })
         }
     }

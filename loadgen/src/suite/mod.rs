@@ -23,12 +23,14 @@ pub mod model;
 pub mod revocation;
 pub mod runner;
 pub mod scrape;
+pub mod security;
 pub mod state_cost;
 pub mod tokens;
 
 use std::path::Path;
 
-/// Writes the run's reports next to its `run.json`.
-pub fn finish(_run_dir: &Path, _run: &model::SuiteRun) -> anyhow::Result<()> {
+/// Writes the run's reports (`summary.md`, `report.html`) next to its `run.json`.
+pub fn finish(run_dir: &Path, run: &model::SuiteRun) -> anyhow::Result<()> {
+    crate::report::write(run_dir, run)?;
     Ok(())
 }

@@ -51,6 +51,10 @@ pub struct SuiteRun {
     pub faults: Vec<FaultRun>,
     /// The shared store's own measured capacity (for the scale-out projection).
     pub store_capacity: Option<StoreCapacity>,
+    /// What a login's session cookie looked like (claim S5); absent from runs that did not
+    /// record it.
+    #[serde(default)]
+    pub session_security: Option<SessionSecurity>,
 }
 
 /// Tool identity.
@@ -183,7 +187,8 @@ pub struct CellConfig {
     pub replicas: usize,
     /// Balancer (`builtin`, `haproxy`, `nginx`, `none`).
     pub balancer: String,
-    /// Balancer policy (`round-robin`, `least-conn`, `sticky-cookie`, `hash-session`).
+    /// Balancer policy (`round-robin`, `least-conn`, `sticky-cookie`, `hash-session`; `none`
+    /// without a balancer).
     pub policy: String,
 }
 
@@ -482,6 +487,20 @@ pub struct StoreCapacity {
     pub ops_per_second: f64,
     /// Concurrent connections.
     pub connections: usize,
+}
+
+/// The session cookie as issued at login, for the hijacking checks (claim S5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSecurity {
+    /// The `Set-Cookie` attributes after the value, as sent (e.g. `HttpOnly`,
+    /// `SameSite=Lax`, `Path=/`, `Max-Age=3600`).
+    pub cookie_attributes: Vec<String>,
+    /// Random bits in one session ID (decoded bytes × 8).
+    pub id_bits: u32,
+    /// Session IDs collected from logins.
+    pub ids_sampled: u64,
+    /// How many of them were distinct.
+    pub ids_distinct: u64,
 }
 
 #[cfg(test)]

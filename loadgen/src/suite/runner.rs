@@ -11,7 +11,7 @@ use super::matrix::SuitePlan;
 use super::model::{
     CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
 };
-use super::{capacity, cell, faults, revocation, state_cost, tokens};
+use super::{capacity, cell, faults, revocation, security, state_cost, tokens};
 use crate::result::write_atomically;
 
 /// What the runner needs besides the plan and the context.
@@ -65,6 +65,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         revocation: Vec::new(),
         faults: Vec::new(),
         store_capacity: None,
+        session_security: None,
     };
     let mut failed = Vec::new();
     let total = plan.cells.len()
@@ -148,6 +149,10 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
                         .join(", ");
                     progress.line("token sizes", t, &line);
                     run.token_sizes = found;
+                    match security::measure(ctx).await {
+                        Ok(found) => run.session_security = Some(found),
+                        Err(e) => fail(&mut progress, &mut failed, "session security", t, e),
+                    }
                 }
                 Err(e) => fail(&mut progress, &mut failed, "token sizes", t, e),
             }

@@ -183,6 +183,7 @@ impl RunBuilder {
                 revocation: Vec::new(),
                 faults: Vec::new(),
                 store_capacity: None,
+                session_security: None,
             },
         }
     }

@@ -1,0 +1,693 @@
+//! The report's sections as plain tables of formatted text, so that `summary.md` and
+//! `report.html` show the same figures. A section whose data is missing carries a
+//! "not measured" line instead of a table.
+
+use crate::report::format as f;
+use crate::report::projection::{self, StoreLimit};
+use crate::report::stats::{self, CellStats, BALANCING, CLAIMS, EQUAL_RATE, SCALING};
+use crate::report::verdict::{self, COOKIE_LIMIT_BYTES};
+use crate::suite::model::{Auth, Load, SuiteRun};
+
+/// Column alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Text.
+    Left,
+    /// Numbers.
+    Right,
+}
+
+/// A table of formatted cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Alignment per column.
+    pub align: Vec<Align>,
+    /// Rows, each as long as `headers`.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(headers: &[(&str, Align)]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.0.to_owned()).collect(),
+            align: headers.iter().map(|h| h.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.headers.len());
+        self.rows.push(cells);
+    }
+}
+
+/// One section of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Anchor id.
+    pub id: &'static str,
+    /// Heading.
+    pub title: String,
+    /// Paragraphs before the table.
+    pub intro: Vec<String>,
+    /// The table, or `None` with `missing` saying why.
+    pub table: Option<Table>,
+    /// Why there is no table.
+    pub missing: Option<String>,
+}
+
+impl Section {
+    fn new(id: &'static str, title: impl Into<String>) -> Section {
+        Section {
+            id,
+            title: title.into(),
+            intro: Vec::new(),
+            table: None,
+            missing: None,
+        }
+    }
+
+    fn missing(mut self, run: &SuiteRun, what: &str, keywords: &[&str]) -> Section {
+        self.missing = verdict::not_measured(run, what, keywords)
+            .detail()
+            .map(str::to_owned);
+        self
+    }
+
+    fn table(mut self, table: Table) -> Section {
+        if table.rows.is_empty() {
+            self.missing = Some("no rows".to_owned());
+        } else {
+            self.table = Some(table);
+        }
+        self
+    }
+}
+
+use Align::{Left, Right};
+
+fn errors(s: &CellStats) -> String {
+    if s.errors == 0 {
+        "0".to_owned()
+    } else {
+        format!("{} ({})", f::int(s.errors), f::pct(s.error_rate))
+    }
+}
+
+fn opt_us(v: Option<f64>) -> String {
+    v.map_or("–".to_owned(), f::us)
+}
+
+fn trials_note(run: &SuiteRun) -> String {
+    let n = run.options.trials;
+    if n > 1 {
+        format!(
+            "Medians over {n} trials of {} (after {} of warm-up).",
+            f::seconds(run.options.cell_seconds),
+            f::seconds(run.options.warmup_seconds)
+        )
+    } else {
+        format!(
+            "One trial of {} (after {} of warm-up).",
+            f::seconds(run.options.cell_seconds),
+            f::seconds(run.options.warmup_seconds)
+        )
+    }
+}
+
+/// Equal offered rate: cost and latency of each scheme at one rate.
+pub fn equal_rate(run: &SuiteRun) -> Section {
+    let cells: Vec<_> = stats::cells(run, EQUAL_RATE)
+        .filter_map(|c| CellStats::of(c).map(|s| (c, s)))
+        .collect();
+    let rate = cells.iter().find_map(|(c, _)| match c.load {
+        Load::Open { rate } => Some(rate),
+        Load::Closed { .. } => None,
+    });
+    let title = match rate {
+        Some(r) => format!("Equal offered rate: {} on one replica", f::rps(r)),
+        None => "Equal offered rate".to_owned(),
+    };
+    let mut s = Section::new("equal-rate", title);
+    if cells.is_empty() {
+        return s.missing(run, "The equal-rate cells were", &["equal-rate"]);
+    }
+    s.intro.push(format!(
+        "Open loop, one replica, no balancer. {} Latency is corrected for coordinated omission \
+         (timed from the intended send). +p50 / +p99: added over the no-auth `/healthz` \
+         baseline. CPU per request: replica (app) and Redis (store), from the processes' own \
+         counters.",
+        trials_note(run)
+    ));
+    let base = stats::baseline(run);
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("throughput", Right),
+        ("p50", Right),
+        ("p99", Right),
+        ("p99.9", Right),
+        ("+p50", Right),
+        ("+p99", Right),
+        ("CPU app", Right),
+        ("CPU store", Right),
+        ("CPU total", Right),
+        ("bytes/req", Right),
+        ("credential", Right),
+        ("errors", Right),
+    ]);
+    for (c, st) in &cells {
+        let (a50, a99) = match (&base, c.config.auth) {
+            (Some(b), Auth::Jwt | Auth::Session) => {
+                let (a, b) = stats::added_latency(st, b);
+                (f::lat_signed(a), f::lat_signed(b))
+            }
+            _ => ("–".to_owned(), "–".to_owned()),
+        };
+        let mut name = c.config.describe();
+        if !st.kept_up() {
+            name.push_str(" ⚠ below offered rate");
+        }
+        t.row(vec![
+            name,
+            f::rps(st.throughput_rps),
+            f::lat(st.p50_us),
+            f::lat(st.p99_us),
+            f::lat(st.p99_9_us),
+            a50,
+            a99,
+            f::us(st.app_us),
+            opt_us(st.store_us),
+            f::us(st.total_us),
+            f::bytes(st.bytes_sent),
+            f::bytes(st.credential_bytes),
+            errors(st),
+        ]);
+    }
+    s.table(t)
+}
+
+/// Throughput vs replicas, measured on one machine.
+pub fn scaling(run: &SuiteRun) -> Section {
+    let mut s = Section::new(
+        "scaling",
+        "Throughput vs replicas (measured on one machine)",
+    );
+    let series = stats::all_scaling_series(run);
+    if series.is_empty() {
+        return s.missing(run, "The scaling cells were", &["scaling"]);
+    }
+    let users = stats::cells(run, SCALING).find_map(|c| match c.load {
+        Load::Closed { concurrency } => Some(concurrency),
+        Load::Open { .. } => None,
+    });
+    s.intro.push(format!(
+        "Closed loop{}, replicas behind the built-in balancer (round-robin). All replicas, the \
+         balancer, Redis and loadgen share this machine's {} cores, so adding replicas cannot \
+         add cores: this shows contention, not scale-out — see the projection for that. \
+         Efficiency = rps(N) / (N · rps(1)).",
+        users.map_or(String::new(), |u| format!(" ({u} concurrent users)")),
+        run.env.cores
+    ));
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("replicas", Right),
+        ("throughput", Right),
+        ("efficiency", Right),
+        ("p50", Right),
+        ("p99", Right),
+        ("CPU app", Right),
+        ("CPU balancer", Right),
+        ("errors", Right),
+    ]);
+    for (name, points) in &series {
+        for p in points {
+            t.row(vec![
+                name.clone(),
+                p.replicas.to_string(),
+                f::rps(p.stats.throughput_rps),
+                p.efficiency.map_or("–".to_owned(), f::ratio),
+                f::lat(p.stats.p50_us),
+                f::lat(p.stats.p99_us),
+                f::us(p.stats.app_us),
+                opt_us(p.stats.balancer_us),
+                errors(&p.stats),
+            ]);
+        }
+    }
+    s.table(t)
+}
+
+/// Balancer policies: 401s and spread.
+pub fn balancing(run: &SuiteRun) -> Section {
+    let mut s = Section::new("balancing", "Balancing: stickiness and spread");
+    let cells: Vec<_> = stats::cells(run, BALANCING)
+        .filter_map(|c| CellStats::of(c).map(|st| (c, st)))
+        .collect();
+    if cells.is_empty() {
+        return s.missing(run, "The balancing cells were", &["balanc"]);
+    }
+    s.intro.push(format!(
+        "Open loop through the built-in balancer. 401s: requests rejected because the replica \
+         that got them did not know the session. Spread: coefficient of variation of requests \
+         per replica (0 = even; above {} counts as uneven).",
+        verdict::IMBALANCE_CV_MAX
+    ));
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("policy", Left),
+        ("throughput", Right),
+        ("401s", Right),
+        ("spread CV", Right),
+        ("requests per replica", Left),
+        ("p99", Right),
+        ("errors", Right),
+    ]);
+    for (c, st) in &cells {
+        t.row(vec![
+            stats::scheme_name(&c.config),
+            format!("{}× {}", c.config.replicas, c.config.policy),
+            f::rps(st.throughput_rps),
+            f::pct(st.unauthorized_share),
+            f::ratio(st.imbalance_cv),
+            st.per_replica
+                .iter()
+                .map(|(k, v)| format!("{k} {}", f::int(*v)))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            f::lat(st.p99_us),
+            errors(st),
+        ]);
+    }
+    s.table(t)
+}
+
+/// Throughput as JWT claims grow.
+pub fn claims(run: &SuiteRun) -> Section {
+    let mut s = Section::new("claims", "JWT size vs throughput");
+    let mut cells: Vec<_> = stats::cells(run, CLAIMS)
+        .filter_map(|c| CellStats::of(c).map(|st| (c, st)))
+        .collect();
+    if cells.is_empty() {
+        return s.missing(run, "The claim-size cells were", &["claims"]);
+    }
+    cells.sort_by_key(|(c, _)| c.config.extra_claim_bytes);
+    s.intro.push(
+        "Closed loop against one replica; the same JWT with extra claim bytes. Change: \
+         throughput relative to the token without extra claims."
+            .to_owned(),
+    );
+    let first = cells[0].1.throughput_rps;
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("extra claims", Right),
+        ("bytes/req", Right),
+        ("credential", Right),
+        ("throughput", Right),
+        ("change", Right),
+        ("p99", Right),
+        ("CPU app", Right),
+    ]);
+    for (c, st) in &cells {
+        t.row(vec![
+            stats::scheme_name(&crate::suite::model::CellConfig {
+                extra_claim_bytes: 0,
+                ..c.config.clone()
+            }),
+            f::bytes(c.config.extra_claim_bytes as f64),
+            f::bytes(st.bytes_sent),
+            f::bytes(st.credential_bytes),
+            f::rps(st.throughput_rps),
+            stats::relative(st.throughput_rps, first).map_or("–".to_owned(), f::rel),
+            f::lat(st.p99_us),
+            f::us(st.app_us),
+        ]);
+    }
+    s.table(t)
+}
+
+/// Server-side bytes per session / revoked token / token version.
+pub fn state_cost(run: &SuiteRun) -> Section {
+    let mut s = Section::new("state-cost", "Server-side state");
+    if run.state_cost.is_empty() {
+        return s.missing(run, "State cost was", &["state"]);
+    }
+    s.intro.push(format!(
+        "Memory growth after seeding {} entries, divided by the entries: replica RSS for the \
+         in-process store, Redis `used_memory` for Redis. A stateless JWT keeps nothing.",
+        f::int(run.options.sessions)
+    ));
+    let mut t = Table::new(&[
+        ("what", Left),
+        ("store", Left),
+        ("measured as", Left),
+        ("entries", Right),
+        ("growth", Right),
+        ("bytes per entry", Right),
+    ]);
+    for c in &run.state_cost {
+        t.row(vec![
+            match c.kind.as_str() {
+                "session" => "session".to_owned(),
+                "denylist" => "deny-listed token".to_owned(),
+                "token-version" => "token version (per user)".to_owned(),
+                other => other.to_owned(),
+            },
+            c.store.to_string(),
+            c.measured.clone(),
+            f::int(c.entries),
+            f::bytes(c.bytes_after.saturating_sub(c.bytes_before) as f64),
+            f::bytes(c.bytes_per_entry),
+        ]);
+    }
+    s.table(t)
+}
+
+/// Credential sizes.
+pub fn token_sizes(run: &SuiteRun) -> Section {
+    let mut s = Section::new("token-sizes", "Credential sizes");
+    if run.token_sizes.is_empty() {
+        return s.missing(run, "Credential sizes were", &["token"]);
+    }
+    s.intro.push(format!(
+        "The credential, and the header line that carries it on every request. A cookie must \
+         fit in {} bytes (name, `=` and value).",
+        f::int(COOKIE_LIMIT_BYTES)
+    ));
+    let mut t = Table::new(&[
+        ("scheme", Left),
+        ("algorithm", Left),
+        ("extra claims", Right),
+        ("credential", Right),
+        ("header line", Right),
+        ("fits a 4 KiB cookie", Left),
+    ]);
+    for c in &run.token_sizes {
+        t.row(vec![
+            c.auth.to_string(),
+            c.alg.clone().unwrap_or_else(|| "–".to_owned()),
+            f::bytes(c.extra_claim_bytes as f64),
+            f::bytes(c.credential_bytes as f64),
+            f::bytes(c.header_bytes as f64),
+            if c.fits_cookie() { "yes" } else { "no" }.to_owned(),
+        ]);
+    }
+    s.table(t)
+}
+
+/// How a revocation row's credential is named in tables and charts.
+pub fn revocation_name(r: &crate::suite::model::RevocationWindow) -> String {
+    match r.auth {
+        Auth::Session => format!("session · {}", r.store),
+        Auth::Jwt => match r.revocation.as_deref() {
+            None | Some("none") => "jwt · no revocation".to_owned(),
+            Some(st) => format!("jwt · {} {st}", r.store),
+        },
+        Auth::None => "none".to_owned(),
+    }
+}
+
+/// Revocation windows.
+pub fn revocation(run: &SuiteRun) -> Section {
+    let mut s = Section::new("revocation", "Revocation windows");
+    if run.revocation.is_empty() {
+        return s.missing(run, "Revocation windows were", &["revocation"]);
+    }
+    s.intro.push(format!(
+        "A credential captured before logout (by its holder) or force-logout (by an admin) is \
+         probed on every replica directly. Window: from the trigger's response until every \
+         replica rejects it; \"never\" means some replica still accepted it when probing \
+         stopped, so it stays valid until it expires. Up to {} counts as immediate.",
+        f::ms(verdict::IMMEDIATE_MS)
+    ));
+    let mut t = Table::new(&[
+        ("credential", Left),
+        ("trigger", Left),
+        ("accepted before", Right),
+        ("rejected after", Right),
+        ("window", Right),
+        ("lifetime", Right),
+    ]);
+    for r in &run.revocation {
+        t.row(vec![
+            revocation_name(r),
+            r.trigger.clone(),
+            format!("{} of {}", r.accepted_before, r.replicas),
+            format!("{} of {}", r.rejected_after, r.replicas),
+            match r.window_ms {
+                Some(w) => f::ms(w),
+                None => format!("never (probed {})", f::ms(r.observed_ms)),
+            },
+            f::seconds(r.credential_ttl_seconds),
+        ]);
+    }
+    s.table(t)
+}
+
+/// Re-logins of a run: logins caused by something other than the first login, a renewal or
+/// a planned logout.
+pub fn relogins(logins: &std::collections::BTreeMap<String, u64>) -> u64 {
+    logins
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "first" | "renew" | "logout"))
+        .map(|(_, v)| *v)
+        .sum()
+}
+
+/// Fault runs.
+pub fn faults(run: &SuiteRun) -> Section {
+    let mut s = Section::new(
+        "faults",
+        "Faults: a replica killed, Redis restarted, replicas churned",
+    );
+    if run.faults.is_empty() {
+        return s.missing(run, "Fault runs were", &["fault", "churn", "kill"]);
+    }
+    s.intro.push(
+        "Open loop through the balancer while a fault is injected. 401s are lost credentials \
+         (the user must log in again); other errors are requests without a response or a 5xx. \
+         Recovery: from the first fault until the first error-free second after the last error."
+            .to_owned(),
+    );
+    let mut t = Table::new(&[
+        ("fault", Left),
+        ("configuration", Left),
+        ("rate", Right),
+        ("faults at", Left),
+        ("errors", Right),
+        ("401s", Right),
+        ("re-logins", Right),
+        ("error seconds", Right),
+        ("recovery", Right),
+    ]);
+    for fr in &run.faults {
+        let tr = &fr.trial;
+        t.row(vec![
+            fr.kind.clone(),
+            fr.config.describe(),
+            f::rps(fr.rate),
+            fr.fault_at_seconds
+                .iter()
+                .map(|x| format!("{x:.0} s"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            f::int(tr.errors),
+            f::int(tr.status.get("401").copied().unwrap_or(0)),
+            f::int(relogins(&tr.logins)),
+            fr.error_seconds.to_string(),
+            fr.recovery_seconds
+                .map_or("not within the run".to_owned(), f::seconds),
+        ]);
+    }
+    s.table(t)
+}
+
+/// The scale-out projection: costs and throughput per N.
+pub fn projection(run: &SuiteRun) -> Vec<Section> {
+    let projections = projection::projections(run);
+    let mut costs = Section::new(
+        "projection",
+        "Scale-out projection (computed, not measured)",
+    );
+    if projections.is_empty() {
+        return vec![costs.missing(
+            run,
+            "The equal-rate cells the projection needs were",
+            &["equal-rate"],
+        )];
+    }
+    costs.intro.push(
+        "A projection from the per-request costs measured above, not a measurement: N replicas \
+         on N cores serve at most N · 10⁶ / (app + balancer CPU-µs per request); requests that \
+         touch the shared store are also capped by the store's capacity (its measured \
+         operations per second ÷ operations per request, or one Redis core at the measured \
+         store CPU per request when capacity was not measured). Network, kernel and \
+         loadgen costs are left out, so real clusters land lower."
+            .to_owned(),
+    );
+    if !projections.iter().any(|p| p.costs.store_ops > 0.0) {
+        if let Some(why) =
+            verdict::not_measured(run, "The shared-store configurations were", &["redis"]).detail()
+        {
+            costs.intro.push(format!(
+                "{why}; only stateless configurations are projected."
+            ));
+        }
+    }
+    if let Some(cap) = &run.store_capacity {
+        costs.intro.push(format!(
+            "Store capacity measured: {} ({}).",
+            f::rps(cap.ops_per_second).replace("/s", " operations/s"),
+            cap.method
+        ));
+    }
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("CPU app", Right),
+        ("CPU balancer", Right),
+        ("per core", Right),
+        ("store ops/req", Right),
+        ("store limit", Right),
+        ("store saturates at", Right),
+    ]);
+    for p in &projections {
+        t.row(vec![
+            p.name.clone(),
+            f::us(p.costs.app_us),
+            if p.costs.balancer_measured {
+                f::us(p.costs.balancer_us)
+            } else {
+                "not measured".to_owned()
+            },
+            f::rps(p.per_core_rps),
+            if p.costs.store_ops > 0.0 {
+                format!("{:.1}", p.costs.store_ops)
+            } else {
+                "0".to_owned()
+            },
+            match (&p.limit, p.store_rps) {
+                (StoreLimit::None, _) => "none".to_owned(),
+                (StoreLimit::Measured { .. }, Some(r)) => format!("{} (measured)", f::rps(r)),
+                (StoreLimit::FromCpu, Some(r)) => format!("{} (1 Redis core)", f::rps(r)),
+                _ => "unknown".to_owned(),
+            },
+            match p.saturates_at {
+                Some(n) => format!("{n} replicas"),
+                None if matches!(p.limit, StoreLimit::None) => "never".to_owned(),
+                None => "unknown".to_owned(),
+            },
+        ]);
+    }
+    costs = costs.table(t);
+    let mut points = Section::new(
+        "projection-points",
+        "Projected throughput, N replicas on N cores",
+    );
+    let mut headers: Vec<(&str, Align)> = vec![("replicas", Right)];
+    let names: Vec<String> = projections.iter().map(|p| p.name.clone()).collect();
+    for n in &names {
+        headers.push((n.as_str(), Right));
+    }
+    let mut t = Table::new(&headers);
+    for (i, &n) in projection::PROJECTED_REPLICAS.iter().enumerate() {
+        let mut row = vec![n.to_string()];
+        for p in &projections {
+            let (_, rps, bound) = p.points[i];
+            row.push(if bound {
+                format!("{} (store-bound)", f::rps(rps))
+            } else {
+                f::rps(rps)
+            });
+        }
+        t.row(row);
+    }
+    points = points.table(t);
+    vec![costs, points]
+}
+
+/// Parts that did not run.
+pub fn skipped(run: &SuiteRun) -> Section {
+    let mut s = Section::new("skipped", "Skipped parts");
+    if run.skipped.is_empty() {
+        s.intro.push("Nothing was skipped.".to_owned());
+        return s;
+    }
+    let mut t = Table::new(&[("what", Left), ("why", Left), ("how to enable", Left)]);
+    for k in &run.skipped {
+        t.row(vec![k.what.clone(), k.reason.clone(), k.enable.clone()]);
+    }
+    s.table(t)
+}
+
+/// The machine and software.
+pub fn environment(run: &SuiteRun) -> Section {
+    let e = &run.env;
+    let mut t = Table::new(&[("", Left), ("", Left)]);
+    let mut kv = |k: &str, v: String| t.row(vec![k.to_owned(), v]);
+    kv("host", e.hostname.clone());
+    kv("CPU", format!("{} · {} cores", e.cpu_model, e.cores));
+    kv("memory", f::bytes(e.memory_bytes as f64));
+    kv("kernel", e.kernel.clone());
+    kv(
+        "commit",
+        e.git_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+    );
+    kv(
+        "rustc",
+        e.rustc.clone().unwrap_or_else(|| "unknown".to_owned()),
+    );
+    kv(
+        "crates",
+        e.crates
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    kv(
+        "redis",
+        e.redis.clone().unwrap_or_else(|| "not used".to_owned()),
+    );
+    if let Some(h) = &e.haproxy {
+        kv("haproxy", h.clone());
+    }
+    if let Some(n) = &e.nginx {
+        kv("nginx", n.clone());
+    }
+    kv(
+        "suite",
+        format!(
+            "matrix {}, {} trial(s) × {}, Redis {}, {} seeded sessions{}",
+            run.options.matrix,
+            run.options.trials,
+            f::seconds(run.options.cell_seconds),
+            run.options.redis,
+            f::int(run.options.sessions),
+            if run.options.slowdown_us > 0 {
+                format!(", ⚠ slowdown {} µs (test knob)", run.options.slowdown_us)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    Section::new("environment", "Environment").table(t)
+}
+
+/// Every measurement section, in report order (the claims table comes first, apart).
+pub fn sections(run: &SuiteRun) -> Vec<Section> {
+    let mut out = vec![
+        equal_rate(run),
+        scaling(run),
+        balancing(run),
+        claims(run),
+        state_cost(run),
+        token_sizes(run),
+        revocation(run),
+        faults(run),
+    ];
+    out.extend(projection(run));
+    out.push(skipped(run));
+    out.push(environment(run));
+    out
+}

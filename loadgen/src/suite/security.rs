@@ -1,0 +1,82 @@
+//! What a stolen-cookie argument needs to know about the session cookie (claim S5): its
+//! attributes as issued, the random bits in an ID, and that IDs do not repeat over many
+//! logins.
+
+use base64::Engine as _;
+
+use super::client;
+use super::context::SuiteContext;
+use super::deploy;
+use super::model::{Auth, SessionSecurity};
+use super::state_cost::config_of;
+
+/// Logins sampled for distinct IDs.
+const SAMPLES: u64 = 1000;
+/// Users they are spread over.
+const USERS: u64 = 50;
+
+/// Logs in [`SAMPLES`] times on a one-replica in-process cluster and inspects the cookies.
+pub async fn measure(ctx: &SuiteContext) -> Result<SessionSecurity, String> {
+    let deployment = deploy::start(ctx, &config_of("session-memory"), USERS as usize).await?;
+    let base = deployment.entry();
+    let mut ids = std::collections::HashSet::new();
+    let mut first = None;
+    let mut failure = None;
+    for i in 0..SAMPLES {
+        match client::login(&ctx.http, &base, Auth::Session, (i % USERS) as usize).await {
+            Ok(credential) => {
+                ids.insert(credential.value.clone());
+                first.get_or_insert(credential);
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    deployment.stop().await;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let first = first.ok_or_else(|| "no login succeeded".to_owned())?;
+    Ok(SessionSecurity {
+        cookie_attributes: attributes(first.set_cookie.as_deref().unwrap_or_default()),
+        id_bits: id_bits(&first.value),
+        ids_sampled: SAMPLES,
+        ids_distinct: ids.len() as u64,
+    })
+}
+
+/// The attributes after `name=value` in a `Set-Cookie`.
+pub fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Bits in a base64url session ID (the decoded bytes; an undecodable ID counts 6 bits a
+/// character, the most it could hold).
+pub fn id_bits(id: &str) -> u32 {
+    match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id) {
+        Ok(bytes) => u32::try_from(bytes.len() * 8).unwrap_or(u32::MAX),
+        Err(_) => u32::try_from(id.len() * 6).unwrap_or(u32::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes_and_id_bits() {
+        assert_eq!(
+            attributes("sid=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=1800"),
+            ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]
+        );
+        assert_eq!(id_bits(&"A".repeat(43)), 256);
+    }
+}
