@@ -45,6 +45,8 @@ pub fn scaling_efficiency(rps_n: f64, n: usize, rps_1: f64) -> Option<f64> {
 pub struct CellStats {
     /// Trials the medians are over.
     pub trials: usize,
+    /// Replica processes of the cell.
+    pub replicas: usize,
     /// Offered rate (open loop) or `None` (closed loop).
     pub offered_rps: Option<f64>,
     /// Achieved throughput, requests/s.
@@ -121,6 +123,7 @@ impl CellStats {
         by_rps.sort_by(|&a, &b| t[a].throughput_rps.total_cmp(&t[b].throughput_rps));
         let middle = &t[by_rps[(t.len() - 1) / 2]];
         Some(CellStats {
+            replicas: cell.config.replicas,
             trials: t.len(),
             offered_rps: match cell.load {
                 Load::Open { rate } => Some(rate),

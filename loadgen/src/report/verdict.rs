@@ -833,7 +833,8 @@ fn j2(run: &SuiteRun) -> (Outcome, String) {
     let mut ev = Vec::new();
     if let Some(s) = &rr {
         ev.push(format!(
-            "round-robin over 3 replicas: {} 401s",
+            "round-robin over {} replicas: {} 401s",
+            s.replicas,
             f::pct(s.unauthorized_share)
         ));
     }
@@ -889,7 +890,8 @@ fn a1(run: &SuiteRun) -> (Outcome, String) {
     };
     let outcome = a1_rule(sticky.unauthorized_share, sticky.imbalance_cv);
     let mut ev = format!(
-        "sticky cookies over 3 replicas: {} 401s, spread CV {}",
+        "sticky cookies over {} replicas: {} 401s, spread CV {}",
+        sticky.replicas,
         f::pct(sticky.unauthorized_share),
         f::ratio(sticky.imbalance_cv)
     );
