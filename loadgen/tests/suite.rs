@@ -12,20 +12,35 @@ use loadgen::suite::model::{Auth, SuiteRun};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
-/// The bench-server binary next to loadgen's, built when missing (cargo builds only the
-/// package under test's binaries).
+/// The bench-server binary next to loadgen's, brought up to date once per test run (cargo
+/// builds only the binaries of the package under test; a stale one would lack new flags).
 fn bench_server() -> PathBuf {
-    let path = Path::new(BIN).with_file_name("bench-server");
-    if !path.is_file() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
         let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "bench-server", "--bin", "bench-server"]);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "bench-server",
+            "--bin",
+            "bench-server",
+        ]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
         let status = build.status().unwrap();
         assert!(status.success(), "building bench-server failed");
-    }
-    path
+    });
+    Path::new(BIN).with_file_name("bench-server")
+}
+
+/// The suites of these tests run one at a time: each measures CPU per request, and two on
+/// two cores at once would measure each other.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn redis_required() -> bool {
@@ -99,6 +114,7 @@ fn only_run_dir(out: &Path) -> PathBuf {
 
 #[test]
 fn a_small_matrix_writes_a_complete_run_folder() {
+    let _serial = one_at_a_time();
     if redis_required() {
         assert!(
             have("redis-server"),
@@ -264,6 +280,7 @@ fn bad_suite_flags_are_named() {
 
 #[test]
 fn ctrl_c_keeps_the_finished_parts_marked_partial() {
+    let _serial = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let matrix = tmp.path().join("long.toml");
     std::fs::write(
@@ -310,4 +327,96 @@ fn ctrl_c_keeps_the_finished_parts_marked_partial() {
         "stopped promptly: {}",
         run.wall_seconds
     );
+}
+
+/// The regression gate end to end: the same build run with and without `--slowdown-us`
+/// (every replica burns that much CPU per credential check) — `loadgen compare` must call the
+/// JWT cell's CPU per request regressed, by about the injected amount, and leave the no-auth
+/// baseline alone.
+#[test]
+fn the_gate_catches_an_injected_slowdown_of_about_its_size() {
+    let _serial = one_at_a_time();
+    const SLOWDOWN_US: f64 = 400.0;
+    let tmp = tempfile::tempdir().unwrap();
+    let matrix = tmp.path().join("gate.toml");
+    std::fs::write(
+        &matrix,
+        "[defaults]\nseconds = 0.8\nwarmup = 0.2\nrate = 200\nusers = 10\ntrials = 3\n\
+         [[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"jwt\"]\n",
+    )
+    .unwrap();
+    let suite = |label: &str, slowdown: f64| {
+        let out = tmp.path().join(label);
+        let output = Command::new(BIN)
+            .args([
+                "suite",
+                "--matrix",
+                matrix.to_str().unwrap(),
+                "--label",
+                label,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg("--bench-server")
+            .arg(bench_server())
+            .args(["--slowdown-us", &slowdown.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        only_run_dir(&out)
+    };
+    let baseline = suite("base", 0.0);
+    let candidate = suite("slow", SLOWDOWN_US);
+    let json = tmp.path().join("compare.json");
+    let output = Command::new(BIN)
+        .arg("compare")
+        .arg(&baseline)
+        .arg(&candidate)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a regression exits 1:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cell = |id: &str| {
+        doc["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let metric = |cell: &serde_json::Value, name: &str| {
+        cell["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .unwrap()
+            .clone()
+    };
+    let jwt_cpu = metric(&cell("equal-rate/jwt-hs256/r1"), "cpu");
+    assert_eq!(jwt_cpu["verdict"], "regressed", "{jwt_cpu}");
+    let added = jwt_cpu["candidate"].as_f64().unwrap() - jwt_cpu["baseline"].as_f64().unwrap();
+    assert!(
+        (0.6 * SLOWDOWN_US..1.6 * SLOWDOWN_US).contains(&added),
+        "added CPU per request {added:.0} µs for an injected {SLOWDOWN_US} µs"
+    );
+    // Requests without a credential burn nothing: whatever the baseline moved is noise, far
+    // smaller than the injected cost.
+    let baseline_cpu = metric(&cell("equal-rate/healthz/r1"), "cpu");
+    let moved =
+        baseline_cpu["candidate"].as_f64().unwrap() - baseline_cpu["baseline"].as_f64().unwrap();
+    assert!(moved.abs() < 0.5 * SLOWDOWN_US, "{baseline_cpu}");
 }

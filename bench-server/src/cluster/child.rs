@@ -24,6 +24,9 @@ pub enum ChildLogs {
     /// The cluster's own stderr.
     #[default]
     Inherit,
+    /// The cluster's own stderr, warnings and errors only (`RUST_LOG=warn` unless set): a
+    /// child that fails to start still says why, without a log line per request.
+    Warnings,
     /// Nowhere (tests).
     Discard,
 }
@@ -49,10 +52,13 @@ impl ChildProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(match logs {
-                ChildLogs::Inherit => Stdio::inherit(),
+                ChildLogs::Inherit | ChildLogs::Warnings => Stdio::inherit(),
                 ChildLogs::Discard => Stdio::null(),
             })
             .kill_on_drop(true);
+        if logs == ChildLogs::Warnings && std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "warn");
+        }
         die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|source| ClusterError::Spawn {
             name: name.to_owned(),
