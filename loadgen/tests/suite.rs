@@ -97,6 +97,24 @@ rate = 200
 seconds = 2
 "#;
 
+/// Runs `loadgen suite --matrix MATRIX --label LABEL --out DIR/LABEL EXTRA…` against the
+/// test's bench-server; returns the output.
+fn suite(matrix: &Path, label: &str, dir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("suite")
+        .arg("--matrix")
+        .arg(matrix)
+        .args(["--label", label])
+        .arg("--out")
+        .arg(dir.join(label))
+        .arg("--bench-server")
+        .arg(bench_server())
+        .args(extra)
+        .env_remove("AUTHBENCH_REDIS_URL")
+        .output()
+        .unwrap()
+}
+
 fn read_run(dir: &Path) -> SuiteRun {
     let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -124,22 +142,8 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let matrix = tmp.path().join("tiny.toml");
     std::fs::write(&matrix, TINY).unwrap();
-    let out = tmp.path().join("results");
-    let output = Command::new(BIN)
-        .args([
-            "suite",
-            "--matrix",
-            matrix.to_str().unwrap(),
-            "--label",
-            "tiny",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .arg("--bench-server")
-        .arg(bench_server())
-        .env_remove("AUTHBENCH_REDIS_URL")
-        .output()
-        .unwrap();
+    let output = suite(&matrix, "tiny", tmp.path(), &[]);
+    let out = tmp.path().join("tiny");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let dir = only_run_dir(&out);
@@ -345,32 +349,22 @@ fn the_gate_catches_an_injected_slowdown_of_about_its_size() {
          [[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"jwt\"]\n",
     )
     .unwrap();
-    let suite = |label: &str, slowdown: f64| {
-        let out = tmp.path().join(label);
-        let output = Command::new(BIN)
-            .args([
-                "suite",
-                "--matrix",
-                matrix.to_str().unwrap(),
-                "--label",
-                label,
-            ])
-            .arg("--out")
-            .arg(&out)
-            .arg("--bench-server")
-            .arg(bench_server())
-            .args(["--slowdown-us", &slowdown.to_string()])
-            .output()
-            .unwrap();
+    let run = |label: &str, slowdown: f64| {
+        let output = suite(
+            &matrix,
+            label,
+            tmp.path(),
+            &["--slowdown-us", &slowdown.to_string()],
+        );
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        only_run_dir(&out)
+        only_run_dir(&tmp.path().join(label))
     };
-    let baseline = suite("base", 0.0);
-    let candidate = suite("slow", SLOWDOWN_US);
+    let baseline = run("base", 0.0);
+    let candidate = run("slow", SLOWDOWN_US);
     let json = tmp.path().join("compare.json");
     let output = Command::new(BIN)
         .arg("compare")

@@ -122,8 +122,12 @@ pub async fn logout(
     credential: &Credential,
 ) -> Result<(), String> {
     let url = format!("{base}{}/logout", prefix(credential.auth));
-    let response = credential
-        .apply(http.post(&url))
+    expect_success(&url, credential.apply(http.post(&url))).await
+}
+
+/// Sends a `POST` to `url`; an error naming it unless the answer is 2xx.
+async fn expect_success(url: &str, request: reqwest::RequestBuilder) -> Result<(), String> {
+    let response = request
         .send()
         .await
         .map_err(|e| format!("POST {url}: {e}"))?;
@@ -142,17 +146,7 @@ pub async fn force_logout(
     index: usize,
 ) -> Result<(), String> {
     let url = format!("{base}/admin/users/user{index}/logout");
-    let response = http
-        .post(&url)
-        .bearer_auth(admin_token)
-        .send()
-        .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("POST {url}: HTTP {}", response.status()))
-    }
+    expect_success(&url, http.post(&url).bearer_auth(admin_token)).await
 }
 
 /// Whether `base` accepts `credential` on `GET /{scheme}/me` (`None`: no answer).
