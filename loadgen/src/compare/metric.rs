@@ -112,14 +112,13 @@ impl Metric {
     }
 
     /// Whether the metric is divided by the in-run no-auth cell's same metric when
-    /// normalising: latencies and CPU, which machine speed moves alike in every cell.
-    /// Throughput is not: the no-auth cell runs at a fixed offered rate, so its throughput is
-    /// that rate on any machine and says nothing about the machine's speed.
+    /// normalising: CPU per request, whose large shared part (the kernel waking the server,
+    /// the HTTP stack) machine speed moves alike in every cell. Latency percentiles are not:
+    /// a short cell's p50/p99 is mostly its own noise, and dividing by the baseline cell's
+    /// adds that cell's noise too (same-build comparisons raised false alarms that way).
+    /// Throughput is not either: the no-auth cell runs at a fixed offered rate.
     pub fn normalisable(self) -> bool {
-        matches!(
-            self,
-            Metric::P50 | Metric::P99 | Metric::P99_9 | Metric::Cpu
-        )
+        matches!(self, Metric::Cpu)
     }
 
     /// A human label for reports.

@@ -19,8 +19,14 @@ use super::threshold::Thresholds;
 /// Version of the `--json` document; bumped on any incompatible change.
 pub const COMPARE_SCHEMA_VERSION: u32 = 1;
 
-/// Fewest trials (or runs, for state cost) per side for a metric to be tested at all.
-pub const MIN_GROUPS: usize = 2;
+/// Fewest trials (or runs, for state cost) per side for a metric to be tested at all: a
+/// bootstrap over two values per side is no interval at all (measured: with two rounds per
+/// side, same-build comparisons of the quick suite raised false alarms).
+pub const MIN_GROUPS: usize = 3;
+
+/// A cell whose baseline error rate is at least this measures errors by design (in-process
+/// sessions behind round-robin, say): its error rate is reported, not gated.
+pub const ERRORS_BY_DESIGN: f64 = 0.10;
 
 /// Below this many trials per side the interval is noted as rough.
 const FEW_GROUPS: usize = 3;
@@ -289,6 +295,17 @@ pub fn compare(
                     .iter()
                     .chain(&c.trials)
                     .any(|t| t.trial.requests < min);
+                if metric == Metric::ErrorRate
+                    && tested.verdict != Verdict::Untested
+                    && tested.baseline.is_some_and(|rate| rate >= ERRORS_BY_DESIGN)
+                {
+                    tested.verdict = Verdict::Untested;
+                    tested.inconclusive = false;
+                    tested.note = Some(format!(
+                        "errors are what this cell measures (baseline {:.0} %): reported, not gated",
+                        tested.baseline.unwrap_or(0.0) * 100.0
+                    ));
+                }
                 if thin && tested.verdict != Verdict::Untested {
                     tested.verdict = Verdict::Untested;
                     tested.inconclusive = false;
