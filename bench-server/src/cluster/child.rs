@@ -24,9 +24,10 @@ pub enum ChildLogs {
     /// The cluster's own stderr.
     #[default]
     Inherit,
-    /// The cluster's own stderr, warnings and errors only (`RUST_LOG=warn` unless set): a
-    /// child that fails to start still says why, without a log line per request.
-    Warnings,
+    /// The cluster's own stderr, errors only (`RUST_LOG=error` unless set): a child that
+    /// fails to start still says why, while the warnings a deliberate fault provokes (backend
+    /// down, store call failed) stay out of the way.
+    Errors,
     /// Nowhere (tests).
     Discard,
 }
@@ -52,12 +53,12 @@ impl ChildProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(match logs {
-                ChildLogs::Inherit | ChildLogs::Warnings => Stdio::inherit(),
+                ChildLogs::Inherit | ChildLogs::Errors => Stdio::inherit(),
                 ChildLogs::Discard => Stdio::null(),
             })
             .kill_on_drop(true);
-        if logs == ChildLogs::Warnings && std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "warn");
+        if logs == ChildLogs::Errors && std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "error");
         }
         die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|source| ClusterError::Spawn {

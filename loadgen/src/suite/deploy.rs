@@ -150,7 +150,7 @@ pub async fn start(
     // Replicas restarted by fault runs come back within this.
     spec.health_interval = Duration::from_millis(250);
     spec.startup_timeout = Duration::from_secs(20);
-    spec.child_logs = ChildLogs::Warnings;
+    spec.child_logs = ChildLogs::Errors;
     spec.serve_args = serve_args(ctx, config, users);
     let cluster = Cluster::start(spec)
         .await
