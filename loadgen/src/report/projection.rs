@@ -3,7 +3,9 @@
 //!
 //! Model (documented in docs/claims.md, "How the report decides"):
 //!
-//! * every request costs its replica `app` CPU-µs and the balancer `balancer` CPU-µs; the
+//! * every request costs its replica `app` CPU-µs and the balancer `balancer` CPU-µs —
+//!   measured at saturation (the closed-loop one-replica `scaling` cell) when the run has
+//!   it, else at the equal offered rate; the
 //!   cluster has N cores for replicas and balancing, so it serves at most
 //!   `N · 10⁶ / (app + balancer)` requests/s;
 //! * requests that touch the shared store make `ops` store operations each; the store serves
@@ -156,9 +158,15 @@ pub fn projections(run: &SuiteRun) -> Vec<Projection> {
         let Some(cell) = stats::find(run, EQUAL_RATE, &*pred) else {
             continue;
         };
-        let Some(s) = CellStats::of(cell) else {
+        let Some(equal_rate) = CellStats::of(cell) else {
             continue;
         };
+        // A capacity projection wants the cost per request of a busy replica: the closed-loop
+        // one-replica cell when the run has it (at a modest open-loop rate most of a request's
+        // CPU is the kernel waking an idle server, which a saturated server does not pay).
+        let s = stats::find(run, SCALING, &|c: &CellConfig| pred(c) && c.replicas == 1)
+            .and_then(CellStats::of)
+            .unwrap_or(equal_rate);
         let balancer = balancer_us(run, &|c: &CellConfig| {
             pred(&CellConfig {
                 replicas: 1,

@@ -519,7 +519,8 @@ pub fn projection(run: &SuiteRun) -> Vec<Section> {
     }
     costs.intro.push(
         "A projection from the per-request costs measured above, not a measurement: N replicas \
-         on N cores serve at most N · 10⁶ / (app + balancer CPU-µs per request); requests that \
+         on N cores serve at most N · 10⁶ / (app + balancer CPU-µs per request, as measured on \
+         a busy replica in the closed-loop one-replica cell when the run has one); requests that \
          touch the shared store are also capped by the store's capacity (its measured \
          operations per second ÷ operations per request, or one Redis core at the measured \
          store CPU per request when capacity was not measured). Network, kernel and \
