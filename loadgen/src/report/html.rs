@@ -220,19 +220,11 @@ fn header(out: &mut String, run: &SuiteRun) {
 
 fn claims(out: &mut String, run: &SuiteRun) {
     let verdicts = verdict::verdicts(run);
-    let count = |label: &str| {
-        verdicts
-            .iter()
-            .filter(|v| v.outcome.label() == label)
-            .count()
-    };
+    let [supported, refuted, depends, not_measured] = verdict::tally(&verdicts);
     let _ = writeln!(
         out,
         r#"<section id="claims"><h2>Claims</h2><p>{} supported, {} refuted, {} depend, {} not measured. Each verdict follows a fixed rule with the thresholds listed in docs/claims.md, “How the report decides”.</p>"#,
-        count("supported"),
-        count("refuted"),
-        count("depends"),
-        count("not measured")
+        supported, refuted, depends, not_measured
     );
     out.push_str(r#"<div class="scroll"><table class="claims"><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>"#);
     for v in &verdicts {

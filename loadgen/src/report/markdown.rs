@@ -140,20 +140,12 @@ pub fn render(run: &SuiteRun) -> String {
     let mut out = String::new();
     header(&mut out, run);
     let verdicts = verdict::verdicts(run);
-    let count = |label: &str| {
-        verdicts
-            .iter()
-            .filter(|v| v.outcome.label() == label)
-            .count()
-    };
+    let [supported, refuted, depends, not_measured] = verdict::tally(&verdicts);
     let _ = writeln!(
         out,
         "\n## Claims\n\n{} supported, {} refuted, {} depend, {} not measured. Rules and \
          thresholds: docs/claims.md, \"How the report decides\".\n",
-        count("supported"),
-        count("refuted"),
-        count("depends"),
-        count("not measured")
+        supported, refuted, depends, not_measured
     );
     let _ = writeln!(
         out,

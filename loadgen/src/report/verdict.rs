@@ -1462,6 +1462,16 @@ fn a2(run: &SuiteRun) -> (Outcome, String) {
 
 // ---------------------------------------------------------------------------------------
 
+/// How many verdicts are supported, refuted, depend, and were not measured.
+pub fn tally(verdicts: &[Verdict]) -> [usize; 4] {
+    ["supported", "refuted", "depends", "not measured"].map(|label| {
+        verdicts
+            .iter()
+            .filter(|v| v.outcome.label() == label)
+            .count()
+    })
+}
+
 /// Every claim's verdict, in the order of docs/claims.md.
 pub fn verdicts(run: &SuiteRun) -> Vec<Verdict> {
     CLAIMS_LIST
