@@ -246,6 +246,7 @@ impl VirtualUser {
                     credential,
                     json,
                     keep_body,
+                    sent,
                 },
             )
             .await;
