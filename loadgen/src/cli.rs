@@ -155,7 +155,8 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
-    /// Tokio worker threads (default: one per core); 1 when pinned to a single core.
+    /// Tokio worker threads (default: one per core); 1 when pinned to a single core, which
+    /// runs everything on one thread with tokio's current-thread scheduler.
     #[arg(long)]
     pub threads: Option<usize>,
 }
@@ -342,14 +343,18 @@ fn merge(args: &MergeArgs) -> anyhow::Result<()> {
 
 fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
     let plan = args.to_plan()?;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if let Some(threads) = args.threads {
-        if threads == 0 {
-            return Err(PlanError::new("--threads", 0, "must be at least 1").into());
+    let mut builder = match args.threads {
+        Some(0) => return Err(PlanError::new("--threads", 0, "must be at least 1").into()),
+        // One thread: the current-thread scheduler, without the work-stealing machinery.
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(threads) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
         }
-        builder.worker_threads(threads);
-    }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all();
     let runtime = builder.build().context("cannot start the tokio runtime")?;
     let outcome = runtime
         .block_on(crate::engine::run(

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 pub use connection::Connection;
 pub use request::{HeaderLine, Target};
@@ -77,6 +78,9 @@ pub struct Outgoing<'a> {
     pub json: Option<&'a [u8]>,
     /// Keep the response body and look for a session cookie (logins).
     pub keep_body: bool,
+    /// When the request is sent (the instant its sample records): the timeout counts from
+    /// here, so the client reads no clock of its own.
+    pub sent: Instant,
 }
 
 /// How to reach one target; shared by every worker.
@@ -122,7 +126,7 @@ impl HttpClient {
             session_cookie: out.keep_body,
         };
         let result = conn
-            .exchange(&self.authority, self.timeout, expect)
+            .exchange(&self.authority, out.sent + self.timeout, expect)
             .await
             .map(|r| Reply {
                 status: r.status,

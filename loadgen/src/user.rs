@@ -299,6 +299,7 @@ impl VirtualUser {
                     extra,
                     json,
                     keep_body,
+                    sent,
                 },
             )
             .await;

@@ -107,7 +107,17 @@ async fn binary_writes_a_result_and_ctrl_c_keeps_a_partial_one() {
             "--rate",
             "50",
         ])
-        .args(["--duration", "60s", "--users", "5", "--quiet", "--out"])
+        // One thread: the current-thread runtime must stop on Ctrl-C too.
+        .args([
+            "--duration",
+            "60s",
+            "--users",
+            "5",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::null())
         .spawn()

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -32,11 +31,11 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Sends the request in the write buffer and reads its response, all within `timeout`.
+    /// Sends the request in the write buffer and reads its response, all by `when`.
     pub(super) async fn exchange(
         &mut self,
         authority: &str,
-        timeout: Duration,
+        when: Instant,
         expect: Expect,
     ) -> Result<Response, Failure> {
         let Connection {
@@ -48,7 +47,6 @@ impl Connection {
             deadline,
             interrupted,
         } = self;
-        let when = Instant::now() + timeout;
         let deadline = match deadline {
             Some(sleep) => {
                 sleep.as_mut().reset(when);
