@@ -11,7 +11,7 @@ use loadgen::suite::model::{
 };
 
 /// Seconds in every synthetic trial's timeline.
-pub const SECONDS: u64 = 8;
+pub const SECONDS: u64 = 30;
 
 /// A deterministic value in [−1, 1] for `key` (so runs differ a little, reproducibly).
 pub fn jitter(key: u64) -> f64 {

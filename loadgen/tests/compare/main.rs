@@ -348,7 +348,8 @@ fn results_are_reproducible_and_seeded() {
 #[test]
 fn tails_resting_on_a_few_samples_are_not_tested() {
     // 1.5 s trials at 1000 requests/s, like the quick matrix: p99 has 15 samples beyond it,
-    // p99.9 one or two.
+    // p99.9 one or two — neither is gated (a same-build check of the quick suite raised false
+    // alarms on such p99s).
     let dir = tempfile::tempdir().unwrap();
     let short = |r: RunBuilder| {
         let mut run = r.build();
@@ -362,8 +363,12 @@ fn tails_resting_on_a_few_samples_are_not_tested() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let untested = with_verdict(&doc, "untested");
     assert!(has(&untested, "rate/jwt-hs256", "p99.9"), "{untested:?}");
-    assert!(!has(&untested, "rate/jwt-hs256", "p99"), "{untested:?}");
-    assert_eq!(untested.len(), 4, "p99.9 of every cell: {untested:?}");
+    assert!(has(&untested, "rate/jwt-hs256", "p99"), "{untested:?}");
+    assert_eq!(
+        untested.len(),
+        8,
+        "p99 and p99.9 of every cell: {untested:?}"
+    );
 }
 
 /// A run.json whose schema version is `version`.
