@@ -164,7 +164,7 @@ pub fn projections(run: &SuiteRun) -> Vec<Projection> {
         // A capacity projection wants the cost per request of a busy replica: the closed-loop
         // one-replica cell when the run has it (at a modest open-loop rate most of a request's
         // CPU is the kernel waking an idle server, which a saturated server does not pay).
-        let s = stats::find(run, SCALING, &|c: &CellConfig| pred(c) && c.replicas == 1)
+        let s = stats::find(run, SCALING, |c: &CellConfig| pred(c) && c.replicas == 1)
             .and_then(CellStats::of)
             .unwrap_or(equal_rate);
         let balancer = balancer_us(run, &|c: &CellConfig| {
