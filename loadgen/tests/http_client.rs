@@ -89,6 +89,7 @@ async fn get(
             Outgoing {
                 target: &target,
                 credential: Some(&credential),
+                extra: None,
                 json: None,
                 keep_body,
                 sent: Instant::now(),
