@@ -26,14 +26,7 @@ pub(super) fn s1(run: &SuiteRun) -> (Outcome, String) {
         .into_iter()
         .min_by(|a, b| a.1.total_us.total_cmp(&b.1.total_us));
     let (Some((alg, jwt)), false) = (jwt, sess.is_empty()) else {
-        return (
-            not_measured(
-                run,
-                "Equal-rate session and JWT cells",
-                &["equal-rate", "session", "jwt"],
-            ),
-            String::new(),
-        );
+        return no_equal_rate_cells(run);
     };
     let pairs: Vec<(&str, f64)> = sess.iter().map(|(n, s)| (*n, s.total_us)).collect();
     let outcome = s1_rule(&pairs, jwt.total_us).unwrap_or(Outcome::Supported);

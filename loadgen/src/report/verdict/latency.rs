@@ -121,14 +121,7 @@ pub(super) fn x2(run: &SuiteRun) -> (Outcome, String) {
     let sess = sessions(run);
     let algs = jwts(run);
     if sess.is_empty() || algs.is_empty() {
-        return (
-            not_measured(
-                run,
-                "Equal-rate session and JWT cells",
-                &["equal-rate", "session", "jwt"],
-            ),
-            String::new(),
-        );
+        return no_equal_rate_cells(run);
     }
     let mut p50: f64 = 0.0;
     let mut p99: f64 = 0.0;

@@ -250,6 +250,18 @@ fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
         .collect()
 }
 
+/// The verdict when a run has no equal-rate session and JWT cells to compare.
+fn no_equal_rate_cells(run: &SuiteRun) -> (Outcome, String) {
+    (
+        not_measured(
+            run,
+            "Equal-rate session and JWT cells",
+            &["equal-rate", "session", "jwt"],
+        ),
+        String::new(),
+    )
+}
+
 /// How many verdicts are supported, refuted, depend, and were not measured.
 pub fn tally(verdicts: &[Verdict]) -> [usize; 4] {
     ["supported", "refuted", "depends", "not measured"].map(|label| {
