@@ -21,6 +21,7 @@ pub fn app(state: AppState) -> Router {
         .route("/session/logout", post(session::logout))
         .route("/jwt/login", post(jwt::login))
         .route("/jwt/me", get(jwt::me))
+        .route("/jwt/refresh", post(jwt::refresh))
         .route("/jwt/logout", post(jwt::logout))
         .route("/admin/users/{user}/logout", post(admin::force_logout))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })

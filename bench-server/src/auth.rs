@@ -43,7 +43,7 @@ impl AppState {
         }
     }
 
-    fn reject(&self, scheme: Scheme, reason: AuthReason) -> ApiError {
+    pub(crate) fn reject(&self, scheme: Scheme, reason: AuthReason) -> ApiError {
         self.metrics.auth_rejected(scheme, reason);
         ApiError::unauthorized(scheme, reason)
     }
@@ -78,7 +78,7 @@ impl AppState {
         self.metrics.jwt_verify(started.elapsed());
         let claims = verified.map_err(|reason| self.reject(Scheme::Jwt, reason))?;
         let revoked = match self.revocation {
-            Revocation::None => false,
+            Revocation::None | Revocation::Refresh => false,
             Revocation::Denylist | Revocation::TokenVersion => {
                 let missing = || self.reject(Scheme::Jwt, AuthReason::MissingClaim);
                 let version = claims.ver.ok_or_else(missing)?;

@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// JWT revocation strategy.
     #[arg(long, env = "AUTHBENCH_REVOCATION", value_enum, default_value_t = Revocation::None)]
     pub revocation: Revocation,
+    /// Refresh-token lifetime with `--revocation refresh` (each use rotates the token).
+    #[arg(long, env = "AUTHBENCH_REFRESH_TTL", default_value = "24h")]
+    pub refresh_ttl: DurationArg,
     /// Number of seeded users: `user<i>` with password `secret-<i>`.
     #[arg(long, env = "AUTHBENCH_USERS", default_value_t = 1000)]
     pub users: usize,
@@ -142,6 +145,7 @@ impl ServeArgs {
             crypto_backend: self.crypto_backend,
             session_ttl: self.session_ttl.0,
             revocation: self.revocation,
+            refresh_ttl: self.refresh_ttl.0,
             users: self.users,
             password_hash_cost: self.password_hash_cost,
             secure_cookies: self.secure_cookies,

@@ -40,6 +40,11 @@ pub enum Revocation {
     /// Tokens carry the user's version; logout and force-logout bump it, revoking every
     /// token of the user; every verification reads the current version.
     TokenVersion,
+    /// Short-lived access tokens verified without state (`--jwt-ttl`), plus an opaque refresh
+    /// token kept in the store and rotated at every use (`POST /jwt/refresh`). Logout and
+    /// force-logout delete refresh tokens, so no new access token can be had, and the
+    /// access token dies when it expires: revocation is bounded by `--jwt-ttl`.
+    Refresh,
 }
 
 impl fmt::Display for Revocation {
@@ -48,6 +53,7 @@ impl fmt::Display for Revocation {
             Revocation::None => "none",
             Revocation::Denylist => "denylist",
             Revocation::TokenVersion => "token-version",
+            Revocation::Refresh => "refresh",
         })
     }
 }
@@ -83,6 +89,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// JWT revocation strategy.
     pub revocation: Revocation,
+    /// Refresh-token lifetime (`--revocation refresh`).
+    pub refresh_ttl: Duration,
     /// Number of seeded users.
     pub users: usize,
     /// argon2id cost.
@@ -119,6 +127,7 @@ impl Default for ServerConfig {
             crypto_backend: CryptoBackend::AwsLc,
             session_ttl: Duration::from_secs(1800),
             revocation: Revocation::None,
+            refresh_ttl: Duration::from_secs(24 * 3600),
             users: 1000,
             password_hash_cost: HashCost::default(),
             secure_cookies: false,
@@ -156,6 +165,16 @@ impl ServerConfig {
         }
         if self.jwt_ttl.is_zero() {
             return err("--jwt-ttl", "must be longer than 0 s".into());
+        }
+        if self.revocation == Revocation::Refresh && self.refresh_ttl <= self.jwt_ttl {
+            return err(
+                "--refresh-ttl",
+                format!(
+                    "{} s must be longer than --jwt-ttl ({} s): a refresh token outlives the access tokens it renews",
+                    self.refresh_ttl.as_secs(),
+                    self.jwt_ttl.as_secs()
+                ),
+            );
         }
         if self.session_ttl.as_secs() == 0 {
             return err("--session-ttl", "must be at least 1 s".into());
@@ -253,6 +272,19 @@ mod tests {
         };
         assert_eq!(config.validate().unwrap_err().flag, "--redis-url");
         assert!(ServerConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn refresh_tokens_must_outlive_access_tokens() {
+        let config = ServerConfig {
+            revocation: Revocation::Refresh,
+            jwt_ttl: Duration::from_secs(600),
+            refresh_ttl: Duration::from_secs(600),
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.flag, "--refresh-ttl");
+        assert!(err.message.contains("--jwt-ttl"), "{err}");
     }
 
     #[test]

@@ -38,11 +38,14 @@ pub enum AuthReason {
     UnknownSession,
     /// Username unknown or password wrong; deliberately one reason for both.
     BadCredentials,
+    /// A refresh token that is not in the store: expired, logged out, or already used once
+    /// (refresh tokens rotate: each works once).
+    UnknownRefreshToken,
 }
 
 impl AuthReason {
     /// Every reason, in metric order.
-    pub const ALL: [AuthReason; 13] = [
+    pub const ALL: [AuthReason; 14] = [
         AuthReason::Missing,
         AuthReason::Malformed,
         AuthReason::Duplicate,
@@ -56,6 +59,7 @@ impl AuthReason {
         AuthReason::Revoked,
         AuthReason::UnknownSession,
         AuthReason::BadCredentials,
+        AuthReason::UnknownRefreshToken,
     ];
 
     /// The stable machine-readable code.
@@ -74,6 +78,7 @@ impl AuthReason {
             AuthReason::Revoked => "revoked",
             AuthReason::UnknownSession => "unknown_session",
             AuthReason::BadCredentials => "bad_credentials",
+            AuthReason::UnknownRefreshToken => "unknown_refresh_token",
         }
     }
 
@@ -97,6 +102,9 @@ impl AuthReason {
             AuthReason::Revoked => "the credential has been revoked",
             AuthReason::UnknownSession => "the session does not exist",
             AuthReason::BadCredentials => "unknown user or wrong password",
+            AuthReason::UnknownRefreshToken => {
+                "the refresh token is unknown, expired, logged out or already used"
+            }
         }
     }
 }

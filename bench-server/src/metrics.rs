@@ -32,6 +32,8 @@ pub enum Route {
     JwtMe,
     /// `POST /jwt/logout`
     JwtLogout,
+    /// `POST /jwt/refresh`
+    JwtRefresh,
     /// `POST /admin/users/{user}/logout`
     AdminLogout,
     /// Anything else (404s).
@@ -39,7 +41,7 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 11] = [
+    const ALL: [Route; 12] = [
         Route::Healthz,
         Route::Metrics,
         Route::Jwks,
@@ -49,6 +51,7 @@ impl Route {
         Route::JwtLogin,
         Route::JwtMe,
         Route::JwtLogout,
+        Route::JwtRefresh,
         Route::AdminLogout,
         Route::Other,
     ];
@@ -65,6 +68,7 @@ impl Route {
             "/jwt/login" => Route::JwtLogin,
             "/jwt/me" => Route::JwtMe,
             "/jwt/logout" => Route::JwtLogout,
+            "/jwt/refresh" => Route::JwtRefresh,
             p if p.starts_with("/admin/users/") && p.ends_with("/logout") => Route::AdminLogout,
             _ => Route::Other,
         }
@@ -81,6 +85,7 @@ impl Route {
             Route::JwtLogin => "/jwt/login",
             Route::JwtMe => "/jwt/me",
             Route::JwtLogout => "/jwt/logout",
+            Route::JwtRefresh => "/jwt/refresh",
             Route::AdminLogout => "/admin/users/{user}/logout",
             Route::Other => "other",
         }

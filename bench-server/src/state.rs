@@ -55,6 +55,11 @@ pub struct Inner {
     pub sessions: Arc<dyn SessionStore>,
     /// JWT revocation state.
     pub revocations: Arc<dyn RevocationStore>,
+    /// Refresh tokens (`--revocation refresh`), kept apart from sessions so that one can
+    /// never be presented as the other.
+    pub refresh_tokens: Arc<dyn SessionStore>,
+    /// Refresh-token lifetime.
+    pub refresh_ttl: Duration,
     /// Token issuing and verification.
     pub jwt: JwtService,
     /// Revocation strategy.
@@ -123,31 +128,37 @@ impl AppState {
         let users = UserDirectory::seeded(config.users, config.password_hash_cost)
             .map_err(|e| StartupError::Other(format!("--password-hash-cost: {e}")))?;
 
-        let (sessions, revocations): (Arc<dyn SessionStore>, Arc<dyn RevocationStore>) =
-            match config.store {
-                StoreKind::Memory => {
-                    let sessions = MemorySessions::new();
-                    let revocations = MemoryRevocations::new();
-                    spawn_purger(&sessions, config.purge_interval);
-                    spawn_purger(&revocations, config.purge_interval);
-                    (sessions, revocations)
-                }
-                StoreKind::Redis => {
-                    let url = config.redis_url.as_deref().unwrap_or_default();
-                    let conn =
-                        store::connect_redis(url)
-                            .await
-                            .map_err(|source| StartupError::Redis {
-                                url: redact_url(url),
-                                source,
-                            })?;
-                    let ns = &config.redis_namespace;
-                    (
-                        Arc::new(RedisSessions::new(conn.clone(), ns)),
-                        Arc::new(RedisRevocations::new(conn, ns)),
-                    )
-                }
-            };
+        let (sessions, revocations, refresh_tokens): (
+            Arc<dyn SessionStore>,
+            Arc<dyn RevocationStore>,
+            Arc<dyn SessionStore>,
+        ) = match config.store {
+            StoreKind::Memory => {
+                let sessions = MemorySessions::new();
+                let revocations = MemoryRevocations::new();
+                let refresh_tokens = MemorySessions::new();
+                spawn_purger(&sessions, config.purge_interval);
+                spawn_purger(&revocations, config.purge_interval);
+                spawn_purger(&refresh_tokens, config.purge_interval);
+                (sessions, revocations, refresh_tokens)
+            }
+            StoreKind::Redis => {
+                let url = config.redis_url.as_deref().unwrap_or_default();
+                let conn =
+                    store::connect_redis(url)
+                        .await
+                        .map_err(|source| StartupError::Redis {
+                            url: redact_url(url),
+                            source,
+                        })?;
+                let ns = &config.redis_namespace;
+                (
+                    Arc::new(RedisSessions::new(conn.clone(), ns)),
+                    Arc::new(RedisRevocations::new(conn.clone(), ns)),
+                    Arc::new(RedisSessions::new(conn, &format!("{ns}:refresh"))),
+                )
+            }
+        };
 
         let admin_token = match (&config.admin_token, &config.key_dir) {
             (Some(token), _) => Some(token.clone()),
@@ -177,6 +188,8 @@ impl AppState {
             users,
             sessions,
             revocations,
+            refresh_tokens,
+            refresh_ttl: config.refresh_ttl,
             jwt,
             revocation: config.revocation,
             session_ttl: config.session_ttl,

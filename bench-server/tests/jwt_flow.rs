@@ -1,5 +1,5 @@
 //! The JWT scheme end to end over real HTTP: every algorithm, every revocation strategy,
-//! force-logout, JWKS.
+//! force-logout, refresh-token rotation, JWKS.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,6 +8,7 @@ mod common;
 use bench_server::config::Revocation;
 use bench_server::jwt::JwtAlg;
 use common::{jwt_config, TestServer};
+use serde_json::json;
 
 #[tokio::test]
 async fn every_algorithm_logs_in_and_verifies() {
@@ -127,4 +128,133 @@ async fn revocation_strategies_reject_tokens_without_their_claims() {
     assert_eq!(status, 401);
     assert_eq!(body["error"], "missing_claim");
     keyless.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_each_works_once() {
+    let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
+    let (access, first) = server.jwt_login_with_refresh(4).await;
+    assert_eq!(first.len(), 43, "256 random bits, base64url");
+    assert_eq!(server.jwt_me(&access).await.0, 200);
+
+    let (status, body) = server.refresh(&first).await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first, "a new refresh token at every use");
+    assert!(body["refresh_expires_in"].as_u64().unwrap() > body["expires_in"].as_u64().unwrap());
+    let renewed = body["access_token"].as_str().unwrap();
+    let (status, me) = server.jwt_me(renewed).await;
+    assert_eq!((status, me["user"].as_str()), (200, Some("user4")));
+
+    // The used token is gone: a replay (a thief's copy, or a retry) is refused.
+    let (status, body) = server.refresh(&first).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "unknown_refresh_token");
+    assert_eq!(server.refresh(&second).await.0, 200);
+
+    let (status, body) = server.refresh("not-a-token").await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("malformed")));
+    let (status, _, body) = server
+        .post_json("/jwt/refresh", None, &json!({"token": first}))
+        .await;
+    assert_eq!(status, 400, "a body without refresh_token: {body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn racing_refreshes_of_one_token_let_exactly_one_through() {
+    let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
+    let (_, token) = server.jwt_login_with_refresh(5).await;
+    let (a, b) = tokio::join!(server.refresh(&token), server.refresh(&token));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401], "{a:?} {b:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_logout_ends_renewal_but_not_the_access_token() {
+    let server = TestServer::start(jwt_config(JwtAlg::Es256, Revocation::Refresh)).await;
+    let (phone, phone_refresh) = server.jwt_login_with_refresh(6).await;
+    let (_, laptop_refresh) = server.jwt_login_with_refresh(6).await;
+
+    // Logout naming one refresh token ends that device's renewal only.
+    let (status, _, body) = server
+        .post_json(
+            "/jwt/logout",
+            Some(&phone),
+            &json!({"refresh_token": phone_refresh}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["strategy"], "refresh");
+    assert_eq!(body["revoked"], false);
+    assert_eq!(body["refresh_tokens_deleted"], 1);
+    assert!(body["valid_for_seconds"].as_u64().unwrap() > 0);
+    assert_eq!(server.refresh(&phone_refresh).await.0, 401);
+    assert_eq!(
+        server.jwt_me(&phone).await.0,
+        200,
+        "the access token lives until it expires"
+    );
+    let (status, body) = server.refresh(&laptop_refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let laptop_refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Another user's refresh token is not touched by this user's logout.
+    let (_, other_refresh) = server.jwt_login_with_refresh(7).await;
+    let (status, _, body) = server
+        .post_json(
+            "/jwt/logout",
+            Some(&phone),
+            &json!({"refresh_token": other_refresh}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["refresh_tokens_deleted"].as_u64()),
+        (200, Some(0))
+    );
+    assert_eq!(server.refresh(&other_refresh).await.0, 200);
+
+    // A logout without a body ends every device of the user.
+    let (status, _, body) = server
+        .post_with("/jwt/logout", "authorization", &format!("Bearer {phone}"))
+        .await;
+    assert_eq!(
+        (status, body["refresh_tokens_deleted"].as_u64()),
+        (200, Some(1))
+    );
+    assert_eq!(server.refresh(&laptop_refresh).await.0, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn force_logout_deletes_every_refresh_token_of_the_user() {
+    let server = TestServer::start(jwt_config(JwtAlg::EdDsa, Revocation::Refresh)).await;
+    let (_, a) = server.jwt_login_with_refresh(8).await;
+    let (_, b) = server.jwt_login_with_refresh(8).await;
+    let (_, other) = server.jwt_login_with_refresh(9).await;
+    let (status, body) = server.force_logout("user8").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["refresh_tokens_deleted"], 2);
+    assert_eq!(body["tokens_revoked"], false);
+    assert_eq!(server.refresh(&a).await.0, 401);
+    assert_eq!(server.refresh(&b).await.0, 401);
+    assert_eq!(server.refresh(&other).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_is_off_unless_the_strategy_is_refresh() {
+    let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::TokenVersion)).await;
+    let response = server.login("jwt", "user1", "secret-1").await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let (status, body) = server.refresh(&"a".repeat(43)).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("--revocation refresh"));
+    server.stop().await;
 }

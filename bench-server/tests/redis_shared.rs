@@ -194,3 +194,26 @@ async fn startup_fails_clearly_when_redis_is_down() {
     );
     assert!(!err.contains("pw"));
 }
+
+#[tokio::test]
+async fn refresh_tokens_are_shared_and_work_once_across_instances() {
+    let Some(redis) = RedisServer::start_or_skip("refresh_shared") else {
+        return;
+    };
+    let (a, b) = pair(&redis, jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
+    let (_, token) = a.jwt_login_with_refresh(3).await;
+    let (status, body) = b.refresh(&token).await;
+    assert_eq!(status, 200, "issued on a, renewed on b: {body}");
+    assert_eq!(a.refresh(&token).await.0, 401, "used once, on any instance");
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = a.force_logout("user3").await;
+    assert_eq!(
+        (status, body["refresh_tokens_deleted"].as_u64()),
+        (200, Some(1))
+    );
+    assert_eq!(b.refresh(&next).await.0, 401);
+    // Sessions and refresh tokens live under different keys: a refresh token is no session.
+    assert_eq!(a.session_me(&next).await, 401);
+    a.stop().await;
+    b.stop().await;
+}

@@ -52,6 +52,7 @@ pub async fn force_logout(
     let sessions_deleted = state
         .timed(StoreOp::DeleteUser, state.sessions.delete_user(&user))
         .await?;
+    let mut refresh_tokens_deleted = 0;
     let tokens = match state.revocation {
         Revocation::None => "not revocable: --revocation none; tokens stay valid until they expire",
         Revocation::Denylist | Revocation::TokenVersion => {
@@ -60,13 +61,24 @@ pub async fn force_logout(
                 .await?;
             "revoked: token version bumped"
         }
+        Revocation::Refresh => {
+            refresh_tokens_deleted = state
+                .timed(StoreOp::DeleteUser, state.refresh_tokens.delete_user(&user))
+                .await?;
+            "refresh tokens deleted; access tokens stay valid until they expire (at most --jwt-ttl)"
+        }
     };
-    tracing::info!(%user, sessions_deleted, "admin force-logout");
+    let tokens_revoked = matches!(
+        state.revocation,
+        Revocation::Denylist | Revocation::TokenVersion
+    );
+    tracing::info!(%user, sessions_deleted, refresh_tokens_deleted, "admin force-logout");
     Ok(Json(json!({
         "user": user,
         "sessions_deleted": sessions_deleted,
         "tokens": tokens,
-        "tokens_revoked": state.revocation != Revocation::None,
+        "tokens_revoked": tokens_revoked,
+        "refresh_tokens_deleted": refresh_tokens_deleted,
     }))
     .into_response())
 }

@@ -169,6 +169,44 @@ impl TestServer {
         split(response).await
     }
 
+    /// POSTs a JSON body, with a bearer token when given.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        body: &Value,
+    ) -> (u16, HeaderMap, Value) {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        split(request.send().await.unwrap()).await
+    }
+
+    /// Logs `user<i>` in to the JWT scheme with `--revocation refresh`; returns the access
+    /// and refresh tokens.
+    pub async fn jwt_login_with_refresh(&self, i: usize) -> (String, String) {
+        let response = self
+            .login("jwt", &format!("user{i}"), &format!("secret-{i}"))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        (
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"]
+                .as_str()
+                .expect("a refresh token")
+                .to_owned(),
+        )
+    }
+
+    /// `POST /jwt/refresh`: the status and body.
+    pub async fn refresh(&self, refresh_token: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "refresh_token": refresh_token });
+        let (status, _, body) = self.post_json("/jwt/refresh", None, &body).await;
+        (status, body)
+    }
+
     pub async fn session_me(&self, sid: &str) -> u16 {
         self.get_with("/session/me", "cookie", &format!("sid={sid}"))
             .await
