@@ -26,7 +26,8 @@ pub enum Phase {
     Login,
     /// An authenticated request from the mix.
     Request,
-    /// Login ahead of the credential's expiry.
+    /// Renewal ahead of the credential's expiry: a refresh when the server issued a refresh
+    /// token (`--revocation refresh`), a login otherwise.
     Renew,
     /// Logout.
     Logout,

@@ -24,6 +24,7 @@ pub struct Context {
     /// The mix's requests, serialised once, in mix order.
     targets: Vec<Target>,
     login: Target,
+    refresh: Target,
     logout: Target,
 }
 
@@ -42,6 +43,7 @@ impl Context {
             .collect::<Result<_, _>>()?;
         let prefix = plan.scheme.prefix();
         let login = client.target("POST", &format!("{prefix}/login"))?;
+        let refresh = client.target("POST", &format!("{prefix}/refresh"))?;
         let logout = client.target("POST", &format!("{prefix}/logout"))?;
         Ok(Context {
             plan,
@@ -49,6 +51,7 @@ impl Context {
             samples,
             targets,
             login,
+            refresh,
             logout,
         })
     }
@@ -64,6 +67,9 @@ struct Credential {
     /// `sid=…` or `Bearer …`.
     value: String,
     renew_at: Instant,
+    /// `{"refresh_token": …}` when the server issued one (`--revocation refresh`): a
+    /// renewal then trades it for new tokens instead of sending the password again.
+    refresh_body: Option<Bytes>,
 }
 
 /// What a user sends through: a connection and a sample sink, owned by the
@@ -92,6 +98,16 @@ pub struct VirtualUser {
     credential_bytes: u64,
     since_login: u64,
     next_login_cause: Arc<str>,
+}
+
+/// How a login or refresh ended.
+enum Obtained {
+    /// The user holds a new credential.
+    Credential,
+    /// 401, with the server's reason.
+    Refused(Arc<str>),
+    /// Anything else: no answer, another status, or an answer without a credential.
+    Failed,
 }
 
 fn header_name(scheme: Scheme) -> &'static str {
@@ -176,43 +192,84 @@ impl VirtualUser {
         self.next_login_cause = Arc::from("logout");
     }
 
+    /// Logs in; a renewal with a refresh token refreshes instead, and falls back to logging
+    /// in when the server refuses the refresh token. The user ends with a new credential, or
+    /// none if the server refused.
     async fn login(&mut self, io: &mut Io, ctx: &Context, phase: Phase, intended: Instant) {
-        let cause = self.next_login_cause.clone();
+        let refresh = match phase {
+            Phase::Renew => self
+                .credential
+                .as_ref()
+                .and_then(|c| c.refresh_body.clone()),
+            _ => None,
+        };
+        let mut phase = phase;
+        if let Some(body) = refresh {
+            match self
+                .obtain(io, ctx, phase, &ctx.refresh, body, intended)
+                .await
+            {
+                Obtained::Credential | Obtained::Failed => return,
+                Obtained::Refused(reason) => {
+                    // Say why the password had to be sent again (`unknown_refresh_token`).
+                    self.next_login_cause = reason;
+                    phase = Phase::Login;
+                }
+            }
+        }
         let body = self.login_body.clone();
+        self.obtain(io, ctx, phase, &ctx.login, body, intended)
+            .await;
+    }
+
+    /// Sends a login or refresh and keeps the credential it returns.
+    async fn obtain(
+        &mut self,
+        io: &mut Io,
+        ctx: &Context,
+        phase: Phase,
+        target: &Target,
+        body: Bytes,
+        intended: Instant,
+    ) -> Obtained {
+        let cause = self.next_login_cause.clone();
         self.set_credential(ctx.plan.scheme, None);
         let started = Instant::now();
         let Some(reply) = self
-            .exchange(
-                io,
-                ctx,
-                phase,
-                &ctx.login,
-                Some(&body),
-                intended,
-                Some(cause),
-            )
+            .exchange(io, ctx, phase, target, Some(&body), intended, Some(cause))
             .await
         else {
-            return;
+            return Obtained::Failed;
         };
-        if reply.status != 200 {
-            return;
+        if reply.status == 401 {
+            return Obtained::Refused(reason_of(&reply).unwrap_or_else(|| Arc::from("unknown")));
         }
+        if reply.status != 200 {
+            return Obtained::Failed;
+        }
+        let mut refresh_body = None;
         let (value, expires_in) = match ctx.plan.scheme {
-            Scheme::None => return,
+            Scheme::None => return Obtained::Failed,
             Scheme::Session => {
                 let Some(sid) = reply.session_cookie.as_deref() else {
-                    return;
+                    return Obtained::Failed;
                 };
                 (format!("sid={sid}"), expires_in(&reply))
             }
             Scheme::Jwt => {
-                let token = reply
+                let Some(body) = reply
                     .body
                     .as_deref()
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                    .and_then(|v| v["access_token"].as_str().map(str::to_owned));
-                let Some(token) = token else { return };
+                else {
+                    return Obtained::Failed;
+                };
+                let Some(token) = body["access_token"].as_str() else {
+                    return Obtained::Failed;
+                };
+                refresh_body = body["refresh_token"]
+                    .as_str()
+                    .map(|t| Bytes::from(serde_json::json!({ "refresh_token": t }).to_string()));
                 (format!("Bearer {token}"), expires_in(&reply))
             }
         };
@@ -227,9 +284,11 @@ impl VirtualUser {
             Some(Credential {
                 value,
                 renew_at: started + renew_in,
+                refresh_body,
             }),
         );
         self.since_login = 0;
+        Obtained::Credential
     }
 
     /// Replaces the credential and rebuilds the header lines.

@@ -197,3 +197,146 @@ async fn many_users_share_few_connections() {
     assert_eq!(result.phases[&Phase::Logout].count, 10);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_refresh_tokens_renewals_refresh_instead_of_logging_in() {
+    let server = common::Server::start_with(|config| bench_server::config::ServerConfig {
+        revocation: bench_server::config::Revocation::Refresh,
+        jwt_ttl: std::time::Duration::from_secs(2),
+        ..config
+    })
+    .await;
+    // 2 s tokens renewed half-way (the lifetime is under twice --renew-before): every user
+    // renews at least once in 3 s, by refresh, never by password.
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "jwt",
+        "--concurrency",
+        "2",
+        "--users",
+        "2",
+        "--duration",
+        "3s",
+        "--renew-before",
+        "1s",
+    ]);
+    let outcome = common::run(plan.clone()).await;
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    let m = &server.state.metrics;
+    let renewals = result.phases[&Phase::Renew].count;
+    assert!(renewals >= 2, "{:?}", result.logins);
+    assert_eq!(renewals, m.requests_for(Route::JwtRefresh, 200));
+    assert_eq!(
+        result.phases[&Phase::Login].count,
+        2,
+        "only the first logins"
+    );
+    assert_eq!(m.requests_for(Route::JwtLogin, 200), 2);
+    let request = &result.phases[&Phase::Request];
+    assert_eq!(request.errors, 0);
+    assert_eq!(request.status["200"], m.requests_for(Route::JwtMe, 200));
+    assert!(!request.status.contains_key("401"), "{:?}", request.status);
+    assert_valid(&result);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_without_credentials_counts_and_validates() {
+    let server = common::Server::start().await;
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "none",
+        "--mix",
+        "GET /healthz",
+        "--concurrency",
+        "2",
+        "--users",
+        "2",
+        "--requests",
+        "100",
+    ]);
+    let outcome = common::run(plan.clone()).await;
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    let request = &result.phases[&Phase::Request];
+    assert_eq!(request.count, 100);
+    assert_eq!(
+        request.status["200"],
+        server.state.metrics.requests_for(Route::Healthz, 200)
+    );
+    assert!(!result.phases.contains_key(&Phase::Login) || result.phases[&Phase::Login].count == 0);
+    assert_valid(&result);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_refresh_falls_back_to_logging_in() {
+    let server = common::Server::start_with(|config| bench_server::config::ServerConfig {
+        revocation: bench_server::config::Revocation::Refresh,
+        jwt_ttl: std::time::Duration::from_secs(2),
+        ..config
+    })
+    .await;
+    // An admin force-logs both users out every 100 ms: each refresh token is deleted long
+    // before its renewal (1 s after it was issued), so every renewal is refused and the user
+    // sends its password instead — while its access token never stops working.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = {
+        let url = server.url.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                for user in ["user0", "user1"] {
+                    let response = http
+                        .post(format!("{url}/admin/users/{user}/logout"))
+                        .bearer_auth(common::ADMIN_TOKEN)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                }
+            }
+        })
+    };
+    let plan = common::plan(&[
+        "--target",
+        &server.url,
+        "--scheme",
+        "jwt",
+        "--concurrency",
+        "2",
+        "--users",
+        "2",
+        "--duration",
+        "3s",
+        "--renew-before",
+        "1s",
+    ]);
+    let outcome = common::run(plan.clone()).await;
+    let _ = stop.send(());
+    admin.await.unwrap();
+    let result = RunResult::new(&plan, &outcome, vec![]);
+    let m = &server.state.metrics;
+    let refused = result
+        .logins
+        .get("unknown_refresh_token")
+        .copied()
+        .unwrap_or(0);
+    assert!(refused >= 2, "{:?}", result.logins);
+    assert_eq!(refused, m.requests_for(Route::JwtRefresh, 401));
+    assert_eq!(
+        result.phases[&Phase::Login].count,
+        m.requests_for(Route::JwtLogin, 200),
+        "every refused refresh became a password login"
+    );
+    let request = &result.phases[&Phase::Request];
+    assert!(!request.status.contains_key("401"), "{:?}", request.status);
+    server.stop().await;
+}

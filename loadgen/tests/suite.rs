@@ -88,6 +88,13 @@ replicas = 2
 balancer = "builtin"
 observe = 0.3
 
+[[revocation]]
+auth = "jwt"
+revocation = "refresh"
+replicas = 2
+balancer = "builtin"
+triggers = "force-logout"
+
 [[faults]]
 kind = "kill-replica"
 auth = "jwt"
@@ -238,11 +245,27 @@ fn a_small_matrix_writes_a_complete_run_folder() {
         .find(|r| r.auth == Auth::Session)
         .unwrap();
     assert!(session.window_ms.is_some(), "{session:?}");
-    let jwt = run.revocation.iter().find(|r| r.auth == Auth::Jwt).unwrap();
+    let jwt = run
+        .revocation
+        .iter()
+        .find(|r| r.auth == Auth::Jwt && r.revocation.as_deref() == Some("none"))
+        .unwrap();
     assert_eq!(
         (jwt.window_ms, jwt.accepted_before, jwt.rejected_after),
         (None, 2, 0)
     );
+    // Refresh rotation: the access token works until it expires — 3 s after login, plus up
+    // to a second as `exp` counts whole seconds — and the refresh token dies at the trigger.
+    let refresh = run
+        .revocation
+        .iter()
+        .find(|r| r.revocation.as_deref() == Some("refresh"))
+        .unwrap();
+    let window = refresh.window_ms.expect("rejected once expired");
+    assert!((2_000.0..5_000.0).contains(&window), "{refresh:?}");
+    assert_eq!(refresh.credential_ttl_seconds, 3.0);
+    let check = refresh.refresh.expect("a refresh check");
+    assert!(check.accepted_before && !check.accepted_after, "{check:?}");
 
     let fault = &run.faults[0];
     assert_eq!(fault.kind, "kill-replica");

@@ -21,6 +21,8 @@ pub struct Credential {
     pub expires_in: Option<u64>,
     /// The `Set-Cookie` that carried a session ID, as sent.
     pub set_cookie: Option<String>,
+    /// The refresh token, when the server issued one (`--revocation refresh`).
+    pub refresh_token: Option<String>,
 }
 
 impl Credential {
@@ -84,6 +86,7 @@ pub async fn login(
                 value,
                 expires_in: body["expires_in"].as_u64(),
                 set_cookie: None,
+                refresh_token: body["refresh_token"].as_str().map(str::to_owned),
             })
         }
         _ => {
@@ -110,6 +113,7 @@ pub async fn login(
                 value,
                 expires_in,
                 set_cookie: Some(cookie),
+                refresh_token: None,
             })
         }
     }
@@ -157,6 +161,36 @@ pub async fn accepted(http: &reqwest::Client, base: &str, credential: &Credentia
         200 => Some(true),
         401 => Some(false),
         _ => None,
+    }
+}
+
+/// Trades `refresh_token` for new tokens at `base` (`POST /jwt/refresh`): the new refresh
+/// token, `Ok(None)` when refused (401), an error on anything else.
+pub async fn refresh(
+    http: &reqwest::Client,
+    base: &str,
+    refresh_token: &str,
+) -> Result<Option<String>, String> {
+    let url = format!("{base}/jwt/refresh");
+    let response = http
+        .post(&url)
+        .json(&serde_json::json!({ "refresh_token": refresh_token }))
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    match response.status().as_u16() {
+        200 => {
+            let body: serde_json::Value = response
+                .json()
+                .await
+                .map_err(|e| format!("POST {url}: {e}"))?;
+            body["refresh_token"]
+                .as_str()
+                .map(|t| Some(t.to_owned()))
+                .ok_or_else(|| format!("POST {url}: no refresh_token in the response"))
+        }
+        401 => Ok(None),
+        status => Err(format!("POST {url}: HTTP {status}")),
     }
 }
 

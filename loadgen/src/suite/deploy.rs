@@ -63,6 +63,11 @@ impl Snapshot {
 }
 
 /// The `bench-server serve` flags for `config`.
+/// Access-token lifetime the suite gives replicas under the `refresh` strategy: short
+/// access tokens are the point of it, and its revocation window is this long, so it is
+/// measured in seconds instead of waited out for the default 15 minutes.
+pub const REFRESH_ACCESS_TTL: Duration = Duration::from_secs(3);
+
 pub fn serve_args(ctx: &SuiteContext, config: &CellConfig, users: usize) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "--users".into(),
@@ -84,6 +89,10 @@ pub fn serve_args(ctx: &SuiteContext, config: &CellConfig, users: usize) -> Vec<
                 args.push(flag.into());
                 args.push(value.into());
             }
+        }
+        if config.revocation.as_deref() == Some("refresh") {
+            args.push("--jwt-ttl".into());
+            args.push(format!("{}s", REFRESH_ACCESS_TTL.as_secs()));
         }
         if config.extra_claim_bytes > 0 {
             args.push("--jwt-extra-claim-bytes".into());

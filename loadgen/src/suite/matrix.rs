@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::deploy::REFRESH_ACCESS_TTL;
 use super::model::{Auth, CellConfig, Load, Store};
 
 /// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
@@ -301,7 +302,7 @@ pub fn load(spec: &str) -> Result<SuitePlan, String> {
 }
 
 const ALGS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
-const REVOCATIONS: [&str; 3] = ["none", "denylist", "token-version"];
+const REVOCATIONS: [&str; 4] = ["none", "denylist", "token-version", "refresh"];
 const BACKENDS: [&str; 2] = ["aws-lc", "rust-crypto"];
 const BALANCERS: [&str; 4] = ["builtin", "haproxy", "nginx", "none"];
 const POLICIES: [&str; 4] = ["round-robin", "least-conn", "sticky-cookie", "hash-session"];
@@ -530,6 +531,12 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             if config.auth == Auth::None {
                 return Err(format!("{section}: auth = \"none\" has nothing to revoke"));
             }
+            // Refresh rotation revokes when the access token expires: watch for that long.
+            let observe = if config.revocation.as_deref() == Some("refresh") {
+                observe.max(REFRESH_ACCESS_TTL + Duration::from_secs(2))
+            } else {
+                observe
+            };
             for trigger in &triggers {
                 revocation.push(RevocationPlan {
                     config: config.clone(),

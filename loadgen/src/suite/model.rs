@@ -177,7 +177,8 @@ pub struct CellConfig {
     pub store: Store,
     /// JWT algorithm (`HS256`, `RS256`, `ES256`, `EdDSA`); `None` for sessions.
     pub alg: Option<String>,
-    /// JWT revocation strategy (`none`, `denylist`, `token-version`); `None` for sessions.
+    /// JWT revocation strategy (`none`, `denylist`, `token-version`, `refresh`); `None` for
+    /// sessions.
     pub revocation: Option<String>,
     /// JWT crypto backend (`aws-lc`, `rust-crypto`); `None` for sessions.
     pub crypto_backend: Option<String>,
@@ -454,6 +455,20 @@ pub struct RevocationWindow {
     pub observed_ms: f64,
     /// The credential's lifetime (the worst-case window when nothing revokes it), seconds.
     pub credential_ttl_seconds: f64,
+    /// With refresh tokens (`refresh`): whether the refresh token worked before the trigger
+    /// (on the replica that issued it) and whether it still worked after (it must not: the
+    /// trigger deleted it); `None` without refresh tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshCheck>,
+}
+
+/// Whether a refresh token was accepted before and after a logout or force-logout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshCheck {
+    /// A refresh before the trigger gave new tokens.
+    pub accepted_before: bool,
+    /// A refresh after the trigger gave new tokens (a revocation failure).
+    pub accepted_after: bool,
 }
 
 /// A run with a fault injected.

@@ -8,7 +8,7 @@ use super::client;
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::RevocationPlan;
-use super::model::RevocationWindow;
+use super::model::{RefreshCheck, RevocationWindow};
 
 /// Pause between probe rounds.
 const PROBE_INTERVAL: Duration = Duration::from_millis(5);
@@ -48,6 +48,14 @@ async fn probe(
         .first()
         .ok_or_else(|| "the cluster has no replica".to_owned())?;
     let credential = client::login(&ctx.http, r0, plan.config.auth, 0).await?;
+    // A refresh token is used once before the trigger (rotating it, on the replica that
+    // issued it) and once after: the trigger must have deleted the rotated one.
+    let mut refresh_token = None;
+    let mut refresh_before = false;
+    if let Some(token) = &credential.refresh_token {
+        refresh_token = client::refresh(&ctx.http, r0, token).await?;
+        refresh_before = refresh_token.is_some();
+    }
     let before = round(ctx, replicas, &credential).await;
     let accepted_before = before.iter().filter(|a| **a == Some(true)).count();
     match plan.trigger.as_str() {
@@ -68,6 +76,17 @@ async fn probe(
         tokio::time::sleep(PROBE_INTERVAL).await;
     }
     let observed = triggered.elapsed();
+    let refresh = match (&credential.refresh_token, &refresh_token) {
+        (None, _) => None,
+        (Some(_), None) => Some(RefreshCheck {
+            accepted_before: refresh_before,
+            accepted_after: false,
+        }),
+        (Some(_), Some(token)) => Some(RefreshCheck {
+            accepted_before: refresh_before,
+            accepted_after: client::refresh(&ctx.http, r0, token).await?.is_some(),
+        }),
+    };
     Ok(RevocationWindow {
         auth: plan.config.auth,
         store: plan.config.store,
@@ -79,5 +98,6 @@ async fn probe(
         window_ms,
         observed_ms: (observed.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
         credential_ttl_seconds: credential.expires_in.unwrap_or(0) as f64,
+        refresh,
     })
 }

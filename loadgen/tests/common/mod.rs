@@ -22,7 +22,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
-        let config = ServerConfig {
+        Server::start_with(|config| config).await
+    }
+
+    /// A server whose test configuration `adjust` may change.
+    pub async fn start_with(adjust: impl FnOnce(ServerConfig) -> ServerConfig) -> Server {
+        let config = adjust(ServerConfig {
             users: 200,
             password_hash_cost: HashCost {
                 memory_kib: 64,
@@ -31,7 +36,7 @@ impl Server {
             },
             admin_token: Some(ADMIN_TOKEN.into()),
             ..ServerConfig::default()
-        };
+        });
         let state = AppState::build(&config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

@@ -1,6 +1,6 @@
 //! The example's state cost, token size and revocation-window parts.
 
-use crate::suite::model::{Auth, RevocationWindow, StateCost, Store, TokenSize};
+use crate::suite::model::{Auth, RefreshCheck, RevocationWindow, StateCost, Store, TokenSize};
 
 use super::cells::{bearer_line, hs256_token, COOKIE_LINE, ES256_TOKEN, HS256_TOKEN, RS256_TOKEN};
 
@@ -90,6 +90,7 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
         } else {
             900.0
         },
+        refresh: None,
     };
     let mut out = Vec::new();
     for trigger in ["logout", "force-logout"] {
@@ -141,6 +142,26 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
                 3,
                 Some(if force { 1.0 } else { 0.9 }),
             ),
+            // Short access tokens: every replica accepts the token until it expires (3 s
+            // after login, plus up to a second as `exp` counts whole seconds), and the
+            // refresh token is refused from the trigger on.
+            RevocationWindow {
+                credential_ttl_seconds: 3.0,
+                observed_ms: if force { 3_710.0 } else { 3_620.0 },
+                refresh: Some(RefreshCheck {
+                    accepted_before: true,
+                    accepted_after: false,
+                }),
+                ..row(
+                    Auth::Jwt,
+                    Store::Redis,
+                    Some("refresh"),
+                    trigger,
+                    3,
+                    3,
+                    Some(if force { 3_710.0 } else { 3_620.0 }),
+                )
+            },
         ]);
     }
     out

@@ -14,6 +14,7 @@ pub(super) fn strategy_name(r: &RevocationWindow) -> String {
             let what = match s {
                 "denylist" => "deny-list",
                 "token-version" => "token versions",
+                "refresh" => "refresh tokens",
                 other => other,
             };
             match r.store {
@@ -89,6 +90,13 @@ pub(super) fn strategy_text(name: &str, rows: &[&RevocationWindow]) -> String {
     let parts: Vec<String> = rows
         .iter()
         .map(|r| match r.window_ms {
+            Some(w) if r.refresh.is_some() => format!(
+                "{} {} (when the access token expired, lifetime {}, {})",
+                r.trigger,
+                f::ms(w),
+                f::seconds(r.credential_ttl_seconds),
+                refresh_text(r)
+            ),
             Some(w) => format!("{} {}", r.trigger, f::ms(w)),
             None => format!(
                 "{} never ({} of {} replicas still accepted it after {}; valid until expiry, {})",
@@ -101,6 +109,16 @@ pub(super) fn strategy_text(name: &str, rows: &[&RevocationWindow]) -> String {
         })
         .collect();
     format!("{name}: {}", parts.join(", "))
+}
+
+/// What happened to a refresh token at the trigger.
+fn refresh_text(r: &RevocationWindow) -> &'static str {
+    match r.refresh {
+        Some(c) if !c.accepted_before => "and the refresh token did not work even before",
+        Some(c) if c.accepted_after => "but the refresh token still worked after",
+        Some(_) => "and the refresh token was refused from the trigger on",
+        None => "",
+    }
 }
 
 pub(super) fn revocation_rows(run: &SuiteRun, auth: Auth) -> Vec<&RevocationWindow> {
@@ -187,9 +205,11 @@ pub(super) fn j5(run: &SuiteRun) -> (Outcome, String) {
         .into_iter()
         .filter(|r| r.trigger == "logout")
         .collect();
+    // A token that works on after logout for longer than "immediately" (the lifetime of a
+    // short access token, say) is a stolen token that keeps working.
     let strategies: Vec<(String, bool)> = rows
         .iter()
-        .map(|r| (strategy_name(r), r.window_ms.is_none()))
+        .map(|r| (strategy_name(r), !immediate(r.window_ms)))
         .collect();
     let Some(outcome) = j5_rule(&strategies) else {
         return (
@@ -205,13 +225,14 @@ pub(super) fn j5(run: &SuiteRun) -> (Outcome, String) {
                 strategy_name(r),
                 r.rejected_after,
                 r.replicas,
-                r.window_ms.map_or(
-                    format!(
+                match r.window_ms {
+                    Some(w) if immediate(Some(w)) => format!(" within {}", f::ms(w)),
+                    Some(w) => format!(" only {} later, when it expired", f::ms(w)),
+                    None => format!(
                         " (usable for up to {})",
                         f::seconds(r.credential_ttl_seconds)
                     ),
-                    |w| format!(" within {}", f::ms(w))
-                )
+                }
             )
         })
         .collect::<Vec<_>>()
