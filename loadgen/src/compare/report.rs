@@ -492,15 +492,29 @@ fn compare_state(
             seed: derive_seed(settings.bootstrap.seed, &["state", kind, store]),
             ..settings.bootstrap
         };
-        let result = test_metric(
+        let baseline = values(b);
+        let mut result = test_metric(
             metric,
-            &values(b),
+            &baseline,
             &values(c),
             Basis::Trials,
             threshold,
             bootstrap,
             "runs",
         );
+        // Memory grows in steps (allocator arenas, table doubling): when the baseline's own
+        // runs already differ by more than the threshold, a verdict at that threshold would
+        // be the steps, not the change.
+        if let Some(spread) = spread(&baseline.raw).filter(|s| *s > threshold) {
+            result.verdict = Verdict::Untested;
+            result.inconclusive = false;
+            result.note = Some(format!(
+                "the baseline's own runs differ by {:.0} %, more than the threshold: at {} entries \
+                 memory grows in steps too coarse to gate (seed more entries)",
+                spread * 100.0,
+                b.first().map_or(0, |e| e.entries)
+            ));
+        }
         count(counts, result.verdict, true);
         out.push(StateReport {
             kind: kind.clone(),
@@ -509,6 +523,14 @@ fn compare_state(
         });
     }
     out
+}
+
+/// How far apart a side's values are: `max / min - 1` (`None` with fewer than two, or a
+/// minimum that is not positive).
+fn spread(values: &[f64]) -> Option<f64> {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (values.len() >= 2 && min > 0.0).then(|| max / min - 1.0)
 }
 
 /// Whether to normalise, and why.

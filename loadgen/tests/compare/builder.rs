@@ -235,6 +235,15 @@ impl RunBuilder {
         self
     }
 
+    /// Replaces the bytes per entry of the `kind` state cost entries.
+    pub fn state_bytes(mut self, kind: &str, bytes_per_entry: f64) -> RunBuilder {
+        for s in self.run.state_cost.iter_mut().filter(|s| s.kind == kind) {
+            s.bytes_per_entry = bytes_per_entry;
+            s.bytes_after = s.bytes_before + (bytes_per_entry * s.entries as f64) as u64;
+        }
+        self
+    }
+
     /// The run.
     pub fn build(self) -> SuiteRun {
         self.run

@@ -325,6 +325,57 @@ fn bigger_sessions_regress_the_state_cost() {
 }
 
 #[test]
+fn memory_growing_in_steps_is_reported_not_gated() {
+    // The false alarm seen on the reference machine: in-process bytes per session from RSS
+    // growth at a few thousand entries came out near 600 B or near 1,500 B, run by run.
+    let dir = tempfile::tempdir().unwrap();
+    let steps = |values: [f64; 3]| {
+        let next = std::cell::Cell::new(0);
+        move |r: RunBuilder| {
+            let i = next.get();
+            next.set(i + 1);
+            r.state_bytes("session", values[i % 3])
+        }
+    };
+    let (base, cand) = ab_with(
+        dir.path(),
+        3,
+        1,
+        Change::NONE,
+        steps([605.0, 1_499.0, 654.0]),
+        steps([1_088.0, 1_500.0, 1_097.0]),
+    );
+    let (output, doc) = compare_json(&base, &cand, &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let states = doc["state_cost"].as_array().unwrap();
+    let session = states.iter().find(|s| s["kind"] == "session").unwrap();
+    assert_eq!(session["verdict"], "untested", "{session:#}");
+    assert!(
+        session["note"]
+            .as_str()
+            .unwrap()
+            .contains("differ by 148 %"),
+        "{session:#}"
+    );
+
+    // A steady baseline still gates the same jump.
+    let dir = tempfile::tempdir().unwrap();
+    let (base, cand) = ab_with(
+        dir.path(),
+        3,
+        1,
+        Change::NONE,
+        steps([605.0, 611.0, 603.0]),
+        steps([1_088.0, 1_100.0, 1_097.0]),
+    );
+    let (output, doc) = compare_json(&base, &cand, &[]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let states = doc["state_cost"].as_array().unwrap();
+    let session = states.iter().find(|s| s["kind"] == "session").unwrap();
+    assert_eq!(session["verdict"], "regressed", "{session:#}");
+}
+
+#[test]
 fn results_are_reproducible_and_seeded() {
     let dir = tempfile::tempdir().unwrap();
     let (base, cand) = ab(
