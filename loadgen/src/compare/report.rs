@@ -492,25 +492,31 @@ fn compare_state(
             seed: derive_seed(settings.bootstrap.seed, &["state", kind, store]),
             ..settings.bootstrap
         };
-        let baseline = values(b);
+        let (baseline, candidate) = (values(b), values(c));
         let mut result = test_metric(
             metric,
             &baseline,
-            &values(c),
+            &candidate,
             Basis::Trials,
             threshold,
             bootstrap,
             "runs",
         );
-        // Memory grows in steps (allocator arenas, table doubling): when the baseline's own
-        // runs already differ by more than the threshold, a verdict at that threshold would
-        // be the steps, not the change.
-        if let Some(spread) = spread(&baseline.raw).filter(|s| *s > threshold) {
+        // Memory grows in steps (allocator arenas, table doubling): when either side's own
+        // runs differ by more than the threshold, a verdict at that threshold would be the
+        // steps, not the change.
+        let sides = [("baseline", &baseline), ("candidate", &candidate)];
+        let lumpy = sides
+            .iter()
+            .filter_map(|(side, o)| spread(&o.raw).map(|s| (*side, s)))
+            .filter(|(_, s)| *s > threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((side, spread)) = lumpy {
             result.verdict = Verdict::Untested;
             result.inconclusive = false;
             result.note = Some(format!(
-                "the baseline's own runs differ by {:.0} %, more than the threshold: at {} entries \
-                 memory grows in steps too coarse to gate (seed more entries)",
+                "the {side}'s own runs differ by {:.0} %, more than the threshold: at {} \
+                 entries memory grows in steps too coarse to gate (seed more entries)",
                 spread * 100.0,
                 b.first().map_or(0, |e| e.entries)
             ));

@@ -354,11 +354,35 @@ fn memory_growing_in_steps_is_reported_not_gated() {
         session["note"]
             .as_str()
             .unwrap()
-            .contains("differ by 148 %"),
+            .contains("baseline's own runs differ by 148 %"),
         "{session:#}"
     );
 
-    // A steady baseline still gates the same jump.
+    // A steady baseline against a lumpy candidate (the false alarm's own numbers) is no
+    // verdict either.
+    let dir = tempfile::tempdir().unwrap();
+    let (base, cand) = ab_with(
+        dir.path(),
+        3,
+        1,
+        Change::NONE,
+        steps([605.0, 564.0, 636.0]),
+        steps([1_088.0, 1_035.0, 1_451.0]),
+    );
+    let (output, doc) = compare_json(&base, &cand, &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let states = doc["state_cost"].as_array().unwrap();
+    let session = states.iter().find(|s| s["kind"] == "session").unwrap();
+    assert_eq!(session["verdict"], "untested", "{session:#}");
+    assert!(
+        session["note"]
+            .as_str()
+            .unwrap()
+            .contains("candidate's own runs differ by 40 %"),
+        "{session:#}"
+    );
+
+    // Steady runs on both sides still gate the same jump.
     let dir = tempfile::tempdir().unwrap();
     let (base, cand) = ab_with(
         dir.path(),
