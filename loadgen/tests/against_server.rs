@@ -198,19 +198,22 @@ async fn many_users_share_few_connections() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_refresh_tokens_renewals_refresh_instead_of_logging_in() {
-    let server = common::Server::start_with(|config| bench_server::config::ServerConfig {
+/// A server with `--revocation refresh` and 2-second access tokens.
+async fn refresh_server() -> common::Server {
+    common::Server::start_with(|config| bench_server::config::ServerConfig {
         revocation: bench_server::config::Revocation::Refresh,
         jwt_ttl: std::time::Duration::from_secs(2),
         ..config
     })
-    .await;
-    // 2 s tokens renewed half-way (the lifetime is under twice --renew-before): every user
-    // renews at least once in 3 s, by refresh, never by password.
-    let plan = common::plan(&[
+    .await
+}
+
+/// Two JWT users, closed loop, for 3 s, renewing 1 s before expiry — with 2-second tokens,
+/// half-way through their life (the lifetime is under twice `--renew-before`).
+fn renewing_plan(url: &str) -> loadgen::plan::Plan {
+    common::plan(&[
         "--target",
-        &server.url,
+        url,
         "--scheme",
         "jwt",
         "--concurrency",
@@ -221,7 +224,14 @@ async fn with_refresh_tokens_renewals_refresh_instead_of_logging_in() {
         "3s",
         "--renew-before",
         "1s",
-    ]);
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_refresh_tokens_renewals_refresh_instead_of_logging_in() {
+    let server = refresh_server().await;
+    // Every user renews at least once in 3 s, by refresh, never by password.
+    let plan = renewing_plan(&server.url);
     let outcome = common::run(plan.clone()).await;
     let result = RunResult::new(&plan, &outcome, vec![]);
     let m = &server.state.metrics;
@@ -274,12 +284,7 @@ async fn a_baseline_without_credentials_counts_and_validates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_refresh_falls_back_to_logging_in() {
-    let server = common::Server::start_with(|config| bench_server::config::ServerConfig {
-        revocation: bench_server::config::Revocation::Refresh,
-        jwt_ttl: std::time::Duration::from_secs(2),
-        ..config
-    })
-    .await;
+    let server = refresh_server().await;
     // An admin force-logs both users out every 100 ms: each refresh token is deleted long
     // before its renewal (1 s after it was issued), so every renewal is refused and the user
     // sends its password instead — while its access token never stops working.
@@ -305,20 +310,7 @@ async fn a_refused_refresh_falls_back_to_logging_in() {
             }
         })
     };
-    let plan = common::plan(&[
-        "--target",
-        &server.url,
-        "--scheme",
-        "jwt",
-        "--concurrency",
-        "2",
-        "--users",
-        "2",
-        "--duration",
-        "3s",
-        "--renew-before",
-        "1s",
-    ]);
+    let plan = renewing_plan(&server.url);
     let outcome = common::run(plan.clone()).await;
     let _ = stop.send(());
     admin.await.unwrap();

@@ -324,11 +324,9 @@ fn bigger_sessions_regress_the_state_cost() {
     assert!(with_verdict(&doc, "regressed").is_empty());
 }
 
-#[test]
-fn memory_growing_in_steps_is_reported_not_gated() {
-    // The false alarm seen on the reference machine: in-process bytes per session from RSS
-    // growth at a few thousand entries came out near 600 B or near 1,500 B, run by run.
-    let dir = tempfile::tempdir().unwrap();
+/// Compares three runs a side whose in-process session entries measured `base` and `cand`
+/// bytes; returns compare's exit code and the session entry of its JSON.
+fn session_bytes_verdict(base: [f64; 3], cand: [f64; 3]) -> (i32, serde_json::Value) {
     let steps = |values: [f64; 3]| {
         let next = std::cell::Cell::new(0);
         move |r: RunBuilder| {
@@ -337,66 +335,52 @@ fn memory_growing_in_steps_is_reported_not_gated() {
             r.state_bytes("session", values[i % 3])
         }
     };
-    let (base, cand) = ab_with(
-        dir.path(),
-        3,
-        1,
-        Change::NONE,
-        steps([605.0, 1_499.0, 654.0]),
-        steps([1_088.0, 1_500.0, 1_097.0]),
-    );
-    let (output, doc) = compare_json(&base, &cand, &[]);
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = ab_with(dir.path(), 3, 1, Change::NONE, steps(base), steps(cand));
+    let (output, doc) = compare_json(&b, &c, &[]);
     let states = doc["state_cost"].as_array().unwrap();
     let session = states.iter().find(|s| s["kind"] == "session").unwrap();
-    assert_eq!(session["verdict"], "untested", "{session:#}");
-    assert!(
-        session["note"]
-            .as_str()
-            .unwrap()
-            .contains("baseline's own runs differ by 148 %"),
+    (code(&output), session.clone())
+}
+
+#[test]
+fn memory_growing_in_steps_is_reported_not_gated() {
+    // The false alarm seen on the reference machine: in-process bytes per session from RSS
+    // growth at a few thousand entries came out near 600 B or near 1,500 B, run by run.
+    let (code, session) =
+        session_bytes_verdict([605.0, 1_499.0, 654.0], [1_088.0, 1_500.0, 1_097.0]);
+    assert_eq!(
+        (code, session["verdict"].as_str()),
+        (0, Some("untested")),
         "{session:#}"
+    );
+    let note = session["note"].as_str().unwrap();
+    assert!(
+        note.contains("baseline's own runs differ by 148 %"),
+        "{note}"
     );
 
     // A steady baseline against a lumpy candidate (the false alarm's own numbers) is no
     // verdict either.
-    let dir = tempfile::tempdir().unwrap();
-    let (base, cand) = ab_with(
-        dir.path(),
-        3,
-        1,
-        Change::NONE,
-        steps([605.0, 564.0, 636.0]),
-        steps([1_088.0, 1_035.0, 1_451.0]),
-    );
-    let (output, doc) = compare_json(&base, &cand, &[]);
-    assert_eq!(code(&output), 0, "{}", stderr(&output));
-    let states = doc["state_cost"].as_array().unwrap();
-    let session = states.iter().find(|s| s["kind"] == "session").unwrap();
-    assert_eq!(session["verdict"], "untested", "{session:#}");
-    assert!(
-        session["note"]
-            .as_str()
-            .unwrap()
-            .contains("candidate's own runs differ by 40 %"),
+    let (code, session) = session_bytes_verdict([605.0, 564.0, 636.0], [1_088.0, 1_035.0, 1_451.0]);
+    assert_eq!(
+        (code, session["verdict"].as_str()),
+        (0, Some("untested")),
         "{session:#}"
+    );
+    let note = session["note"].as_str().unwrap();
+    assert!(
+        note.contains("candidate's own runs differ by 40 %"),
+        "{note}"
     );
 
     // Steady runs on both sides still gate the same jump.
-    let dir = tempfile::tempdir().unwrap();
-    let (base, cand) = ab_with(
-        dir.path(),
-        3,
-        1,
-        Change::NONE,
-        steps([605.0, 611.0, 603.0]),
-        steps([1_088.0, 1_100.0, 1_097.0]),
+    let (code, session) = session_bytes_verdict([605.0, 611.0, 603.0], [1_088.0, 1_100.0, 1_097.0]);
+    assert_eq!(
+        (code, session["verdict"].as_str()),
+        (1, Some("regressed")),
+        "{session:#}"
     );
-    let (output, doc) = compare_json(&base, &cand, &[]);
-    assert_eq!(code(&output), 1, "{}", stderr(&output));
-    let states = doc["state_cost"].as_array().unwrap();
-    let session = states.iter().find(|s| s["kind"] == "session").unwrap();
-    assert_eq!(session["verdict"], "regressed", "{session:#}");
 }
 
 #[test]
