@@ -258,3 +258,28 @@ async fn refresh_is_off_unless_the_strategy_is_refresh() {
         .contains("--revocation refresh"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_refresh_token_from_before_a_logout_everywhere_is_refused() {
+    // What a logout racing a refresh leaves behind: a token still in the store, issued in
+    // an older refresh generation. (The race itself cannot be timed from a test; this is
+    // the state it produces.)
+    let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
+    let (_, stale) = server.jwt_login_with_refresh(10).await;
+    server
+        .state
+        .revocations
+        .bump_version("user10")
+        .await
+        .unwrap();
+    let (status, body) = server.refresh(&stale).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "unknown_refresh_token");
+    let (_, fresh) = server.jwt_login_with_refresh(10).await;
+    assert_eq!(
+        server.refresh(&fresh).await.0,
+        200,
+        "later logins are not affected"
+    );
+    server.stop().await;
+}

@@ -62,9 +62,7 @@ pub async fn force_logout(
             "revoked: token version bumped"
         }
         Revocation::Refresh => {
-            refresh_tokens_deleted = state
-                .timed(StoreOp::DeleteUser, state.refresh_tokens.delete_user(&user))
-                .await?;
+            refresh_tokens_deleted = super::jwt::end_refreshes(&state, &user, None).await?;
             "refresh tokens deleted; access tokens stay valid until they expire (at most --jwt-ttl)"
         }
     };

@@ -2,9 +2,8 @@
 //! a revocation strategy is on. With `--revocation refresh`, login also returns a refresh
 //! token, kept in the store and rotated at every `POST /jwt/refresh`.
 
-use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -31,9 +30,15 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// A signed access token for `user` and, with `--revocation refresh`, a new refresh token:
-/// the JSON body of login and refresh.
-async fn issue(state: &AppState, user: &str, roles: &[String]) -> ApiResult<Value> {
+/// A signed access token for `user` and, with `--revocation refresh`, a new refresh token
+/// stamped with the user's refresh `generation` (read here when `None`): the JSON body of
+/// login and refresh.
+async fn issue(
+    state: &AppState,
+    user: &str,
+    roles: &[String],
+    generation: Option<u64>,
+) -> ApiResult<Value> {
     let version = match state.revocation {
         Revocation::None | Revocation::Refresh => None,
         Revocation::Denylist | Revocation::TokenVersion => Some(
@@ -55,12 +60,13 @@ async fn issue(state: &AppState, user: &str, roles: &[String]) -> ApiResult<Valu
         "expires_in": issued.expires_in,
     });
     if state.revocation == Revocation::Refresh {
-        let id = random_token(32);
-        let record = Session {
-            user: user.to_owned(),
-            roles: roles.to_vec(),
+        let generation = match generation {
+            Some(g) => g,
+            None => refresh_generation(state, user).await?,
         };
+        let id = random_token(32);
         let ttl = state.refresh_ttl;
+        let record = refresh_record(user, roles, generation);
         state
             .timed(
                 StoreOp::Create,
@@ -73,6 +79,24 @@ async fn issue(state: &AppState, user: &str, roles: &[String]) -> ApiResult<Valu
     Ok(body)
 }
 
+/// A refresh token's record: the session record, with the user's refresh generation at
+/// issue in the first role slot (the store keeps `user|role,role`; see
+/// [`parse_refresh_record`]).
+fn refresh_record(user: &str, roles: &[String], generation: u64) -> Session {
+    Session {
+        user: user.to_owned(),
+        roles: std::iter::once(generation.to_string())
+            .chain(roles.iter().cloned())
+            .collect(),
+    }
+}
+
+/// The generation and roles of a [`refresh_record`].
+fn parse_refresh_record(record: &Session) -> Option<(u64, &[String])> {
+    let (generation, roles) = record.roles.split_first()?;
+    Some((generation.parse().ok()?, roles))
+}
+
 /// `POST /jwt/login`: `{"access_token", "token_type": "Bearer", "expires_in"}`, plus
 /// `"refresh_token"` and `"refresh_expires_in"` with `--revocation refresh`.
 pub async fn login(
@@ -80,15 +104,21 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
     let user = authenticate_login(&state, Scheme::Jwt, &body).await?;
-    let body = issue(&state, &user.user, &user.roles).await?;
+    let body = issue(&state, &user.user, &user.roles, None).await?;
     state.metrics.auth_ok(Scheme::Jwt);
     Ok((no_store(), Json(body)).into_response())
 }
 
 /// `POST /jwt/refresh` (`--revocation refresh` only): trades a refresh token for a new
-/// access token and a new refresh token. The presented token is deleted before anything is
-/// issued, and only the request whose delete removed it goes on, so each refresh token works
-/// exactly once, even when two requests race with it.
+/// access token and a new refresh token. The presented token is taken out of the store
+/// (atomically: of two requests racing with it, one gets it), so each works once.
+///
+/// A logout must win over refreshes in flight. Logouts bump the user's refresh generation
+/// (the token-version counter, unused otherwise under this strategy) before deleting
+/// tokens, and every refresh token records the generation it was issued in. A refresh is
+/// refused when its token is older than the current generation (a logout ran since it was
+/// issued), and the token it stores is deleted again and refused when the generation moved
+/// while it was being stored (a logout that may have run before the store had it).
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshRequest>,
@@ -102,21 +132,68 @@ pub async fn refresh(
     if !credentials::is_session_id(token) {
         return Err(state.reject(Scheme::Jwt, AuthReason::Malformed));
     }
-    let record = state
-        .timed(StoreOp::Get, state.refresh_tokens.get(token))
+    let refused = || state.reject(Scheme::Jwt, AuthReason::UnknownRefreshToken);
+    let taken = state
+        .timed(StoreOp::Delete, state.refresh_tokens.take(token))
         .await?;
-    let Some(record) = record else {
-        return Err(state.reject(Scheme::Jwt, AuthReason::UnknownRefreshToken));
+    let Some(record) = taken else {
+        return Err(refused());
     };
+    let Some((issued_in, roles)) = parse_refresh_record(&record) else {
+        tracing::warn!("a refresh record without a generation; refused");
+        return Err(refused());
+    };
+    let generation = refresh_generation(&state, &record.user).await?;
+    if issued_in != generation {
+        return Err(refused());
+    }
+    let body = issue(&state, &record.user, roles, Some(generation)).await?;
+    if refresh_generation(&state, &record.user).await? != generation {
+        if let Some(new) = body["refresh_token"].as_str() {
+            state
+                .timed(StoreOp::Delete, state.refresh_tokens.delete(new))
+                .await?;
+        }
+        return Err(refused());
+    }
+    state.metrics.auth_ok(Scheme::Jwt);
+    Ok((no_store(), Json(body)).into_response())
+}
+
+/// The user's refresh generation: bumped by a logout of every device and by force-logout.
+async fn refresh_generation(state: &AppState, user: &str) -> ApiResult<u64> {
+    state
+        .timed(StoreOp::VersionRead, state.revocations.version(user))
+        .await
+}
+
+/// Deletes `token` (if it is `user`'s: one device's logout), or, without one, ends every
+/// refresh of `user`: bumps the refresh generation — which also stops refreshes in flight
+/// and tokens a racing login may still store — then deletes the user's refresh tokens.
+/// Returns how many were deleted.
+pub async fn end_refreshes(state: &AppState, user: &str, token: Option<&str>) -> ApiResult<u64> {
+    let Some(token) = token else {
+        state
+            .timed(StoreOp::Revoke, state.revocations.bump_version(user))
+            .await?;
+        return state
+            .timed(StoreOp::DeleteUser, state.refresh_tokens.delete_user(user))
+            .await;
+    };
+    if !credentials::is_session_id(token) {
+        return Ok(0);
+    }
+    let owned = state
+        .timed(StoreOp::Get, state.refresh_tokens.get(token))
+        .await?
+        .is_some_and(|record| record.user == user);
+    if !owned {
+        return Ok(0);
+    }
     let removed = state
         .timed(StoreOp::Delete, state.refresh_tokens.delete(token))
         .await?;
-    if !removed {
-        return Err(state.reject(Scheme::Jwt, AuthReason::UnknownRefreshToken));
-    }
-    let body = issue(&state, &record.user, &record.roles).await?;
-    state.metrics.auth_ok(Scheme::Jwt);
-    Ok((no_store(), Json(body)).into_response())
+    Ok(u64::from(removed))
 }
 
 /// `GET /jwt/me`: signature and claims check, plus the revocation lookup if configured.
@@ -131,14 +208,11 @@ pub async fn me(State(state): State<AppState>, request: Request) -> ApiResult<Re
 }
 
 /// `POST /jwt/logout`: what it can do depends on `--revocation`, and the response says so.
-/// With `refresh`, an optional `{"refresh_token"}` body names the one refresh token to
-/// delete (this device); without it every refresh token of the user is deleted.
-pub async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let claims = state.authenticate_jwt(&headers).await?;
+/// With `refresh`, a JSON `{"refresh_token"}` body names the one refresh token to delete
+/// (this device); without a body every refresh token of the user is deleted. The body is
+/// read only after the bearer token verified.
+pub async fn logout(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+    let claims = state.authenticate_jwt(request.headers()).await?;
     let remaining = claims.exp.saturating_sub(now());
     let body = match state.revocation {
         Revocation::None => json!({
@@ -162,7 +236,14 @@ pub async fn logout(
             json!({"revoked": true, "strategy": "token-version", "scope": "every token of the user"})
         }
         Revocation::Refresh => {
-            let deleted = delete_refresh_tokens(&state, &claims.sub, &body).await?;
+            let named = if request.headers().contains_key(CONTENT_TYPE) {
+                let JsonBody(named) =
+                    JsonBody::<RefreshRequest>::from_request(request, &state).await?;
+                Some(named.refresh_token)
+            } else {
+                None
+            };
+            let deleted = end_refreshes(&state, &claims.sub, named.as_deref()).await?;
             json!({
                 "revoked": false,
                 "strategy": "refresh",
@@ -173,32 +254,4 @@ pub async fn logout(
         }
     };
     Ok(Json(body).into_response())
-}
-
-/// Deletes the refresh token named in a logout body (only if it is `user`'s), or every
-/// refresh token of `user` when the body is empty; returns how many were deleted.
-async fn delete_refresh_tokens(state: &AppState, user: &str, body: &[u8]) -> ApiResult<u64> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return state
-            .timed(StoreOp::DeleteUser, state.refresh_tokens.delete_user(user))
-            .await;
-    }
-    let request: RefreshRequest = serde_json::from_slice(body).map_err(|_| {
-        ApiError::BadRequest("the logout body must be empty or {\"refresh_token\": \"…\"}".into())
-    })?;
-    let token = request.refresh_token.as_str();
-    if !credentials::is_session_id(token) {
-        return Ok(0);
-    }
-    let owned = state
-        .timed(StoreOp::Get, state.refresh_tokens.get(token))
-        .await?
-        .is_some_and(|record| record.user == user);
-    if !owned {
-        return Ok(0);
-    }
-    let removed = state
-        .timed(StoreOp::Delete, state.refresh_tokens.delete(token))
-        .await?;
-    Ok(u64::from(removed))
 }

@@ -142,6 +142,16 @@ impl SessionStore for MemorySessions {
         })
     }
 
+    fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
+        Box::pin(async move {
+            let Some((_, entry)) = self.sessions.remove(id) else {
+                return Ok(None);
+            };
+            self.unindex(&entry.session.user, id);
+            Ok((entry.expires_at > Instant::now()).then_some(entry.session))
+        })
+    }
+
     fn delete_user<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
         Box::pin(async move {
             let ids = self
@@ -252,6 +262,22 @@ mod tests {
         assert_eq!(store.live_sessions().await.unwrap(), 1);
         assert_eq!(store.purge_expired(), 1);
         assert_eq!(store.live_sessions().await.unwrap(), 0);
+        assert!(store.by_user.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn take_hands_a_live_session_out_once() {
+        let store = MemorySessions::new();
+        let ttl = Duration::from_secs(60);
+        store.create("a", &session("u1"), ttl).await.unwrap();
+        store.create("b", &session("u1"), ttl).await.unwrap();
+        let taken = store.take("a").await.unwrap().expect("live");
+        assert_eq!(taken.user, "u1");
+        assert_eq!(store.take("a").await.unwrap(), None, "once");
+        assert_eq!(store.delete_user("u1").await.unwrap(), 1, "unindexed");
+        store.create("c", &session("u2"), ttl).await.unwrap();
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(store.take("c").await.unwrap(), None, "expired");
         assert!(store.by_user.is_empty());
     }
 

@@ -88,6 +88,10 @@ pub trait SessionStore: Send + Sync + Debug {
     /// Deletes a session; returns whether it existed.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
 
+    /// Deletes a session and returns it if it existed and had not expired, atomically: of
+    /// two callers taking the same ID, one gets it. (Refresh-token rotation.)
+    fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>>;
+
     /// Deletes every session of `user` (admin force-logout); returns how many.
     fn delete_user<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>>;
 

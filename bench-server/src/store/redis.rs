@@ -142,6 +142,27 @@ impl SessionStore for RedisSessions {
         })
     }
 
+    fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let key = self.session_key(id);
+            let record: Option<String> = redis::cmd("GETDEL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await?;
+            let Some(record) = record else {
+                return Ok(None);
+            };
+            let session = Session::decode(&record).ok_or(StoreError::Corrupt(key))?;
+            redis::cmd("SREM")
+                .arg(format!("{}{}", self.user_prefix, session.user))
+                .arg(id)
+                .query_async::<()>(&mut conn)
+                .await?;
+            Ok(Some(Arc::new(session)))
+        })
+    }
+
     fn delete_user<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
