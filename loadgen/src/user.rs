@@ -205,8 +205,9 @@ impl VirtualUser {
         };
         let mut phase = phase;
         if let Some(body) = refresh {
+            // A refresh is no login: it carries no login cause, so `logins` counts passwords.
             match self
-                .obtain(io, ctx, phase, &ctx.refresh, body, intended)
+                .obtain(io, ctx, phase, &ctx.refresh, body, intended, None)
                 .await
             {
                 Obtained::Credential | Obtained::Failed => return,
@@ -218,11 +219,14 @@ impl VirtualUser {
             }
         }
         let body = self.login_body.clone();
-        self.obtain(io, ctx, phase, &ctx.login, body, intended)
+        let cause = Some(self.next_login_cause.clone());
+        self.obtain(io, ctx, phase, &ctx.login, body, intended, cause)
             .await;
     }
 
-    /// Sends a login or refresh and keeps the credential it returns.
+    /// Sends a login (with the cause it is counted under) or a refresh, and keeps the
+    /// credential it returns.
+    #[allow(clippy::too_many_arguments)]
     async fn obtain(
         &mut self,
         io: &mut Io,
@@ -231,12 +235,12 @@ impl VirtualUser {
         target: &Target,
         body: Bytes,
         intended: Instant,
+        login_cause: Option<Arc<str>>,
     ) -> Obtained {
-        let cause = self.next_login_cause.clone();
         self.set_credential(ctx.plan.scheme, None);
         let started = Instant::now();
         let Some(reply) = self
-            .exchange(io, ctx, phase, target, Some(&body), intended, Some(cause))
+            .exchange(io, ctx, phase, target, Some(&body), intended, login_cause)
             .await
         else {
             return Obtained::Failed;
