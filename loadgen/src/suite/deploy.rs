@@ -62,12 +62,12 @@ impl Snapshot {
     }
 }
 
-/// The `bench-server serve` flags for `config`.
 /// Access-token lifetime the suite gives replicas under the `refresh` strategy: short
 /// access tokens are the point of it, and its revocation window is this long, so it is
 /// measured in seconds instead of waited out for the default 15 minutes.
 pub const REFRESH_ACCESS_TTL: Duration = Duration::from_secs(3);
 
+/// The `bench-server serve` flags for `config`.
 pub fn serve_args(ctx: &SuiteContext, config: &CellConfig, users: usize) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "--users".into(),

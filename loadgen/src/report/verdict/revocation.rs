@@ -79,46 +79,53 @@ pub(super) fn strategy_text(name: &str, rows: &[&RevocationWindow]) -> String {
             .max_by_key(|r| r.replicas.saturating_sub(r.rejected_after))
             .unwrap_or(&rows[0]);
         return format!(
-            "{name}: never after {} ({} of {} replicas still accepted it after {}; valid until expiry, {})",
+            "{name}: never after {} ({} of {} replicas still accepted it after {}; valid until expiry, {}{})",
             triggers.join(" or "),
             worst.replicas.saturating_sub(worst.rejected_after),
             worst.replicas,
             f::ms(worst.observed_ms),
-            f::seconds(worst.credential_ttl_seconds)
+            f::seconds(worst.credential_ttl_seconds),
+            refresh_suffix(worst)
         );
     }
     let parts: Vec<String> = rows
         .iter()
         .map(|r| match r.window_ms {
             Some(w) if r.refresh.is_some() => format!(
-                "{} {} (when the access token expired, lifetime {}, {})",
+                "{} {} (when the access token expired, lifetime {}{})",
                 r.trigger,
                 f::ms(w),
                 f::seconds(r.credential_ttl_seconds),
-                refresh_text(r)
+                refresh_suffix(r)
             ),
             Some(w) => format!("{} {}", r.trigger, f::ms(w)),
             None => format!(
-                "{} never ({} of {} replicas still accepted it after {}; valid until expiry, {})",
+                "{} never ({} of {} replicas still accepted it after {}; valid until expiry, {}{})",
                 r.trigger,
                 r.replicas.saturating_sub(r.rejected_after),
                 r.replicas,
                 f::ms(r.observed_ms),
-                f::seconds(r.credential_ttl_seconds)
+                f::seconds(r.credential_ttl_seconds),
+                refresh_suffix(r)
             ),
         })
         .collect();
     format!("{name}: {}", parts.join(", "))
 }
 
-/// What happened to a refresh token at the trigger.
-fn refresh_text(r: &RevocationWindow) -> &'static str {
-    match r.refresh {
-        Some(c) if !c.accepted_before => "and the refresh token did not work even before",
-        Some(c) if c.accepted_after => "but the refresh token still worked after",
-        Some(_) => "and the refresh token was refused from the trigger on",
-        None => "",
-    }
+/// What happened to a refresh token, if the row has one (it is tried once before the
+/// trigger and once after the probing).
+fn refresh_text(r: &RevocationWindow) -> Option<&'static str> {
+    Some(match r.refresh? {
+        c if !c.accepted_before => "the refresh token did not work even before",
+        c if c.accepted_after => "the refresh token still worked afterwards",
+        _ => "the refresh token was refused afterwards",
+    })
+}
+
+/// `, the refresh token …` for rows with a refresh token, else nothing.
+fn refresh_suffix(r: &RevocationWindow) -> String {
+    refresh_text(r).map_or_else(String::new, |t| format!(", {t}"))
 }
 
 pub(super) fn revocation_rows(run: &SuiteRun, auth: Auth) -> Vec<&RevocationWindow> {
@@ -227,7 +234,10 @@ pub(super) fn j5(run: &SuiteRun) -> (Outcome, String) {
                 r.replicas,
                 match r.window_ms {
                     Some(w) if immediate(Some(w)) => format!(" within {}", f::ms(w)),
-                    Some(w) => format!(" only {} later, when it expired", f::ms(w)),
+                    Some(w) if r.refresh.is_some() => {
+                        format!(" only {} later, when it expired", f::ms(w))
+                    }
+                    Some(w) => format!(" only {} later", f::ms(w)),
                     None => format!(
                         " (usable for up to {})",
                         f::seconds(r.credential_ttl_seconds)
