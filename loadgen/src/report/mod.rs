@@ -6,6 +6,7 @@
 //! Everything here is a pure function of a [`SuiteRun`]; only [`write`] and [`load`] touch
 //! the file system.
 //!
+//! * [`cost`] — added CPU over the baseline, with bootstrap intervals;
 //! * [`stats`] — medians over trials, cell lookups, added latency, scaling efficiency;
 //! * [`verdict`] — one verdict per claim of docs/claims.md, by documented rules;
 //! * [`projection`] — the scale-out projection from per-request costs;
@@ -14,6 +15,7 @@
 //! * [`format`] — units and numbers; [`example`] — a synthetic run for tests and docs.
 
 pub mod charts;
+pub mod cost;
 pub mod example;
 pub mod format;
 pub mod html;

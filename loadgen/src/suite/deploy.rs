@@ -137,6 +137,16 @@ pub async fn start(
     config: &CellConfig,
     users: usize,
 ) -> Result<Deployment, String> {
+    start_with(ctx, config, users, &[]).await
+}
+
+/// [`start`], with `extra` `bench-server serve` flags for every replica.
+pub async fn start_with(
+    ctx: &SuiteContext,
+    config: &CellConfig,
+    users: usize,
+    extra: &[String],
+) -> Result<Deployment, String> {
     let mut spec = ClusterSpec::new(&ctx.bench_server);
     spec.replicas = config.replicas;
     spec.balancer = match config.balancer.as_str() {
@@ -161,6 +171,7 @@ pub async fn start(
     spec.startup_timeout = Duration::from_secs(20);
     spec.child_logs = ChildLogs::Errors;
     spec.serve_args = serve_args(ctx, config, users);
+    spec.serve_args.extend_from_slice(extra);
     let cluster = Cluster::start(spec)
         .await
         .map_err(|e: ClusterError| format!("starting {}: {e}", config.describe()))?;

@@ -172,6 +172,35 @@ pub struct CapacityEntry {
     pub seconds: f64,
 }
 
+/// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CostEntry {
+    /// Rounds (baseline, then configuration) per configuration.
+    pub rounds: u32,
+    /// Measured seconds of each side of a round.
+    pub seconds: f64,
+    /// Warm-up seconds before each side.
+    pub warmup: f64,
+    /// Closed-loop connections.
+    pub concurrency: usize,
+}
+
+/// The cost part to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPlan {
+    /// Configurations, each measured against `/healthz` on its own replica.
+    pub configs: Vec<CellConfig>,
+    /// Rounds per configuration.
+    pub rounds: u32,
+    /// Measured length of each side.
+    pub seconds: Duration,
+    /// Warm-up of each side.
+    pub warmup: Duration,
+    /// Closed-loop connections.
+    pub concurrency: usize,
+}
+
 /// A matrix file.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -194,6 +223,8 @@ pub struct MatrixFile {
     pub faults: Vec<Entry>,
     /// The shared store's own capacity.
     pub store_capacity: Option<CapacityEntry>,
+    /// The added-cost part.
+    pub cost: Option<CostEntry>,
 }
 
 /// A load cell to run.
@@ -264,6 +295,8 @@ pub struct SuitePlan {
     pub faults: Vec<FaultPlan>,
     /// Store capacity.
     pub store_capacity: Option<CapacityEntry>,
+    /// The added-cost part.
+    pub cost: Option<CostPlan>,
 }
 
 impl SuitePlan {
@@ -271,6 +304,10 @@ impl SuitePlan {
     pub fn needs_redis(&self) -> bool {
         let redis = |c: &CellConfig| c.store == Store::Redis;
         self.cells.iter().any(|c| redis(&c.config))
+            || self
+                .cost
+                .as_ref()
+                .is_some_and(|c| c.configs.iter().any(redis))
             || self.revocation.iter().any(|r| redis(&r.config))
             || self.faults.iter().any(|f| redis(&f.config))
             || self.store_capacity.is_some()
@@ -602,6 +639,10 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             return Err("store_capacity.connections must be at least 1".into());
         }
     }
+    let cost = match &file.cost {
+        Some(entry) => Some(cost_plan(entry, &cells)?),
+        None => None,
+    };
     Ok(SuitePlan {
         name: name.to_owned(),
         defaults: file.defaults,
@@ -611,6 +652,44 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
         revocation,
         faults,
         store_capacity: file.store_capacity,
+        cost,
+    })
+}
+
+/// The cost part of `entry`: every authenticated configuration of the `equal-rate` cells, in
+/// their order.
+fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPlan, String> {
+    if entry.rounds < 2 {
+        return Err(format!(
+            "cost.rounds = {} must be at least 2 (an interval needs several rounds)",
+            entry.rounds
+        ));
+    }
+    let seconds = secs("cost.seconds", entry.seconds)?;
+    if !(entry.warmup.is_finite() && entry.warmup >= 0.0) {
+        return Err(format!("cost.warmup = {} must be ≥ 0", entry.warmup));
+    }
+    if entry.concurrency == 0 {
+        return Err("cost.concurrency must be at least 1".into());
+    }
+    let mut configs: Vec<CellConfig> = Vec::new();
+    for cell in cells.iter().filter(|c| c.group == "equal-rate") {
+        if cell.config.auth != Auth::None && !configs.contains(&cell.config) {
+            configs.push(cell.config.clone());
+        }
+    }
+    if configs.is_empty() {
+        return Err(
+            "[cost] measures the configurations of the equal-rate cells, and this matrix has none with auth = \"session\" or \"jwt\""
+                .into(),
+        );
+    }
+    Ok(CostPlan {
+        configs,
+        rounds: entry.rounds,
+        seconds,
+        warmup: Duration::from_secs_f64(entry.warmup),
+        concurrency: entry.concurrency,
     })
 }
 

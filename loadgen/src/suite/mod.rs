@@ -2,7 +2,7 @@
 //! state-cost, revocation-window and fault experiments — written as one run folder.
 //!
 //! Data flows one way: [`matrix`] (TOML) → [`matrix::SuitePlan`] → the experiments
-//! ([`cell`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
+//! ([`cell`], [`cost`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
 //! reading the servers' own counters through [`scrape`] → [`model::SuiteRun`] → `run.json`
 //! and the report.
 //!
@@ -15,11 +15,13 @@ pub mod cell;
 pub mod client;
 pub mod command;
 pub mod context;
+pub mod cost;
 pub mod deploy;
 pub mod env;
 pub mod faults;
 pub mod matrix;
 pub mod model;
+pub mod pin;
 pub mod revocation;
 pub mod runner;
 pub mod scrape;

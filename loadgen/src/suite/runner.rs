@@ -11,7 +11,7 @@ use super::matrix::SuitePlan;
 use super::model::{
     CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
 };
-use super::{capacity, cell, faults, revocation, security, state_cost, tokens};
+use super::{capacity, cell, cost, faults, revocation, security, state_cost, tokens};
 use crate::result::write_atomically;
 
 /// What the runner needs besides the plan and the context.
@@ -66,9 +66,11 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         faults: Vec::new(),
         store_capacity: None,
         session_security: None,
+        cost: Vec::new(),
     };
     let mut failed = Vec::new();
     let total = plan.cells.len()
+        + plan.cost.as_ref().map_or(0, |c| c.configs.len())
         + plan.revocation.len()
         + plan.faults.len()
         + plan.state_cost.as_ref().map_or(0, |s| s.kinds.len())
@@ -99,6 +101,27 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
             Err(e) => fail(&mut progress, &mut failed, &cell_plan.id, t, e),
         }
         save(ctx, &mut run, started);
+    }
+    if let Some(cost_plan) = &plan.cost {
+        for config in &cost_plan.configs {
+            if ctx.stopped() {
+                break;
+            }
+            let what = format!("cost/{}", super::matrix::slug(config));
+            if skip(ctx, &mut progress, &mut run, config, &what) {
+                continue;
+            }
+            let t = Instant::now();
+            match cost::measure(ctx, cost_plan, config).await {
+                Ok(part) if part.rounds.is_empty() => {}
+                Ok(part) => {
+                    progress.line(&what, t, &cost_line(&part));
+                    run.cost.push(part);
+                }
+                Err(e) => fail(&mut progress, &mut failed, &what, t, e),
+            }
+            save(ctx, &mut run, started);
+        }
     }
     if let Some(state) = &plan.state_cost {
         for kind in &state.kinds {
@@ -297,6 +320,26 @@ fn cell_line(cell: &super::model::Cell) -> String {
         t.latency.corrected.p99_us as f64 / 1e3,
         t.cpu.total_us_per_request,
         t.errors
+    )
+}
+
+fn cost_line(part: &super::model::CostPart) -> String {
+    let added: Vec<f64> = part
+        .rounds
+        .iter()
+        .filter_map(|r| Some(r.case.total_us()? - r.baseline.total_us()?))
+        .collect();
+    let base: Vec<f64> = part
+        .rounds
+        .iter()
+        .filter_map(|r| r.baseline.total_us())
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    format!(
+        "{:+.1} CPU-µs/req over /healthz ({:.1}), mean of {} rounds",
+        mean(&added),
+        mean(&base),
+        part.rounds.len()
     )
 }
 

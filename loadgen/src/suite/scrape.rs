@@ -13,6 +13,10 @@ use std::time::Duration;
 pub struct ReplicaSnapshot {
     /// `process_cpu_seconds_total`.
     pub cpu_seconds: f64,
+    /// Of which in user space (`authbench_process_cpu_seconds_total{mode="user"}`).
+    pub cpu_user_seconds: f64,
+    /// Of which in the kernel (`authbench_process_cpu_seconds_total{mode="system"}`).
+    pub cpu_system_seconds: f64,
     /// `process_resident_memory_bytes`.
     pub rss_bytes: u64,
     /// `authbench_http_requests_total` by route (all statuses).
@@ -139,6 +143,11 @@ pub fn replica_snapshot(text: &str) -> ReplicaSnapshot {
         match sample.name.as_str() {
             "process_cpu_seconds_total" => snap.cpu_seconds = sample.value,
             "process_resident_memory_bytes" => snap.rss_bytes = sample.value as u64,
+            "authbench_process_cpu_seconds_total" => match sample.label("mode") {
+                Some("user") => snap.cpu_user_seconds += sample.value,
+                Some("system") => snap.cpu_system_seconds += sample.value,
+                _ => {}
+            },
             "authbench_http_requests_total" => {
                 let route = sample.label("route").unwrap_or("?").to_owned();
                 *snap.requests.entry(route).or_default() += sample.value as u64;
@@ -271,6 +280,8 @@ mod tests {
             authbench_store_op_duration_seconds_count{replica=\"r0\",store=\"memory\",op=\"get\"} 10\n\
             authbench_store_op_duration_seconds_count{replica=\"r0\",store=\"memory\",op=\"create\"} 2\n\
             process_cpu_seconds_total 1.25\n\
+            authbench_process_cpu_seconds_total{replica=\"r0\",mode=\"user\"} 1\n\
+            authbench_process_cpu_seconds_total{replica=\"r0\",mode=\"system\"} 0.25\n\
             process_resident_memory_bytes 1.5e7\n\
             garbage line\n";
         let snap = replica_snapshot(text);
@@ -278,6 +289,10 @@ mod tests {
         assert_eq!(snap.load_requests(false), 10);
         assert_eq!(snap.store_ops, 12);
         assert_eq!(snap.cpu_seconds, 1.25);
+        assert_eq!(
+            (snap.cpu_user_seconds, snap.cpu_system_seconds),
+            (1.0, 0.25)
+        );
         assert_eq!(snap.rss_bytes, 15_000_000);
         let first = &parse_prometheus(text)[0];
         assert_eq!(first.label("replica"), Some("r\"0"));

@@ -184,6 +184,7 @@ impl RunBuilder {
                 faults: Vec::new(),
                 store_capacity: None,
                 session_security: None,
+                cost: Vec::new(),
             },
         }
     }

@@ -97,6 +97,7 @@ pub fn example_run() -> SuiteRun {
             ops_per_second: 98_400.0,
             connections: 50,
         }),
+        cost: Vec::new(),
         session_security: Some(SessionSecurity {
             cookie_attributes: ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]
                 .map(String::from)

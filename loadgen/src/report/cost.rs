@@ -1,0 +1,345 @@
+//! Added cost over the baseline, with intervals: the numbers the cost verdicts read.
+//!
+//! Each round of the cost part gives one difference, configuration minus `/healthz` on the
+//! same server. A configuration's added cost is the median of its rounds' differences, with a
+//! 95 % percentile-bootstrap interval; two configurations are compared by bootstrapping the
+//! difference of their medians. The resampling uses a fixed seed, so re-rendering a run gives
+//! the same intervals. Thresholds: docs/claims.md, "How the report decides".
+
+use crate::suite::model::{CellConfig, CostPart, CostRound};
+
+/// Bootstrap resamples per interval.
+pub const RESAMPLES: usize = 4_000;
+/// A difference smaller than this many CPU-µs per request is below the resolution we claim.
+pub const MIN_DIFF_US: f64 = 1.0;
+/// …or smaller than this share of the larger of the two costs compared.
+pub const MIN_DIFF_SHARE: f64 = 0.10;
+
+/// An estimate with a 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// The median.
+    pub estimate: f64,
+    /// 2.5th percentile of the bootstrap distribution.
+    pub low: f64,
+    /// 97.5th percentile.
+    pub high: f64,
+}
+
+impl Interval {
+    /// Half the interval's width.
+    pub fn half_width(&self) -> f64 {
+        (self.high - self.low) / 2.0
+    }
+}
+
+/// How one cost compares with another (or with the baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    /// Resolved as more expensive.
+    More,
+    /// Resolved as cheaper.
+    Less,
+    /// The interval includes zero, or the difference is below the minimum.
+    Indistinguishable,
+}
+
+/// Judges a difference: resolved only when its interval excludes zero and the estimate
+/// exceeds both [`MIN_DIFF_US`] and [`MIN_DIFF_SHARE`] of `scale` (the larger cost).
+pub fn judge(diff: &Interval, scale: f64) -> Resolved {
+    let min = MIN_DIFF_US.max(MIN_DIFF_SHARE * scale.abs());
+    if diff.low > 0.0 && diff.estimate >= min {
+        Resolved::More
+    } else if diff.high < 0.0 && -diff.estimate >= min {
+        Resolved::Less
+    } else {
+        Resolved::Indistinguishable
+    }
+}
+
+/// A configuration's cost over the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedCost {
+    /// The configuration.
+    pub config: CellConfig,
+    /// Rounds measured.
+    pub rounds: usize,
+    /// The baseline's own cost (app + store), median over rounds, µs per request.
+    pub baseline_us: f64,
+    /// Added replica CPU, µs per request.
+    pub app: Interval,
+    /// Of which user space (median of differences).
+    pub app_user_us: f64,
+    /// Of which kernel (median of differences).
+    pub app_system_us: f64,
+    /// Added store CPU, when the configuration has a Redis.
+    pub store: Option<Interval>,
+    /// Added app + store CPU.
+    pub total: Interval,
+    /// Per-round added totals, for comparisons.
+    pub samples: Vec<f64>,
+    /// Requests per second of the configuration (median over rounds).
+    pub case_rps: f64,
+}
+
+impl AddedCost {
+    /// From a cost part; `None` with fewer than two usable rounds.
+    pub fn of(part: &CostPart) -> Option<AddedCost> {
+        let rounds: Vec<&CostRound> = part
+            .rounds
+            .iter()
+            .filter(|r| r.baseline.total_us().is_some() && r.case.total_us().is_some())
+            .collect();
+        if rounds.len() < 2 {
+            return None;
+        }
+        let diff = |f: &dyn Fn(&crate::suite::model::CostSample) -> Option<f64>| -> Vec<f64> {
+            rounds
+                .iter()
+                .filter_map(|r| Some(f(&r.case)? - f(&r.baseline)?))
+                .collect()
+        };
+        let seed = seed_of(&part.config);
+        let samples = diff(&|s| s.total_us());
+        let has_store = rounds.iter().any(|r| r.case.store_seconds.is_some());
+        Some(AddedCost {
+            config: part.config.clone(),
+            rounds: rounds.len(),
+            baseline_us: median(
+                rounds
+                    .iter()
+                    .filter_map(|r| r.baseline.total_us())
+                    .collect(),
+            ),
+            app: bootstrap_median(&diff(&|s| s.app_us()), seed),
+            app_user_us: median(diff(&|s| s.app_user_us())),
+            app_system_us: median(diff(&|s| s.app_system_us())),
+            store: has_store.then(|| bootstrap_median(&diff(&|s| s.store_us()), seed ^ 1)),
+            total: bootstrap_median(&samples, seed ^ 2),
+            samples,
+            case_rps: median(
+                rounds
+                    .iter()
+                    .map(|r| r.case.requests as f64 / r.case.seconds.max(1e-9))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// How the added cost compares with the baseline.
+    pub fn over_baseline(&self) -> Resolved {
+        judge(&self.total, self.baseline_us + self.total.estimate.max(0.0))
+    }
+
+    /// Cores that 100,000 requests/s of this configuration would need (baseline + added).
+    pub fn cores_per_100k(&self) -> f64 {
+        (self.baseline_us + self.total.estimate) * 100_000.0 / 1e6
+    }
+}
+
+/// `self − other` on added totals, bootstrapped, and how it is resolved.
+pub fn compare(a: &AddedCost, b: &AddedCost) -> (Interval, Resolved) {
+    let seed = seed_of(&a.config) ^ seed_of(&b.config).rotate_left(17);
+    let diff = bootstrap_difference(&a.samples, &b.samples, seed);
+    let scale = a.total.estimate.abs().max(b.total.estimate.abs());
+    (diff, judge(&diff, scale))
+}
+
+/// Every cost part of a run, in order.
+pub fn added_costs(run: &crate::suite::model::SuiteRun) -> Vec<AddedCost> {
+    run.cost.iter().filter_map(AddedCost::of).collect()
+}
+
+/// The median of `v` (`NaN` when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// The median of `v` with a 95 % percentile-bootstrap interval.
+pub fn bootstrap_median(v: &[f64], seed: u64) -> Interval {
+    bootstrap(
+        v.len(),
+        seed,
+        |rng| median(resample(v, rng)),
+        median(v.to_vec()),
+    )
+}
+
+/// `median(a) − median(b)` with a 95 % interval, resampling each side on its own.
+pub fn bootstrap_difference(a: &[f64], b: &[f64], seed: u64) -> Interval {
+    let estimate = median(a.to_vec()) - median(b.to_vec());
+    bootstrap(
+        a.len().min(b.len()),
+        seed,
+        |rng| median(resample(a, rng)) - median(resample(b, rng)),
+        estimate,
+    )
+}
+
+fn bootstrap(
+    n: usize,
+    seed: u64,
+    mut stat: impl FnMut(&mut SplitMix) -> f64,
+    estimate: f64,
+) -> Interval {
+    if n == 0 {
+        return Interval {
+            estimate: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
+    let mut rng = SplitMix(seed);
+    let mut stats: Vec<f64> = (0..RESAMPLES).map(|_| stat(&mut rng)).collect();
+    stats.sort_by(f64::total_cmp);
+    let at = |q: f64| stats[((q * (RESAMPLES - 1) as f64).round() as usize).min(RESAMPLES - 1)];
+    Interval {
+        estimate,
+        low: at(0.025),
+        high: at(0.975),
+    }
+}
+
+fn resample(v: &[f64], rng: &mut SplitMix) -> Vec<f64> {
+    (0..v.len())
+        .map(|_| v[(rng.next() % v.len() as u64) as usize])
+        .collect()
+}
+
+/// A seed from the configuration's description, so every interval is reproducible.
+fn seed_of(config: &CellConfig) -> u64 {
+    // FNV-1a: stable across Rust versions, unlike `DefaultHasher`.
+    config
+        .describe()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): small, fast, good enough for resampling.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy(center: f64, spread: f64, n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = SplitMix(seed);
+        (0..n)
+            .map(|_| center + spread * ((rng.next() % 2001) as f64 / 1000.0 - 1.0))
+            .collect()
+    }
+
+    fn added(samples: Vec<f64>, seed: u64) -> AddedCost {
+        AddedCost {
+            config: CellConfig {
+                auth: crate::suite::model::Auth::Jwt,
+                store: crate::suite::model::Store::Memory,
+                alg: Some(format!("A{seed}")),
+                revocation: None,
+                crypto_backend: None,
+                extra_claim_bytes: 0,
+                replicas: 1,
+                balancer: "none".into(),
+                policy: "none".into(),
+            },
+            rounds: samples.len(),
+            baseline_us: 20.0,
+            app: bootstrap_median(&samples, seed),
+            app_user_us: 0.0,
+            app_system_us: 0.0,
+            store: None,
+            total: bootstrap_median(&samples, seed),
+            samples,
+            case_rps: 0.0,
+        }
+    }
+
+    #[test]
+    fn equal_costs_with_noise_are_indistinguishable_never_a_flip() {
+        // Noise within the minimum difference: never resolved, whatever the draw.
+        for seed in 0..200 {
+            let a = added(noisy(5.0, 0.45, 8, seed), seed);
+            let b = added(noisy(5.0, 0.45, 8, seed + 1_000), seed + 1);
+            assert_eq!(
+                compare(&a, &b).1,
+                Resolved::Indistinguishable,
+                "seed {seed}"
+            );
+        }
+        // Noise far above it: rarely resolved (the interval's 5 % plus small-sample
+        // optimism), and never in both directions for the same pair.
+        let mut resolved = 0;
+        for seed in 0..200 {
+            let a = added(noisy(5.0, 3.0, 8, seed), seed);
+            let b = added(noisy(5.0, 3.0, 8, seed + 1_000), seed + 1);
+            let (ab, ba) = (compare(&a, &b).1, compare(&b, &a).1);
+            if ab != Resolved::Indistinguishable {
+                resolved += 1;
+                assert_ne!(ab, ba, "seed {seed}");
+            }
+        }
+        assert!(resolved <= 20, "{resolved} of 200 equal pairs resolved");
+    }
+
+    #[test]
+    fn five_us_with_tight_intervals_is_more_expensive() {
+        let a = added(noisy(5.2, 0.4, 8, 1), 1);
+        let b = added(noisy(0.2, 0.4, 8, 2), 2);
+        let (d, r) = compare(&a, &b);
+        assert_eq!(r, Resolved::More, "{d:?}");
+        assert!(d.low > 4.0 && d.high < 6.0, "{d:?}");
+        assert_eq!(compare(&b, &a).1, Resolved::Less);
+    }
+
+    #[test]
+    fn a_resolved_difference_below_the_minimum_is_not_reported() {
+        // 0.5 µs apart with no noise: the interval excludes zero, but 0.5 µs < 1 µs.
+        let a = added(vec![5.5; 6], 1);
+        let b = added(vec![5.0; 6], 2);
+        assert_eq!(compare(&a, &b).1, Resolved::Indistinguishable);
+        // 3 µs on 60 µs is 5 %: below the 10 % share.
+        let a = added(vec![63.0; 6], 1);
+        let b = added(vec![60.0; 6], 2);
+        assert_eq!(compare(&a, &b).1, Resolved::Indistinguishable);
+    }
+
+    #[test]
+    fn below_the_baseline_is_resolved_as_less() {
+        let a = added(vec![-4.0, -5.0, -4.5, -5.5, -4.8, -5.2], 3);
+        assert_eq!(a.over_baseline(), Resolved::Less);
+        let tiny = added(vec![0.1, 0.3, -0.2, 0.2, 0.0, 0.4], 4);
+        assert_eq!(tiny.over_baseline(), Resolved::Indistinguishable);
+    }
+
+    #[test]
+    fn intervals_are_reproducible_and_cover_the_median() {
+        let v = noisy(10.0, 2.0, 10, 9);
+        let a = bootstrap_median(&v, 42);
+        assert_eq!(a, bootstrap_median(&v, 42));
+        assert!(a.low <= a.estimate && a.estimate <= a.high, "{a:?}");
+        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
+    }
+}
