@@ -270,6 +270,27 @@ pub fn command_line(words: &[String]) -> String {
         .join(" ")
 }
 
+/// An added cost with its interval: `+13.7 µs [9.9, 16.9]`.
+pub fn interval_us(i: &crate::report::cost::Interval) -> String {
+    let bound = |v: f64| {
+        if !v.is_finite() {
+            "–".to_owned()
+        } else if v.abs() < 0.05 {
+            "0.0".to_owned()
+        } else if v.abs() < 100.0 {
+            format!("{v:.1}").replace('-', "−")
+        } else {
+            format!("{v:.0}").replace('-', "−")
+        }
+    };
+    format!(
+        "{} [{}, {}]",
+        us_signed(i.estimate),
+        bound(i.low),
+        bound(i.high)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,7 @@ mod tests {
         run.faults.clear();
         run.store_capacity = None;
         run.session_security = None;
+        run.cost.clear();
         run.partial = true;
         let md = render(&run);
         assert!(md.contains("Partial run"));

@@ -30,30 +30,46 @@ pub enum Side {
     Case,
 }
 
-/// Runs `rounds` rounds of baseline-then-case through `measure`, stopping early (with the
-/// rounds done) when `stopped` says so.
+/// Runs `rounds` rounds; in each, every configuration in turn measures its baseline and then
+/// itself through `measure(config index, side)`. Interleaving the configurations exposes them
+/// to the same drift of the machine; pairing the sides cancels most of what is left. Stops
+/// early (with the rounds done) when `stopped` says so; a configuration whose measurement
+/// fails is dropped from later rounds and keeps its error.
 pub async fn rounds<F, Fut>(
     rounds: u32,
+    configs: usize,
     mut measure: F,
     stopped: impl Fn() -> bool,
-) -> Result<Vec<CostRound>, String>
+) -> Vec<Result<Vec<CostRound>, String>>
 where
-    F: FnMut(Side) -> Fut,
+    F: FnMut(usize, Side) -> Fut,
     Fut: Future<Output = Result<CostSample, String>>,
 {
-    let mut out = Vec::with_capacity(rounds as usize);
-    for _ in 0..rounds {
-        if stopped() {
-            break;
+    let mut out: Vec<Result<Vec<CostRound>, String>> =
+        (0..configs).map(|_| Ok(Vec::new())).collect();
+    'rounds: for _ in 0..rounds {
+        for (c, slot) in out.iter_mut().enumerate() {
+            let Ok(done) = slot else { continue };
+            if stopped() {
+                break 'rounds;
+            }
+            let baseline = match measure(c, Side::Baseline).await {
+                Ok(s) => s,
+                Err(e) => {
+                    *slot = Err(e);
+                    continue;
+                }
+            };
+            if stopped() {
+                break 'rounds;
+            }
+            match measure(c, Side::Case).await {
+                Ok(case) => done.push(CostRound { baseline, case }),
+                Err(e) => *slot = Err(e),
+            }
         }
-        let baseline = measure(Side::Baseline).await?;
-        if stopped() {
-            break;
-        }
-        let case = measure(Side::Case).await?;
-        out.push(CostRound { baseline, case });
     }
-    Ok(out)
+    out
 }
 
 /// What the servers counted on `route` and spent between two snapshots.
@@ -88,54 +104,71 @@ pub fn sample(
     }
 }
 
-/// Measures `config` against the baseline on one pinned replica.
+/// Measures every configuration of `plan` (those `skip` lets through) against the baseline,
+/// each on a replica of its own, all pinned to one core.
 pub async fn measure(
     ctx: &SuiteContext,
     plan: &CostPlan,
-    config: &CellConfig,
-) -> Result<CostPart, String> {
+    configs: &[CellConfig],
+) -> Vec<(CellConfig, Result<CostPart, String>)> {
     let layout = Layout::split(&pin::allowed_cores());
     let extra = ["--worker-threads".to_owned(), WORKER_THREADS.to_string()];
-    let deployment = deploy::start_with(ctx, config, plan.concurrency, &extra).await?;
-    let measured = pinned_rounds(ctx, plan, &deployment, layout.as_ref()).await;
-    deployment.stop().await;
-    Ok(CostPart {
-        config: config.clone(),
-        concurrency: plan.concurrency,
-        seconds: plan.seconds.as_secs_f64(),
-        warmup_seconds: plan.warmup.as_secs_f64(),
-        worker_threads: WORKER_THREADS,
-        server_core: layout.as_ref().map(|l| l.server),
-        client_cores: layout.map(|l| l.clients).unwrap_or_default(),
-        rounds: measured?,
-    })
+    let mut deployments = Vec::new();
+    let mut out = Vec::new();
+    for config in configs {
+        match deploy::start_with(ctx, config, plan.concurrency, &extra).await {
+            Ok(d) => deployments.push(d),
+            Err(e) => out.push((config.clone(), Err(e))),
+        }
+    }
+    let measured = match pin_all(&deployments, layout.as_ref()) {
+        Ok(_self_pin) => {
+            rounds(
+                plan.rounds,
+                deployments.len(),
+                |c, side| measure_side(ctx, plan, &deployments[c], side),
+                || ctx.stopped(),
+            )
+            .await
+        }
+        Err(e) => deployments.iter().map(|_| Err(e.clone())).collect(),
+    };
+    for (deployment, rounds) in deployments.into_iter().zip(measured) {
+        let part = rounds.map(|rounds| CostPart {
+            config: deployment.config.clone(),
+            concurrency: plan.concurrency,
+            seconds: plan.seconds.as_secs_f64(),
+            warmup_seconds: plan.warmup.as_secs_f64(),
+            worker_threads: WORKER_THREADS,
+            server_core: layout.as_ref().map(|l| l.server),
+            client_cores: layout
+                .as_ref()
+                .map(|l| l.clients.clone())
+                .unwrap_or_default(),
+            rounds,
+        });
+        out.push((deployment.config.clone(), part));
+        deployment.stop().await;
+    }
+    out
 }
 
-async fn pinned_rounds(
-    ctx: &SuiteContext,
-    plan: &CostPlan,
-    deployment: &Deployment,
-    layout: Option<&Layout>,
-) -> Result<Vec<CostRound>, String> {
-    let _self_pin = match layout {
-        Some(l) => {
-            let info = deployment.cluster.info();
-            for pid in info.replicas.iter().filter_map(|r| r.pid) {
-                pin::pin_process(pid, &[l.server]).map_err(|e| e.to_string())?;
-            }
-            if let Some(pid) = info.redis.as_ref().and_then(|r| r.pid) {
-                pin::pin_process(pid, &l.clients).map_err(|e| e.to_string())?;
-            }
-            Some(SelfPin::to(&l.clients).map_err(|e| e.to_string())?)
-        }
-        None => None,
+/// Pins the replicas to the server core, spawned Redis servers and this process to the
+/// others; this process's pin lasts as long as the returned guard.
+fn pin_all(deployments: &[Deployment], layout: Option<&Layout>) -> Result<Option<SelfPin>, String> {
+    let Some(l) = layout else {
+        return Ok(None);
     };
-    rounds(
-        plan.rounds,
-        |side| measure_side(ctx, plan, deployment, side),
-        || ctx.stopped(),
-    )
-    .await
+    for d in deployments {
+        let info = d.cluster.info();
+        for pid in info.replicas.iter().filter_map(|r| r.pid) {
+            pin::pin_process(pid, &[l.server]).map_err(|e| e.to_string())?;
+        }
+        if let Some(pid) = info.redis.as_ref().and_then(|r| r.pid) {
+            pin::pin_process(pid, &l.clients).map_err(|e| e.to_string())?;
+        }
+    }
+    SelfPin::to(&l.clients).map(Some).map_err(|e| e.to_string())
 }
 
 async fn measure_side(
@@ -259,9 +292,10 @@ mod tests {
     async fn rounds_alternate_and_pair_on_the_same_server() {
         let server = server();
         let drift = RefCell::new(20.0);
-        let rounds = rounds(
+        let mut rounds = rounds(
             4,
-            |side| {
+            1,
+            |_, side| {
                 // The machine gets slower every round; both sides of a round see the same.
                 let base = *drift.borrow();
                 if side == Side::Case {
@@ -272,8 +306,8 @@ mod tests {
             },
             || false,
         )
-        .await
-        .unwrap();
+        .await;
+        let rounds = rounds.remove(0).unwrap();
         use Side::{Baseline as A, Case as B};
         assert_eq!(server.borrow().calls, [A, B, A, B, A, B, A, B]);
         assert_eq!(rounds.len(), 4);
@@ -289,23 +323,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stopping_keeps_finished_rounds_and_errors_propagate() {
+    async fn configurations_interleave_within_each_round() {
+        let order = RefCell::new(Vec::new());
+        let done = rounds(
+            2,
+            3,
+            |c, side| {
+                order.borrow_mut().push((c, side));
+                let s = server().borrow_mut().serve(side, 20.0);
+                async move { Ok(s) }
+            },
+            || false,
+        )
+        .await;
+        use Side::{Baseline as A, Case as B};
+        let one_round = [(0, A), (0, B), (1, A), (1, B), (2, A), (2, B)];
+        assert_eq!(order.borrow()[..6], one_round);
+        assert_eq!(order.borrow()[6..], one_round);
+        assert!(done.iter().all(|r| r.as_ref().unwrap().len() == 2));
+    }
+
+    #[tokio::test]
+    async fn stopping_keeps_finished_rounds_and_a_failure_stays_with_its_configuration() {
         let server = server();
         let calls = RefCell::new(0);
         let done = rounds(
             5,
-            |side| {
+            1,
+            |_, side| {
                 *calls.borrow_mut() += 1;
                 let s = server.borrow_mut().serve(side, 20.0);
                 async move { Ok(s) }
             },
             || *calls.borrow() >= 3,
         )
-        .await
-        .unwrap();
-        assert_eq!(done.len(), 1, "a half-measured round is dropped");
-        let failed = rounds(3, |_| async { Err("scrape failed".to_owned()) }, || false).await;
-        assert_eq!(failed.unwrap_err(), "scrape failed");
+        .await;
+        assert_eq!(
+            done[0].as_ref().unwrap().len(),
+            1,
+            "a half-measured round is dropped"
+        );
+        let calls = RefCell::new(0);
+        let done = rounds(
+            3,
+            2,
+            |c, side| {
+                *calls.borrow_mut() += 1;
+                let s = server.borrow_mut().serve(side, 20.0);
+                async move {
+                    if c == 0 {
+                        Err("scrape failed".to_owned())
+                    } else {
+                        Ok(s)
+                    }
+                }
+            },
+            || false,
+        )
+        .await;
+        assert_eq!(done[0].as_ref().unwrap_err(), "scrape failed");
+        assert_eq!(done[1].as_ref().unwrap().len(), 3);
+        assert_eq!(
+            *calls.borrow(),
+            1 + 3 * 2,
+            "the failed one is not measured again"
+        );
     }
 
     #[test]

@@ -103,22 +103,24 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         save(ctx, &mut run, started);
     }
     if let Some(cost_plan) = &plan.cost {
-        for config in &cost_plan.configs {
-            if ctx.stopped() {
-                break;
-            }
-            let what = format!("cost/{}", super::matrix::slug(config));
-            if skip(ctx, &mut progress, &mut run, config, &what) {
-                continue;
-            }
+        let what = |c: &CellConfig| format!("cost/{}", super::matrix::slug(c));
+        let runnable: Vec<CellConfig> = cost_plan
+            .configs
+            .iter()
+            .filter(|c| !skip(ctx, &mut progress, &mut run, c, &what(c)))
+            .cloned()
+            .collect();
+        if !runnable.is_empty() && !ctx.stopped() {
             let t = Instant::now();
-            match cost::measure(ctx, cost_plan, config).await {
-                Ok(part) if part.rounds.is_empty() => {}
-                Ok(part) => {
-                    progress.line(&what, t, &cost_line(&part));
-                    run.cost.push(part);
+            for (config, part) in cost::measure(ctx, cost_plan, &runnable).await {
+                match part {
+                    Ok(part) if part.rounds.is_empty() => {}
+                    Ok(part) => {
+                        progress.line(&what(&config), t, &cost_line(&part));
+                        run.cost.push(part);
+                    }
+                    Err(e) => fail(&mut progress, &mut failed, &what(&config), t, e),
                 }
-                Err(e) => fail(&mut progress, &mut failed, &what, t, e),
             }
             save(ctx, &mut run, started);
         }

@@ -7,6 +7,7 @@
 //! EdDSA 59 and ES256 75 µs (300 µs with pure-Rust P-256).
 
 mod cells;
+mod cost;
 mod faults;
 mod parts;
 mod trial;
@@ -97,7 +98,7 @@ pub fn example_run() -> SuiteRun {
             ops_per_second: 98_400.0,
             connections: 50,
         }),
-        cost: Vec::new(),
+        cost: cost::cost_parts(),
         session_security: Some(SessionSecurity {
             cookie_attributes: ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]
                 .map(String::from)
@@ -124,6 +125,8 @@ pub fn example_run_without_redis() -> SuiteRun {
     run.faults
         .retain(|f| !crate::report::stats::uses_redis(&f.config));
     run.store_capacity = None;
+    run.cost
+        .retain(|p| !crate::report::stats::uses_redis(&p.config));
     run.wall_seconds = 1_212.0;
     run.skipped.push(Skipped {
         what: "Redis cells (sessions in Redis, JWT deny-list and token versions in Redis, \

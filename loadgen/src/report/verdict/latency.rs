@@ -1,6 +1,7 @@
 //! Latency family: S3, X2.
 
 use super::*;
+use crate::report::cost::Resolved;
 
 /// Where the projected shared store saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,11 +14,12 @@ pub enum Saturation {
     Unknown,
 }
 
-/// S3: a shared store's cost and limit. Supported when Redis sessions cost more than 10 %
-/// more CPU than in-process ones *and* the store saturates within the projection horizon;
-/// refuted when neither; depends otherwise. An unknown capacity decides on cost alone.
-pub fn s3_rule(redis_cpu: f64, memory_cpu: f64, saturation: Saturation) -> Outcome {
-    let costlier = compare(redis_cpu, memory_cpu) == Cmp::More;
+/// S3: a shared store's cost and limit. Supported when Redis sessions' added CPU resolved as
+/// more than in-process ones' (the cost part) *and* the store saturates within the projection
+/// horizon; refuted when neither; depends otherwise. An unknown capacity decides on cost
+/// alone.
+pub fn s3_rule(redis_vs_memory: Resolved, saturation: Saturation) -> Outcome {
+    let costlier = redis_vs_memory == Resolved::More;
     match (costlier, saturation) {
         (true, Saturation::Within(_) | Saturation::Unknown) => Outcome::Supported,
         (false, Saturation::Beyond | Saturation::Unknown) => Outcome::Refuted,
@@ -33,12 +35,20 @@ pub fn s3_rule(redis_cpu: f64, memory_cpu: f64, saturation: Saturation) -> Outco
 pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
     let mem = eq_rate(run, pick::session(Store::Memory));
     let redis = eq_rate(run, pick::session(Store::Redis));
-    let (Some(mem), Some(redis)) = (mem, redis) else {
+    let mem_cost = cost_of(run, pick::session(Store::Memory));
+    let redis_cost = cost_of(run, pick::session(Store::Redis));
+    let (Some(mem), Some(redis), Some(mem_cost), Some(redis_cost)) =
+        (mem, redis, mem_cost, redis_cost)
+    else {
+        if run.cost.is_empty() {
+            return super::cost::no_cost_part(run);
+        }
         return (
             not_measured(run, "Redis sessions", &["redis"]),
             String::new(),
         );
     };
+    let (diff, costlier) = crate::report::cost::compare(&redis_cost, &mem_cost);
     let proj = projection::projections(run)
         .into_iter()
         .find(|p| p.name == "session · redis");
@@ -47,12 +57,13 @@ pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
         Some(_) => Saturation::Beyond,
         None => Saturation::Unknown,
     };
-    let outcome = s3_rule(redis.total_us, mem.total_us, saturation);
+    let outcome = s3_rule(costlier, saturation);
     let mut ev = format!(
-        "Redis over in-process sessions: CPU {} vs {} ({}), p50 {} vs {} ({}), p99 {} vs {}",
-        cost(&redis),
-        cost(&mem),
-        f::rel(stats::relative(redis.total_us, mem.total_us).unwrap_or(f64::NAN)),
+        "Redis over in-process sessions: added CPU {} vs {}, difference {} ({}); p50 {} vs {} ({}), p99 {} vs {}",
+        f::interval_us(&redis_cost.total),
+        f::interval_us(&mem_cost.total),
+        f::interval_us(&diff),
+        super::cost::resolved(costlier),
         f::lat(redis.p50_us),
         f::lat(mem.p50_us),
         f::lat_signed(redis.p50_us - mem.p50_us),

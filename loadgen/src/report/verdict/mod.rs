@@ -222,15 +222,6 @@ fn eq_rate(run: &SuiteRun, pred: impl Fn(&CellConfig) -> bool) -> Option<CellSta
     stats::stats(run, EQUAL_RATE, pred)
 }
 
-/// `9.6 µs` plus a warning when the cell did not keep up with its offered rate.
-fn cost(s: &CellStats) -> String {
-    let mut out = f::us(s.total_us);
-    if !s.kept_up() {
-        out.push_str(" (⚠ below the offered rate)");
-    }
-    out
-}
-
 /// Store lookups of the equal-rate group: `(name, stats)` for sessions in memory and Redis.
 fn sessions(run: &SuiteRun) -> Vec<(&'static str, CellStats)> {
     [
@@ -248,6 +239,43 @@ fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
         .into_iter()
         .filter_map(|alg| eq_rate(run, pick::jwt(alg)).map(|s| (alg.to_owned(), s)))
         .collect()
+}
+
+/// The cost part's added cost of the configuration `pred` picks.
+fn cost_of(
+    run: &SuiteRun,
+    pred: impl Fn(&CellConfig) -> bool,
+) -> Option<crate::report::cost::AddedCost> {
+    run.cost
+        .iter()
+        .filter(|p| pred(&p.config))
+        .find_map(crate::report::cost::AddedCost::of)
+}
+
+/// Added costs of the session lookups: in memory, in Redis.
+fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::report::cost::AddedCost)> {
+    [
+        ("in-process sessions", Store::Memory),
+        ("Redis sessions", Store::Redis),
+    ]
+    .into_iter()
+    .filter_map(|(name, store)| cost_of(run, pick::session(store)).map(|c| (name, c)))
+    .collect()
+}
+
+/// Added costs of the stateless JWTs, by algorithm.
+fn jwt_costs(run: &SuiteRun) -> Vec<(String, crate::report::cost::AddedCost)> {
+    ["HS256", "RS256", "ES256", "EdDSA"]
+        .into_iter()
+        .filter_map(|alg| cost_of(run, pick::jwt(alg)).map(|c| (alg.to_owned(), c)))
+        .collect()
+}
+
+/// The stateless JWT with the lowest added cost.
+fn cheapest_jwt(run: &SuiteRun) -> Option<(String, crate::report::cost::AddedCost)> {
+    jwt_costs(run)
+        .into_iter()
+        .min_by(|a, b| a.1.total.estimate.total_cmp(&b.1.total.estimate))
 }
 
 /// The verdict when a run has no equal-rate session and JWT cells to compare.
