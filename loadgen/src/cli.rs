@@ -1,4 +1,4 @@
-//! Command line: `loadgen run`, `merge`, `suite`, `report` and `compare`.
+//! Command line: `loadgen run`, `merge`, `suite`, `report`, `compare` and `verdicts`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,19 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// Re-render a suite run folder's summary.md and report.html from its run.json.
     Report(ReportArgs),
+    /// How the verdicts of several runs of one build agree, claim by claim.
+    Verdicts(VerdictsArgs),
+}
+
+/// Flags of `verdicts`.
+#[derive(Debug, Args)]
+pub struct VerdictsArgs {
+    /// Run folders (holding run.json), e.g. those of ten `loadgen suite --quick` runs.
+    #[arg(required = true)]
+    pub run_dirs: Vec<PathBuf>,
+    /// Exit 1 when a claim's majority verdict was given by fewer than this many runs.
+    #[arg(long, value_name = "N")]
+    pub min_agree: Option<usize>,
 }
 
 /// Flags of `compare`.
@@ -293,6 +306,7 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(&args, argv).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report(&args).map(|()| ExitCode::SUCCESS),
+        Command::Verdicts(args) => verdicts(&args),
         Command::Merge(args) => merge(&args).map(|()| ExitCode::SUCCESS),
         Command::Suite(args) => {
             crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
@@ -321,6 +335,37 @@ fn report(args: &ReportArgs) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
+    let runs = args
+        .run_dirs
+        .iter()
+        .map(|dir| crate::report::load(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(n) = args.min_agree {
+        anyhow::ensure!(
+            (1..=runs.len()).contains(&n),
+            "--min-agree {n}: must be between 1 and the number of runs ({})",
+            runs.len()
+        );
+    }
+    let rows = crate::report::agreement::agreement(&runs);
+    print!("{}", crate::report::agreement::markdown(&rows));
+    let short = rows
+        .iter()
+        .filter(|r| args.min_agree.is_some_and(|n| r.agree < n))
+        .count();
+    Ok(if short > 0 {
+        eprintln!(
+            "loadgen verdicts: {short} claim(s) agreed in fewer than {} of {} runs",
+            args.min_agree.unwrap_or(0),
+            runs.len()
+        );
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<()> {

@@ -44,13 +44,16 @@ pub enum Resolved {
     Indistinguishable,
 }
 
-/// Judges a difference: resolved only when its interval excludes zero and the estimate
-/// exceeds both [`MIN_DIFF_US`] and [`MIN_DIFF_SHARE`] of `scale` (the larger cost).
+/// Judges a difference: resolved only when its whole interval lies beyond the minimum — the
+/// larger of [`MIN_DIFF_US`] and [`MIN_DIFF_SHARE`] of `scale` (the larger cost) — so it
+/// excludes zero and the difference exceeds the minimum even at the interval's near end.
+/// A difference near the minimum then reads "indistinguishable" in most runs instead of
+/// flipping with the noise of each.
 pub fn judge(diff: &Interval, scale: f64) -> Resolved {
     let min = MIN_DIFF_US.max(MIN_DIFF_SHARE * scale.abs());
-    if diff.low > 0.0 && diff.estimate >= min {
+    if diff.low >= min {
         Resolved::More
-    } else if diff.high < 0.0 && -diff.estimate >= min {
+    } else if diff.high <= -min {
         Resolved::Less
     } else {
         Resolved::Indistinguishable

@@ -6,6 +6,7 @@
 //! Everything here is a pure function of a [`SuiteRun`]; only [`write`] and [`load`] touch
 //! the file system.
 //!
+//! * [`agreement`] — how the verdicts of several runs agree;
 //! * [`cost`] — added CPU over the baseline, with bootstrap intervals;
 //! * [`stats`] — medians over trials, cell lookups, added latency, scaling efficiency;
 //! * [`verdict`] — one verdict per claim of docs/claims.md, by documented rules;
@@ -14,6 +15,7 @@
 //! * [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by [`svg`];
 //! * [`format`] — units and numbers; [`example`] — a synthetic run for tests and docs.
 
+pub mod agreement;
 pub mod charts;
 pub mod cost;
 pub mod example;

@@ -223,8 +223,8 @@ pub fn added_cost(run: &SuiteRun) -> Section {
          up. Each round measures `/healthz` and then the configuration on the same server ({} \
          each after {} of warm-up), the configurations taking turns; added = configuration − \
          `/healthz` of the same round. Median over rounds with a 95 % bootstrap interval; a \
-         difference counts only when its interval excludes zero and it exceeds {} and {} of \
-         the larger cost.",
+         difference counts only when its whole interval lies beyond the larger of {} and {} \
+         of the larger cost.",
         first.worker_threads,
         first.concurrency,
         f::seconds(first.seconds),
