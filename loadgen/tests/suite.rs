@@ -102,6 +102,12 @@ replicas = 2
 balancer = "builtin"
 rate = 200
 seconds = 2
+
+[cost]
+rounds = 2
+seconds = 0.1
+warmup = 0.05
+concurrency = 4
 "#;
 
 /// Runs `loadgen suite --matrix MATRIX --label LABEL --out DIR/LABEL EXTRA…` against the
@@ -220,6 +226,22 @@ fn a_small_matrix_writes_a_complete_run_folder() {
             .skipped
             .iter()
             .any(|s| s.enable.contains("redis-server")));
+    }
+
+    // The cost part: every authenticated equal-rate configuration, paired rounds, each side
+    // with requests served on its own route; pinned when there are two cores to split.
+    let configs = if redis { 3 } else { 2 };
+    assert_eq!(run.cost.len(), configs, "{:?}", run.cost);
+    for part in &run.cost {
+        assert_eq!(part.rounds.len(), 2);
+        assert_eq!(part.worker_threads, 1);
+        assert_eq!(part.server_core.is_some(), !part.client_cores.is_empty());
+        for r in &part.rounds {
+            for side in [&r.baseline, &r.case] {
+                assert!(side.requests > 0 && side.errors == 0, "{side:?}");
+                assert!(side.app_user_seconds + side.app_system_seconds > 0.0);
+            }
+        }
     }
 
     assert_eq!(run.state_cost.len(), if redis { 2 } else { 1 });

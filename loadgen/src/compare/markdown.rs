@@ -78,6 +78,15 @@ pub fn render(report: &Report) -> String {
         .iter()
         .filter(|s| s.result.verdict == Verdict::Regressed)
         .collect();
+    let costs: Vec<&str> = report
+        .cost
+        .iter()
+        .filter(|c| c.result.verdict == Verdict::Regressed)
+        .map(|c| c.description.as_str())
+        .collect();
+    if !costs.is_empty() {
+        let _ = writeln!(out, "**Added CPU regressed:** {}\n", costs.join(", "));
+    }
     if !states.is_empty() {
         let _ = writeln!(
             out,
@@ -92,6 +101,7 @@ pub fn render(report: &Report) -> String {
 
     all_cells(&mut out, report, &confidence);
     state_cost(&mut out, report, &confidence);
+    added_cpu(&mut out, report, &confidence);
 
     let mut notes = report.notes.clone();
     if !report.only_in_baseline.is_empty() {
@@ -210,6 +220,22 @@ fn state_cost(out: &mut String, report: &Report, confidence: &str) {
             s.store,
             metric_cells(&s.result)
         );
+    }
+    out.push('\n');
+}
+
+fn added_cpu(out: &mut String, report: &Report, confidence: &str) {
+    if report.cost.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### CPU added over no auth (cost part)\n");
+    let _ = writeln!(
+        out,
+        "| configuration | metric | baseline | candidate | change | {confidence} CI | threshold | runs | verdict |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---:|---|");
+    for c in &report.cost {
+        let _ = writeln!(out, "| {} | {} |", c.description, metric_cells(&c.result));
     }
     out.push('\n');
 }

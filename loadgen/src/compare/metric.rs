@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::Contrast;
 
+/// Default threshold of [`Metric::AddedCpu`], µs per request: above the run-to-run spread of
+/// the quick suite's cost part on a shared 2-core machine (docs/regression-gate.md).
+pub const ADDED_CPU_THRESHOLD_US: f64 = 5.0;
+
 /// One compared metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Metric {
@@ -32,6 +36,9 @@ pub enum Metric {
     /// Bytes of server-side state per entry (session, deny-list entry, token version).
     #[serde(rename = "state-bytes")]
     StateBytes,
+    /// CPU a configuration adds over `/healthz` per request, µs (the cost part).
+    #[serde(rename = "added-cpu")]
+    AddedCpu,
 }
 
 /// Which way is better.
@@ -55,7 +62,7 @@ impl Metric {
     ];
 
     /// Every metric.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Throughput,
         Metric::P50,
         Metric::P99,
@@ -63,6 +70,7 @@ impl Metric {
         Metric::Cpu,
         Metric::ErrorRate,
         Metric::StateBytes,
+        Metric::AddedCpu,
     ];
 
     /// The name used in flags, TOML and JSON.
@@ -75,6 +83,7 @@ impl Metric {
             Metric::Cpu => "cpu",
             Metric::ErrorRate => "error-rate",
             Metric::StateBytes => "state-bytes",
+            Metric::AddedCpu => "added-cpu",
         }
     }
 
@@ -86,11 +95,12 @@ impl Metric {
         }
     }
 
-    /// How a change is expressed: a ratio for everything but the error rate, whose change is
-    /// a difference (a baseline without errors has no ratio), in percentage points.
+    /// How a change is expressed: a ratio for everything but the error rate (a baseline
+    /// without errors has no ratio; percentage points) and the added CPU (an in-process lookup
+    /// adds about nothing; µs).
     pub fn contrast(self) -> Contrast {
         match self {
-            Metric::ErrorRate => Contrast::Difference,
+            Metric::ErrorRate | Metric::AddedCpu => Contrast::Difference,
             _ => Contrast::Ratio,
         }
     }
@@ -108,6 +118,7 @@ impl Metric {
             Metric::Cpu => 0.15,
             Metric::ErrorRate => 0.01,
             Metric::StateBytes => 0.15,
+            Metric::AddedCpu => ADDED_CPU_THRESHOLD_US,
         }
     }
 
@@ -131,6 +142,7 @@ impl Metric {
             Metric::Cpu => "CPU/request",
             Metric::ErrorRate => "error rate",
             Metric::StateBytes => "bytes/entry",
+            Metric::AddedCpu => "added CPU/request",
         }
     }
 
@@ -143,12 +155,16 @@ impl Metric {
             Metric::Cpu => format!("{value:.1} µs"),
             Metric::ErrorRate => format!("{:.2} %", value * 100.0),
             Metric::StateBytes => format!("{value:.0} B"),
+            Metric::AddedCpu => format!("{value:+.1} µs"),
         }
     }
 
     /// A signed change (fraction or difference, as in [`Metric::contrast`]) for reports:
     /// `+12.3 %` or `+0.50 pp`.
     pub fn format_change(self, change: f64) -> String {
+        if self == Metric::AddedCpu {
+            return format!("{change:+.1} µs");
+        }
         match self.contrast() {
             Contrast::Ratio => format!("{:+.1} %", change * 100.0),
             Contrast::Difference => format!("{:+.2} pp", change * 100.0),
@@ -187,6 +203,7 @@ impl FromStr for Metric {
             "cpu" | "cpu-per-request" | "cpu-us-per-request" => Metric::Cpu,
             "error-rate" | "errors" => Metric::ErrorRate,
             "state-bytes" | "bytes-per-session" | "bytes-per-entry" | "bytes" => Metric::StateBytes,
+            "added-cpu" | "added-cost" | "cost" => Metric::AddedCpu,
             _ => {
                 let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
                 return Err(format!(

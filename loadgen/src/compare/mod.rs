@@ -43,6 +43,7 @@
 //! * [`metric`], [`threshold`], [`decide`] — what is compared, how much counts, the verdict;
 //! * [`report`] — the comparison document (`--json`); [`markdown`] — its summary.
 
+pub mod cost;
 pub mod decide;
 pub mod error;
 pub mod input;

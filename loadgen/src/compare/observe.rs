@@ -62,6 +62,8 @@ pub enum Basis {
     Trials,
     /// The interior seconds of each trial, grouped by trial.
     Seconds,
+    /// The cost part's rounds of each run, grouped by run.
+    Rounds,
 }
 
 /// The observations of one metric of one cell on one side.
@@ -157,7 +159,8 @@ pub fn observe(
             },
         };
         let values = match basis {
-            Basis::Trials => vec![raw],
+            // Cells have no rounds (only the cost part does): one value per trial.
+            Basis::Trials | Basis::Rounds => vec![raw],
             Basis::Seconds => second_values(metric, t.trial).unwrap_or_else(|| vec![raw]),
         };
         out.groups

@@ -74,6 +74,8 @@ pub struct Report {
     pub cells: Vec<CellReport>,
     /// Server-side state per entry, matched by kind and store.
     pub state_cost: Vec<StateReport>,
+    /// CPU added over `/healthz` per configuration of the cost part, matched by slug.
+    pub cost: Vec<super::cost::CostReport>,
     /// Cell ids only the baseline has.
     pub only_in_baseline: Vec<String>,
     /// Cell ids only the candidate has.
@@ -344,6 +346,7 @@ pub fn compare(
     }
 
     let state_cost = compare_state(&base, &cand, settings, &mut counts);
+    let cost = super::cost::compare_cost(baseline, candidate, settings, &mut counts);
     let only = |a: &BTreeSet<&str>, b: &BTreeSet<&str>| -> Vec<String> {
         a.difference(b).map(|s| (*s).to_owned()).collect()
     };
@@ -364,13 +367,14 @@ pub fn compare(
         counts,
         cells,
         state_cost,
+        cost,
         only_in_baseline: only(&base_ids, &cand_ids),
         only_in_candidate: only(&cand_ids, &base_ids),
         notes,
     })
 }
 
-fn count(counts: &mut Counts, verdict: Verdict, gated: bool) {
+pub(super) fn count(counts: &mut Counts, verdict: Verdict, gated: bool) {
     match verdict {
         Verdict::Regressed if gated => counts.regressed += 1,
         Verdict::Improved if gated => counts.improved += 1,
@@ -381,7 +385,7 @@ fn count(counts: &mut Counts, verdict: Verdict, gated: bool) {
 
 /// Tests one metric from both sides' observations; `unit` names what a group is (`trials`,
 /// `runs`).
-fn test_metric(
+pub(super) fn test_metric(
     metric: Metric,
     baseline: &Observations,
     candidate: &Observations,

@@ -50,7 +50,7 @@ pub fn agreement(runs: &[SuiteRun]) -> Vec<ClaimAgreement> {
                 }
             }
             // Stable: ties keep the order first seen.
-            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
             let mut counts = counts.into_iter();
             let (majority, agree) = counts.next().unwrap_or_default();
             ClaimAgreement {

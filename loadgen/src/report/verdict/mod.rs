@@ -121,12 +121,12 @@ pub struct Claim {
 
 /// Every claim, in the order of docs/claims.md.
 pub const CLAIMS_LIST: [Claim; 15] = [
-    Claim { id: "S1", text: "Sessions add server load, because the server stores and manages session data.", metric: "CPU-µs per request (app + store) at the same offered rate vs the cheapest stateless JWT; bytes per live session" },
+    Claim { id: "S1", text: "Sessions add server load, because the server stores and manages session data.", metric: "CPU-µs a session lookup adds per request over no auth (app + store, at saturation, with intervals); bytes per live session" },
     Claim { id: "S2", text: "Sessions scale badly: behind a load balancer they need sticky sessions.", metric: "share of 401s under round-robin, per session store; spread under sticky cookies" },
-    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "extra CPU and latency of Redis over in-process sessions; replicas until the shared store saturates (projection)" },
+    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "added CPU (at saturation) and latency of Redis over in-process sessions; replicas until the shared store saturates (projection)" },
     Claim { id: "S4", text: "Sessions can be revoked immediately (logout deletes them; admins can force logout).", metric: "time from logout / force-logout until every replica rejects the session" },
     Claim { id: "S5", text: "Sessions can be hijacked.", metric: "session-ID entropy, cookie attributes, stolen cookie after logout" },
-    Claim { id: "J1", text: "A JWT is stateless, so checking it is cheap.", metric: "CPU-µs per request per algorithm vs an in-process and a Redis session lookup" },
+    Claim { id: "J1", text: "A JWT is stateless, so checking it is cheap.", metric: "CPU-µs each algorithm adds per request (at saturation, with intervals) vs an in-process and a Redis session lookup" },
     Claim { id: "J2", text: "JWTs scale easily behind load balancers.", metric: "401s under round-robin; effect of killing a replica; scaling efficiency vs sessions" },
     Claim { id: "J3", text: "JWTs suit APIs, mobile apps and single-page apps.", metric: "not measured (by design)" },
     Claim { id: "J4", text: "A JWT cannot easily be revoked: it stays valid until it expires.", metric: "revocation window per strategy (none, deny-list, token version)" },
@@ -134,7 +134,7 @@ pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "J6", text: "Large tokens make every request bigger.", metric: "bytes per request vs sessions; throughput as claims grow; 4 KiB cookie limit" },
     Claim { id: "A1", text: "With a load balancer in front of long-lived servers, session IDs fit.", metric: "401s and spread under sticky cookies; sessions lost when a replica dies" },
     Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s and re-logins while replicas churn, per scheme" },
-    Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "CPU-µs and latency of JWT + deny-list vs a session lookup in the same store" },
+    Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "added CPU-µs (at saturation, with intervals) and latency of JWT + deny-list vs a session lookup in the same store" },
     Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "added p50/p99 over the no-auth baseline at one open-loop rate (corrected)" },
 ];
 
