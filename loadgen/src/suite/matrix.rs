@@ -672,10 +672,18 @@ fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPlan, String> 
     if entry.concurrency == 0 {
         return Err("cost.concurrency must be at least 1".into());
     }
+    // One replica without a balancer, whatever the cell ran behind: the part measures what
+    // the authentication costs the server that does it.
     let mut configs: Vec<CellConfig> = Vec::new();
     for cell in cells.iter().filter(|c| c.group == "equal-rate") {
-        if cell.config.auth != Auth::None && !configs.contains(&cell.config) {
-            configs.push(cell.config.clone());
+        let config = CellConfig {
+            replicas: 1,
+            balancer: "none".into(),
+            policy: "none".into(),
+            ..cell.config.clone()
+        };
+        if config.auth != Auth::None && !configs.contains(&config) {
+            configs.push(config);
         }
     }
     if configs.is_empty() {
@@ -698,12 +706,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
+        let plan = parse(
+            "t",
+            "[[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"session\", \"jwt\"]\n\
+             replicas = [1, 3]\nbalancer = \"builtin\"\n\
+             [[cells]]\ngroup = \"scaling\"\nauth = \"jwt\"\nalg = \"ES256\"\n\
+             [cost]\nrounds = 4\nseconds = 0.1\nwarmup = 0.05\nconcurrency = 8\n",
+        )
+        .unwrap();
+        let cost = plan.cost.unwrap();
+        let names: Vec<String> = cost.configs.iter().map(slug).collect();
+        assert_eq!(names, ["session-memory/r1", "jwt-hs256/r1"]);
+        assert_eq!((cost.rounds, cost.concurrency), (4, 8));
+        for (bad, key) in [
+            (
+                "rounds = 1\nseconds = 0.1\nwarmup = 0\nconcurrency = 1",
+                "cost.rounds",
+            ),
+            (
+                "rounds = 2\nseconds = 0\nwarmup = 0\nconcurrency = 1",
+                "cost.seconds",
+            ),
+            (
+                "rounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 0",
+                "cost.concurrency",
+            ),
+        ] {
+            let text =
+                format!("[[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\n[cost]\n{bad}\n");
+            let err = parse("t", &text).unwrap_err();
+            assert!(err.contains(key), "{err}");
+        }
+        let err = parse(
+            "t",
+            "[cost]\nrounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 1\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("equal-rate"), "{err}");
+    }
+
+    #[test]
     fn built_in_matrices_parse() {
         let default = load("default").unwrap();
         assert!(default.cells.iter().any(|c| c.config.auth == Auth::None));
         assert!(default.needs_redis());
         let quick = load("quick").unwrap();
         assert!(quick.cells.len() < default.cells.len());
+        // Every authenticated equal-rate configuration has its cost measured.
+        assert_eq!(quick.cost.map(|c| c.configs.len()), Some(5));
+        assert_eq!(default.cost.map(|c| c.configs.len()), Some(11));
     }
 
     #[test]
