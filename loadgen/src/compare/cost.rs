@@ -195,5 +195,15 @@ mod tests {
             verdict_of(&slower, "cost/jwt-es256-rust-crypto/r1"),
             Verdict::Unchanged
         );
+        let md = crate::compare::markdown::render(&slower);
+        assert!(md.contains("**Added CPU regressed:** "), "{md}");
+        assert!(
+            md.contains("### CPU added over no auth (cost part)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| jwt HS256 | added CPU/request | +5.3 µs | +13.3 µs | +8.0 µs |"),
+            "{md}"
+        );
     }
 }

@@ -203,39 +203,42 @@ fn all_cells(out: &mut String, report: &Report, confidence: &str) {
 }
 
 fn state_cost(out: &mut String, report: &Report, confidence: &str) {
-    if report.state_cost.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### Server state per entry\n");
-    let _ = writeln!(
-        out,
-        "| state | metric | baseline | candidate | change | {confidence} CI | threshold | runs | verdict |"
-    );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---:|---|");
-    for s in &report.state_cost {
-        let _ = writeln!(
-            out,
-            "| {} in {} | {} |",
-            s.kind,
-            s.store,
-            metric_cells(&s.result)
-        );
-    }
-    out.push('\n');
+    let rows = report
+        .state_cost
+        .iter()
+        .map(|s| (format!("{} in {}", s.kind, s.store), &s.result));
+    per_run_table(out, "Server state per entry", "state", confidence, rows);
 }
 
 fn added_cpu(out: &mut String, report: &Report, confidence: &str) {
-    if report.cost.is_empty() {
+    let rows = report
+        .cost
+        .iter()
+        .map(|c| (c.description.clone(), &c.result));
+    let title = "CPU added over no auth (cost part)";
+    per_run_table(out, title, "configuration", confidence, rows);
+}
+
+/// A section of one-metric rows compared run by run (nothing when there are no rows).
+fn per_run_table<'a>(
+    out: &mut String,
+    title: &str,
+    first: &str,
+    confidence: &str,
+    rows: impl Iterator<Item = (String, &'a MetricReport)>,
+) {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
         return;
     }
-    let _ = writeln!(out, "### CPU added over no auth (cost part)\n");
+    let _ = writeln!(out, "### {title}\n");
     let _ = writeln!(
         out,
-        "| configuration | metric | baseline | candidate | change | {confidence} CI | threshold | runs | verdict |"
+        "| {first} | metric | baseline | candidate | change | {confidence} CI | threshold | runs | verdict |"
     );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---:|---|");
-    for c in &report.cost {
-        let _ = writeln!(out, "| {} | {} |", c.description, metric_cells(&c.result));
+    for (name, result) in rows {
+        let _ = writeln!(out, "| {name} | {} |", metric_cells(result));
     }
     out.push('\n');
 }
