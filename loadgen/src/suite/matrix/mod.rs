@@ -16,9 +16,9 @@ use super::deploy::REFRESH_ACCESS_TTL;
 use super::model::{Auth, CellConfig, Load, Store};
 
 /// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
-pub const DEFAULT_MATRIX: &str = include_str!("../../matrices/default.toml");
+pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
 /// The CI matrix (`--quick`, under 45 seconds on 2 cores).
-pub const QUICK_MATRIX: &str = include_str!("../../matrices/quick.toml");
+pub const QUICK_MATRIX: &str = include_str!("../../../matrices/quick.toml");
 
 /// A scalar or a list of them.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -170,35 +170,6 @@ pub struct CapacityEntry {
     pub connections: usize,
     /// Seconds to measure.
     pub seconds: f64,
-}
-
-/// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CostEntry {
-    /// Rounds (baseline, then configuration) per configuration.
-    pub rounds: u32,
-    /// Measured seconds of each side of a round.
-    pub seconds: f64,
-    /// Warm-up seconds before each side.
-    pub warmup: f64,
-    /// Closed-loop connections.
-    pub concurrency: usize,
-}
-
-/// The cost part to run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostPlan {
-    /// Configurations, each measured against `/healthz` on its own replica.
-    pub configs: Vec<CellConfig>,
-    /// Rounds per configuration.
-    pub rounds: u32,
-    /// Measured length of each side.
-    pub seconds: Duration,
-    /// Warm-up of each side.
-    pub warmup: Duration,
-    /// Closed-loop connections.
-    pub concurrency: usize,
 }
 
 /// A matrix file.
@@ -640,7 +611,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
         }
     }
     let cost = match &file.cost {
-        Some(entry) => Some(cost_plan(entry, &cells)?),
+        Some(entry) => Some(cost::cost_plan(entry, &cells)?),
         None => None,
     };
     Ok(SuitePlan {
@@ -656,165 +627,9 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
     })
 }
 
-/// The cost part of `entry`: every authenticated configuration of the `equal-rate` cells, in
-/// their order.
-fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPlan, String> {
-    if entry.rounds < 2 {
-        return Err(format!(
-            "cost.rounds = {} must be at least 2 (an interval needs several rounds)",
-            entry.rounds
-        ));
-    }
-    let seconds = secs("cost.seconds", entry.seconds)?;
-    if !(entry.warmup.is_finite() && entry.warmup >= 0.0) {
-        return Err(format!("cost.warmup = {} must be ≥ 0", entry.warmup));
-    }
-    if entry.concurrency == 0 {
-        return Err("cost.concurrency must be at least 1".into());
-    }
-    // One replica without a balancer, whatever the cell ran behind: the part measures what
-    // the authentication costs the server that does it.
-    let mut configs: Vec<CellConfig> = Vec::new();
-    for cell in cells.iter().filter(|c| c.group == "equal-rate") {
-        let config = CellConfig {
-            replicas: 1,
-            balancer: "none".into(),
-            policy: "none".into(),
-            ..cell.config.clone()
-        };
-        if config.auth != Auth::None && !configs.contains(&config) {
-            configs.push(config);
-        }
-    }
-    if configs.is_empty() {
-        return Err(
-            "[cost] measures the configurations of the equal-rate cells, and this matrix has none with auth = \"session\" or \"jwt\""
-                .into(),
-        );
-    }
-    Ok(CostPlan {
-        configs,
-        rounds: entry.rounds,
-        seconds,
-        warmup: Duration::from_secs_f64(entry.warmup),
-        concurrency: entry.concurrency,
-    })
-}
+mod cost;
+
+pub use cost::{CostEntry, CostPlan};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
-        let plan = parse(
-            "t",
-            "[[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"session\", \"jwt\"]\n\
-             replicas = [1, 3]\nbalancer = \"builtin\"\n\
-             [[cells]]\ngroup = \"scaling\"\nauth = \"jwt\"\nalg = \"ES256\"\n\
-             [cost]\nrounds = 4\nseconds = 0.1\nwarmup = 0.05\nconcurrency = 8\n",
-        )
-        .unwrap();
-        let cost = plan.cost.unwrap();
-        let names: Vec<String> = cost.configs.iter().map(slug).collect();
-        assert_eq!(names, ["session-memory/r1", "jwt-hs256/r1"]);
-        assert_eq!((cost.rounds, cost.concurrency), (4, 8));
-        for (bad, key) in [
-            (
-                "rounds = 1\nseconds = 0.1\nwarmup = 0\nconcurrency = 1",
-                "cost.rounds",
-            ),
-            (
-                "rounds = 2\nseconds = 0\nwarmup = 0\nconcurrency = 1",
-                "cost.seconds",
-            ),
-            (
-                "rounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 0",
-                "cost.concurrency",
-            ),
-        ] {
-            let text =
-                format!("[[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\n[cost]\n{bad}\n");
-            let err = parse("t", &text).unwrap_err();
-            assert!(err.contains(key), "{err}");
-        }
-        let err = parse(
-            "t",
-            "[cost]\nrounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 1\n",
-        )
-        .unwrap_err();
-        assert!(err.contains("equal-rate"), "{err}");
-    }
-
-    #[test]
-    fn built_in_matrices_parse() {
-        let default = load("default").unwrap();
-        assert!(default.cells.iter().any(|c| c.config.auth == Auth::None));
-        assert!(default.needs_redis());
-        let quick = load("quick").unwrap();
-        assert!(quick.cells.len() < default.cells.len());
-        // Every authenticated equal-rate configuration has its cost measured.
-        assert_eq!(quick.cost.map(|c| c.configs.len()), Some(5));
-        assert_eq!(default.cost.map(|c| c.configs.len()), Some(11));
-    }
-
-    #[test]
-    fn the_readme_example_parses() {
-        let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
-        let end = start + readme[start..].find("```").unwrap();
-        let plan = parse("README", &readme[start..end]).unwrap();
-        // Baseline, one session cell (sessions have no algorithm), 2 algorithms × 2 strategies.
-        assert_eq!(plan.cells.len(), 1 + 1 + 2 * 2);
-        assert_eq!(plan.revocation.len(), 3 * 2);
-    }
-
-    #[test]
-    fn lists_multiply_and_irrelevant_keys_collapse() {
-        let plan = parse(
-            "t",
-            r#"
-            [[cells]]
-            group = "g"
-            auth = ["session", "jwt"]
-            store = ["memory", "redis"]
-            alg = ["HS256", "ES256"]
-            "#,
-        )
-        .unwrap();
-        let ids: Vec<&str> = plan.cells.iter().map(|c| c.id.as_str()).collect();
-        // Sessions: two stores, no algorithm; JWT without revocation: no store.
-        assert_eq!(
-            ids,
-            [
-                "g/session-memory/r1",
-                "g/session-redis/r1",
-                "g/jwt-hs256/r1",
-                "g/jwt-es256/r1"
-            ]
-        );
-    }
-
-    #[test]
-    fn bad_matrices_name_the_key() {
-        for (text, needle) in [
-            ("[[cells]]\nalg = \"HS512\"", "cells[0].alg = \"HS512\""),
-            ("[[cells]]\nreplicas = 3", "need a balancer"),
-            (
-                "[[cells]]\nreplicas = 3\nbalancer = \"nginx\"\npolicy = \"sticky-cookie\"",
-                "no sticky cookie",
-            ),
-            ("[[cells]]\nload = \"half-open\"", "half-open"),
-            ("[[cells]]\nspeed = 3", "unknown field `speed`"),
-            ("[defaults]\ntrials = 0", "trials"),
-            ("[[faults]]\nkind = \"churn\"", "at least 2 replicas"),
-            (
-                "[[cells]]\ngroup = \"a\"\n[[cells]]\ngroup = \"a\"",
-                "appears twice",
-            ),
-        ] {
-            let err = parse("t", text).unwrap_err();
-            assert!(err.contains(needle), "{text}: {err}");
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,82 @@
+//! `[cost]`: the added-cost part of a matrix and its expansion into configurations.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{secs, CellPlan};
+use crate::suite::model::{Auth, CellConfig};
+
+/// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CostEntry {
+    /// Rounds (baseline, then configuration) per configuration.
+    pub rounds: u32,
+    /// Measured seconds of each side of a round.
+    pub seconds: f64,
+    /// Warm-up seconds before each side.
+    pub warmup: f64,
+    /// Closed-loop connections.
+    pub concurrency: usize,
+}
+
+/// The cost part to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPlan {
+    /// Configurations, each measured against `/healthz` on its own replica.
+    pub configs: Vec<CellConfig>,
+    /// Rounds per configuration.
+    pub rounds: u32,
+    /// Measured length of each side.
+    pub seconds: Duration,
+    /// Warm-up of each side.
+    pub warmup: Duration,
+    /// Closed-loop connections.
+    pub concurrency: usize,
+}
+
+/// The cost part of `entry`: every authenticated configuration of the `equal-rate` cells, in
+/// their order.
+pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPlan, String> {
+    if entry.rounds < 2 {
+        return Err(format!(
+            "cost.rounds = {} must be at least 2 (an interval needs several rounds)",
+            entry.rounds
+        ));
+    }
+    let seconds = secs("cost.seconds", entry.seconds)?;
+    if !(entry.warmup.is_finite() && entry.warmup >= 0.0) {
+        return Err(format!("cost.warmup = {} must be ≥ 0", entry.warmup));
+    }
+    if entry.concurrency == 0 {
+        return Err("cost.concurrency must be at least 1".into());
+    }
+    // One replica without a balancer, whatever the cell ran behind: the part measures what
+    // the authentication costs the server that does it.
+    let mut configs: Vec<CellConfig> = Vec::new();
+    for cell in cells.iter().filter(|c| c.group == "equal-rate") {
+        let config = CellConfig {
+            replicas: 1,
+            balancer: "none".into(),
+            policy: "none".into(),
+            ..cell.config.clone()
+        };
+        if config.auth != Auth::None && !configs.contains(&config) {
+            configs.push(config);
+        }
+    }
+    if configs.is_empty() {
+        return Err(
+            "[cost] measures the configurations of the equal-rate cells, and this matrix has none with auth = \"session\" or \"jwt\""
+                .into(),
+        );
+    }
+    Ok(CostPlan {
+        configs,
+        rounds: entry.rounds,
+        seconds,
+        warmup: Duration::from_secs_f64(entry.warmup),
+        concurrency: entry.concurrency,
+    })
+}

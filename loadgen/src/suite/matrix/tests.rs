@@ -1,0 +1,115 @@
+//! Matrix parsing and expansion.
+
+use super::*;
+
+#[test]
+fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
+    let plan = parse(
+        "t",
+        "[[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"session\", \"jwt\"]\n\
+         replicas = [1, 3]\nbalancer = \"builtin\"\n\
+         [[cells]]\ngroup = \"scaling\"\nauth = \"jwt\"\nalg = \"ES256\"\n\
+         [cost]\nrounds = 4\nseconds = 0.1\nwarmup = 0.05\nconcurrency = 8\n",
+    )
+    .unwrap();
+    let cost = plan.cost.unwrap();
+    let names: Vec<String> = cost.configs.iter().map(slug).collect();
+    assert_eq!(names, ["session-memory/r1", "jwt-hs256/r1"]);
+    assert_eq!((cost.rounds, cost.concurrency), (4, 8));
+    for (bad, key) in [
+        (
+            "rounds = 1\nseconds = 0.1\nwarmup = 0\nconcurrency = 1",
+            "cost.rounds",
+        ),
+        (
+            "rounds = 2\nseconds = 0\nwarmup = 0\nconcurrency = 1",
+            "cost.seconds",
+        ),
+        (
+            "rounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 0",
+            "cost.concurrency",
+        ),
+    ] {
+        let text = format!("[[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\n[cost]\n{bad}\n");
+        let err = parse("t", &text).unwrap_err();
+        assert!(err.contains(key), "{err}");
+    }
+    let err = parse(
+        "t",
+        "[cost]\nrounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 1\n",
+    )
+    .unwrap_err();
+    assert!(err.contains("equal-rate"), "{err}");
+}
+
+#[test]
+fn built_in_matrices_parse() {
+    let default = load("default").unwrap();
+    assert!(default.cells.iter().any(|c| c.config.auth == Auth::None));
+    assert!(default.needs_redis());
+    let quick = load("quick").unwrap();
+    assert!(quick.cells.len() < default.cells.len());
+    // Every authenticated equal-rate configuration has its cost measured.
+    assert_eq!(quick.cost.map(|c| c.configs.len()), Some(5));
+    assert_eq!(default.cost.map(|c| c.configs.len()), Some(11));
+}
+
+#[test]
+fn the_readme_example_parses() {
+    let readme = include_str!("../../../../README.md");
+    let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let plan = parse("README", &readme[start..end]).unwrap();
+    // Baseline, one session cell (sessions have no algorithm), 2 algorithms × 2 strategies.
+    assert_eq!(plan.cells.len(), 1 + 1 + 2 * 2);
+    assert_eq!(plan.revocation.len(), 3 * 2);
+}
+
+#[test]
+fn lists_multiply_and_irrelevant_keys_collapse() {
+    let plan = parse(
+        "t",
+        r#"
+        [[cells]]
+        group = "g"
+        auth = ["session", "jwt"]
+        store = ["memory", "redis"]
+        alg = ["HS256", "ES256"]
+        "#,
+    )
+    .unwrap();
+    let ids: Vec<&str> = plan.cells.iter().map(|c| c.id.as_str()).collect();
+    // Sessions: two stores, no algorithm; JWT without revocation: no store.
+    assert_eq!(
+        ids,
+        [
+            "g/session-memory/r1",
+            "g/session-redis/r1",
+            "g/jwt-hs256/r1",
+            "g/jwt-es256/r1"
+        ]
+    );
+}
+
+#[test]
+fn bad_matrices_name_the_key() {
+    for (text, needle) in [
+        ("[[cells]]\nalg = \"HS512\"", "cells[0].alg = \"HS512\""),
+        ("[[cells]]\nreplicas = 3", "need a balancer"),
+        (
+            "[[cells]]\nreplicas = 3\nbalancer = \"nginx\"\npolicy = \"sticky-cookie\"",
+            "no sticky cookie",
+        ),
+        ("[[cells]]\nload = \"half-open\"", "half-open"),
+        ("[[cells]]\nspeed = 3", "unknown field `speed`"),
+        ("[defaults]\ntrials = 0", "trials"),
+        ("[[faults]]\nkind = \"churn\"", "at least 2 replicas"),
+        (
+            "[[cells]]\ngroup = \"a\"\n[[cells]]\ngroup = \"a\"",
+            "appears twice",
+        ),
+    ] {
+        let err = parse("t", text).unwrap_err();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}
