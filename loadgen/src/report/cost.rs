@@ -86,11 +86,14 @@ pub struct AddedCost {
 }
 
 impl AddedCost {
-    /// From a cost part; `None` with fewer than two usable rounds.
+    /// From a cost part (rounds with errors left out); `None` with fewer than two usable
+    /// rounds.
     pub fn of(part: &CostPart) -> Option<AddedCost> {
         let rounds: Vec<&CostRound> = part
             .rounds
             .iter()
+            // A round with errors may have served cheap rejections: not a cost of the scheme.
+            .filter(|r| r.baseline.errors == 0 && r.case.errors == 0)
             .filter(|r| r.baseline.total_us().is_some() && r.case.total_us().is_some())
             .collect();
         if rounds.len() < 2 {

@@ -72,6 +72,18 @@ where
     out
 }
 
+/// Whether `snap` holds the replica's counters (and Redis's, when `redis`): a side measured
+/// against a failed scrape would subtract zeros and record cumulative totals.
+pub fn check_scraped(snap: &Snapshot, redis: bool) -> Result<(), &'static str> {
+    if snap.replicas.iter().flatten().next().is_none() {
+        return Err("the replica could not be scraped");
+    }
+    if redis && snap.redis.is_none() {
+        return Err("Redis INFO could not be read");
+    }
+    Ok(())
+}
+
 /// What the servers counted on `route` and spent between two snapshots.
 pub fn sample(
     route: &str,
@@ -205,7 +217,15 @@ async fn measure_side(
         }
     );
     let outcome = outcome?;
+    if outcome.partial {
+        return Err("interrupted".into());
+    }
     let to = deployment.snapshot(ctx).await;
+    let redis = deployment.config.store == crate::suite::model::Store::Redis
+        && deployment.cluster.redis_url().is_some();
+    for (when, snap) in [("before", &from), ("after", &to)] {
+        check_scraped(snap, redis).map_err(|what| format!("{what} {when} the window"))?;
+    }
     let result = RunResult::new(&load, &outcome, Vec::new());
     Ok(sample(
         request_route(config.auth),
@@ -388,6 +408,19 @@ mod tests {
             1 + 3 * 2,
             "the failed one is not measured again"
         );
+    }
+
+    #[test]
+    fn a_missing_scrape_fails_the_side() {
+        let full = server().borrow().snapshot();
+        assert_eq!(check_scraped(&full, true), Ok(()));
+        let no_redis = Snapshot {
+            redis: None,
+            ..full.clone()
+        };
+        assert!(check_scraped(&no_redis, false).is_ok());
+        assert!(check_scraped(&no_redis, true).is_err());
+        assert!(check_scraped(&Snapshot::default(), false).is_err());
     }
 
     #[test]

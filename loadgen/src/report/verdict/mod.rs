@@ -241,8 +241,17 @@ fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
         .collect()
 }
 
-/// The cost part's added cost of the configuration `pred` picks.
+/// The cost part's added cost of the configuration `pred` picks, unless it came out below
+/// the baseline (a measurement problem, left out of verdicts).
 fn cost_of(
+    run: &SuiteRun,
+    pred: impl Fn(&CellConfig) -> bool,
+) -> Option<crate::report::cost::AddedCost> {
+    cost_of_any(run, pred).filter(|c| c.over_baseline() != crate::report::cost::Resolved::Less)
+}
+
+/// [`cost_of`], including a result below the baseline.
+fn cost_of_any(
     run: &SuiteRun,
     pred: impl Fn(&CellConfig) -> bool,
 ) -> Option<crate::report::cost::AddedCost> {
@@ -259,7 +268,7 @@ fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::report::cost::Adde
         ("Redis sessions", Store::Redis),
     ]
     .into_iter()
-    .filter_map(|(name, store)| cost_of(run, pick::session(store)).map(|c| (name, c)))
+    .filter_map(|(name, store)| cost_of_any(run, pick::session(store)).map(|c| (name, c)))
     .collect()
 }
 
