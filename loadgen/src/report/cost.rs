@@ -81,8 +81,6 @@ pub struct AddedCost {
     pub total: Interval,
     /// Per-round added totals, for comparisons.
     pub samples: Vec<f64>,
-    /// Requests per second of the configuration (median over rounds).
-    pub case_rps: f64,
 }
 
 impl AddedCost {
@@ -123,12 +121,6 @@ impl AddedCost {
             store: has_store.then(|| bootstrap_median(&diff(&|s| s.store_us()), seed ^ 1)),
             total: bootstrap_median(&samples, seed ^ 2),
             samples,
-            case_rps: median(
-                rounds
-                    .iter()
-                    .map(|r| r.case.requests as f64 / r.case.seconds.max(1e-9))
-                    .collect(),
-            ),
         })
     }
 
@@ -278,7 +270,6 @@ mod tests {
             store: None,
             total: bootstrap_median(&samples, seed),
             samples,
-            case_rps: 0.0,
         }
     }
 
