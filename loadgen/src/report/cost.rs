@@ -84,14 +84,16 @@ pub struct AddedCost {
 }
 
 impl AddedCost {
-    /// From a cost part (rounds with errors left out); `None` with fewer than two usable
-    /// rounds.
+    /// From a cost part (rounds with errors or logins in a window left out); `None` with
+    /// fewer than two usable rounds.
     pub fn of(part: &CostPart) -> Option<AddedCost> {
         let rounds: Vec<&CostRound> = part
             .rounds
             .iter()
             // A round with errors may have served cheap rejections: not a cost of the scheme.
             .filter(|r| r.baseline.errors == 0 && r.case.errors == 0)
+            // A login in the window hashed a password on the measured CPU.
+            .filter(|r| r.baseline.logins == 0 && r.case.logins == 0)
             .filter(|r| r.baseline.total_us().is_some() && r.case.total_us().is_some())
             .collect();
         if rounds.len() < 2 {
@@ -338,5 +340,50 @@ mod tests {
         assert!(a.low <= a.estimate && a.estimate <= a.high, "{a:?}");
         assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
         assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn rounds_with_errors_or_logins_are_left_out() {
+        use crate::suite::model::{CostPart, CostRound, CostSample};
+        let side = |us: f64, errors: u64, logins: u64| CostSample {
+            requests: 1_000,
+            logins,
+            errors,
+            seconds: 0.1,
+            app_user_seconds: us * 1e-3,
+            app_system_seconds: 0.0,
+            store_seconds: None,
+        };
+        let round = |case_us: f64, errors: u64, logins: u64| CostRound {
+            baseline: side(20.0, 0, 0),
+            case: side(case_us, errors, logins),
+        };
+        let part = CostPart {
+            config: added(vec![0.0], 1).config,
+            concurrency: 16,
+            seconds: 0.1,
+            warmup_seconds: 0.03,
+            worker_threads: 1,
+            server_core: None,
+            client_cores: Vec::new(),
+            rounds: vec![
+                round(25.0, 0, 0),
+                round(25.0, 0, 0),
+                // Cheap rejections, and a window that hashed passwords.
+                round(21.0, 30, 0),
+                round(400.0, 0, 16),
+            ],
+        };
+        let a = AddedCost::of(&part).unwrap();
+        assert_eq!(a.rounds, 2);
+        assert!((a.total.estimate - 5.0).abs() < 1e-9, "{a:?}");
+        let mut part = part;
+        part.rounds.truncate(1);
+        part.rounds.push(round(400.0, 0, 3));
+        assert_eq!(
+            AddedCost::of(&part),
+            None,
+            "one usable round is no interval"
+        );
     }
 }

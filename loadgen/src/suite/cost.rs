@@ -30,11 +30,23 @@ pub enum Side {
     Case,
 }
 
-/// Runs `rounds` rounds; in each, every configuration in turn measures its baseline and then
-/// itself through `measure(config index, side)`. Interleaving the configurations exposes them
-/// to the same drift of the machine; pairing the sides cancels most of what is left. Stops
-/// early (with the rounds done) when `stopped` says so; a configuration whose measurement
-/// fails is dropped from later rounds and keeps its error.
+/// The order of the two sides in round `round`: baseline first in even rounds, the
+/// configuration first in odd ones (A B, B A, A B …), so neither side always runs on a server
+/// just woken up by the other, nor always last before the next configuration.
+pub fn order(round: u32) -> [Side; 2] {
+    if round % 2 == 0 {
+        [Side::Baseline, Side::Case]
+    } else {
+        [Side::Case, Side::Baseline]
+    }
+}
+
+/// Runs `rounds` rounds; in each, every configuration in turn measures its baseline and
+/// itself through `measure(config index, side)`, in the [`order`] of the round.
+/// Interleaving the configurations exposes them to the same drift of the machine; pairing
+/// the sides cancels most of what is left. Stops early (with the rounds done) when `stopped`
+/// says so; a configuration whose measurement fails is dropped from later rounds and keeps
+/// its error.
 pub async fn rounds<F, Fut>(
     rounds: u32,
     configs: usize,
@@ -47,25 +59,28 @@ where
 {
     let mut out: Vec<Result<Vec<CostRound>, String>> =
         (0..configs).map(|_| Ok(Vec::new())).collect();
-    'rounds: for _ in 0..rounds {
+    'rounds: for round in 0..rounds {
         for (c, slot) in out.iter_mut().enumerate() {
-            let Ok(done) = slot else { continue };
-            if stopped() {
-                break 'rounds;
+            if slot.is_err() {
+                continue;
             }
-            let baseline = match measure(c, Side::Baseline).await {
-                Ok(s) => s,
-                Err(e) => {
-                    *slot = Err(e);
-                    continue;
+            let mut baseline = None;
+            let mut case = None;
+            for side in order(round) {
+                if stopped() {
+                    break 'rounds;
                 }
-            };
-            if stopped() {
-                break 'rounds;
+                match measure(c, side).await {
+                    Ok(s) if side == Side::Baseline => baseline = Some(s),
+                    Ok(s) => case = Some(s),
+                    Err(e) => {
+                        *slot = Err(e);
+                        break;
+                    }
+                }
             }
-            match measure(c, Side::Case).await {
-                Ok(case) => done.push(CostRound { baseline, case }),
-                Err(e) => *slot = Err(e),
+            if let (Ok(done), Some(baseline), Some(case)) = (slot, baseline, case) {
+                done.push(CostRound { baseline, case });
             }
         }
     }
@@ -83,6 +98,10 @@ pub fn check_scraped(snap: &Snapshot, redis: bool) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// The routes whose requests are logins: a side that counts one in its window measured a
+/// password hash along with the requests.
+pub const LOGIN_ROUTES: [&str; 2] = ["/session/login", "/jwt/login"];
 
 /// What the servers counted on `route` and spent between two snapshots.
 pub fn sample(
@@ -103,8 +122,15 @@ pub fn sample(
         .copied()
         .unwrap_or(0)
         .saturating_sub(a.requests.get(route).copied().unwrap_or(0));
+    let logins = |r: &crate::suite::scrape::ReplicaSnapshot| -> u64 {
+        LOGIN_ROUTES
+            .iter()
+            .map(|route| r.requests.get(*route).copied().unwrap_or(0))
+            .sum()
+    };
     CostSample {
         requests,
+        logins: logins(&b).saturating_sub(logins(&a)),
         errors,
         seconds,
         app_user_seconds: (b.cpu_user_seconds - a.cpu_user_seconds).max(0.0),
@@ -318,7 +344,7 @@ mod tests {
             |_, side| {
                 // The machine gets slower every round; both sides of a round see the same.
                 let base = *drift.borrow();
-                if side == Side::Case {
+                if server.borrow().calls.len() % 2 == 1 {
                     *drift.borrow_mut() += 3.0;
                 }
                 let s = server.borrow_mut().serve(side, base);
@@ -329,7 +355,7 @@ mod tests {
         .await;
         let rounds = rounds.remove(0).unwrap();
         use Side::{Baseline as A, Case as B};
-        assert_eq!(server.borrow().calls, [A, B, A, B, A, B, A, B]);
+        assert_eq!(server.borrow().calls, [A, B, B, A, A, B, B, A]);
         assert_eq!(rounds.len(), 4);
         for (i, r) in rounds.iter().enumerate() {
             let base = 20.0 + 3.0 * i as f64;
@@ -339,7 +365,19 @@ mod tests {
             assert!((r.case.store_us().unwrap() - 2.0).abs() < 1e-6);
             assert!(r.baseline.store_us().unwrap().abs() < 1e-9);
             assert!((r.case.app_user_us().unwrap() - 0.75 * (base + 5.0)).abs() < 1e-6);
+            assert_eq!((r.baseline.logins, r.case.logins), (0, 0));
         }
+    }
+
+    #[test]
+    fn logins_in_the_window_are_counted() {
+        let from = server().borrow().snapshot();
+        let mut to = from.clone();
+        let replica = to.replicas[0].as_mut().unwrap();
+        replica.requests.insert("/jwt/login".into(), 3);
+        replica.requests.insert("/session/login".into(), 2);
+        assert_eq!(sample("/jwt/me", 0, 0.1, &from, &to).logins, 5);
+        assert_eq!(sample("/jwt/me", 0, 0.1, &to, &to).logins, 0);
     }
 
     #[tokio::test]
@@ -357,9 +395,10 @@ mod tests {
         )
         .await;
         use Side::{Baseline as A, Case as B};
-        let one_round = [(0, A), (0, B), (1, A), (1, B), (2, A), (2, B)];
-        assert_eq!(order.borrow()[..6], one_round);
-        assert_eq!(order.borrow()[6..], one_round);
+        let first = [(0, A), (0, B), (1, A), (1, B), (2, A), (2, B)];
+        let second = [(0, B), (0, A), (1, B), (1, A), (2, B), (2, A)];
+        assert_eq!(order.borrow()[..6], first);
+        assert_eq!(order.borrow()[6..], second);
         assert!(done.iter().all(|r| r.as_ref().unwrap().len() == 2));
     }
 

@@ -544,6 +544,10 @@ pub struct CostRound {
 pub struct CostSample {
     /// Requests the replica served on the measured route in the window.
     pub requests: u64,
+    /// Logins the replica served in the window (a round with any is left out: its CPU
+    /// includes password hashing).
+    #[serde(default)]
+    pub logins: u64,
     /// Errors loadgen saw in the window.
     pub errors: u64,
     /// The window, seconds (loadgen's measured window).

@@ -33,6 +33,7 @@ fn sample(us_per_request: f64, store_us: Option<f64>, wobble: f64) -> CostSample
     let cpu = requests as f64 * per_request / 1e6;
     CostSample {
         requests,
+        logins: 0,
         errors: 0,
         seconds: SECONDS,
         app_user_seconds: cpu * 0.45,
