@@ -37,7 +37,10 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// Re-render a suite run folder's summary.md and report.html from its run.json.
     Report(ReportArgs),
-    /// How the verdicts of several runs of one build agree, claim by claim.
+    /// How the verdicts of several runs of one build agree, claim by claim. Exits 0 when
+    /// every claim agreed in at least --min-agree runs (or without --min-agree), 1 when some
+    /// claim agreed in fewer, 2 when it cannot tell: a run folder without a readable run.json
+    /// (missing, not a run, another schema_version) or a bad flag.
     Verdicts(VerdictsArgs),
 }
 
@@ -47,7 +50,8 @@ pub struct VerdictsArgs {
     /// Run folders (holding run.json), e.g. those of ten `loadgen suite --quick` runs.
     #[arg(required = true)]
     pub run_dirs: Vec<PathBuf>,
-    /// Exit 1 when a claim's majority verdict was given by fewer than this many runs.
+    /// Exit 1 when a claim's majority verdict was given by fewer than this many runs
+    /// (1 to the number of runs; outside that, exit 2).
     #[arg(long, value_name = "N")]
     pub min_agree: Option<usize>,
 }
@@ -59,8 +63,10 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// Candidate, likewise.
     pub candidate: PathBuf,
-    /// Regression threshold METRIC=CHANGE, repeatable, e.g. p99=20% or throughput=-5%
-    /// (metrics: throughput, p50, p99, p99.9, cpu, error-rate [in points], state-bytes).
+    /// Regression threshold METRIC=CHANGE, repeatable, e.g. p99=20%, throughput=-5%,
+    /// error-rate=0.5pp or added-cpu=5us. Ratios (throughput, p50, p99, p99.9, cpu,
+    /// state-bytes) take a percentage; error-rate takes percentage points (1% or 1pp);
+    /// added-cpu takes CPU-µs per request (5, 5us or 5µs; not %).
     #[arg(long, value_name = "METRIC=CHANGE")]
     pub threshold: Vec<String>,
     /// TOML file of thresholds, global and per `[group.NAME]` / `[cell."ID"]`.
@@ -319,13 +325,31 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
 }
 
 /// The exit status for an error `execute` returned: 2 for a comparison that cannot be made
-/// (as for clap's usage errors), 1 otherwise.
+/// or verdicts that cannot be gathered (as for clap's usage errors), 1 otherwise.
 pub fn failure_code(err: &anyhow::Error) -> ExitCode {
     if err.downcast_ref::<crate::compare::CompareError>().is_some() {
         ExitCode::from(crate::compare::EXIT_UNCOMPARABLE)
+    } else if err.downcast_ref::<VerdictsError>().is_some() {
+        ExitCode::from(crate::report::agreement::EXIT_UNUSABLE)
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Why `verdicts` cannot judge agreement; exits 2, apart from the 1 of too little agreement.
+#[derive(Debug, thiserror::Error)]
+pub enum VerdictsError {
+    /// A run folder without a readable run.json.
+    #[error(transparent)]
+    Load(#[from] crate::report::ReportError),
+    /// `--min-agree` outside 1..=runs.
+    #[error("--min-agree {value}: must be between 1 and the number of runs ({runs})")]
+    MinAgree {
+        /// The value given.
+        value: usize,
+        /// Run folders given.
+        runs: usize,
+    },
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<()> {
@@ -338,17 +362,21 @@ fn report(args: &ReportArgs) -> anyhow::Result<()> {
 }
 
 fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
+    use crate::report::agreement::EXIT_TOO_FEW_AGREE;
     let runs = args
         .run_dirs
         .iter()
         .map(|dir| crate::report::load(dir))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(VerdictsError::from)?;
     if let Some(n) = args.min_agree {
-        anyhow::ensure!(
-            (1..=runs.len()).contains(&n),
-            "--min-agree {n}: must be between 1 and the number of runs ({})",
-            runs.len()
-        );
+        if !(1..=runs.len()).contains(&n) {
+            return Err(VerdictsError::MinAgree {
+                value: n,
+                runs: runs.len(),
+            }
+            .into());
+        }
     }
     let rows = crate::report::agreement::agreement(&runs);
     print!("{}", crate::report::agreement::markdown(&rows));
@@ -362,7 +390,7 @@ fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
             args.min_agree.unwrap_or(0),
             runs.len()
         );
-        ExitCode::FAILURE
+        ExitCode::from(EXIT_TOO_FEW_AGREE)
     } else {
         ExitCode::SUCCESS
     })

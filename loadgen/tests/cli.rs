@@ -259,3 +259,73 @@ fn unreachable_target_is_reported_as_connect_failures() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("errors 10"), "{stdout}");
 }
+
+/// Runs `loadgen verdicts ARGS…`; its exit code and stderr.
+fn verdicts(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let output = Command::new(BIN)
+        .arg("verdicts")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn verdicts_exit_2_when_it_cannot_tell_and_1_when_too_few_agree() {
+    use loadgen::report::example::example_run;
+    use std::ffi::OsStr;
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, run: &loadgen::suite::model::SuiteRun| {
+        let path = dir.path().join(name);
+        std::fs::create_dir(&path).unwrap();
+        loadgen::result::write_atomically(&path.join(loadgen::report::RUN_FILE), run).unwrap();
+        path
+    };
+    let a = write("a", &example_run());
+    let b = write("b", &example_run());
+    // Without the cost part, claim S1 is "not measured": it agrees in 2 of 3 runs.
+    let mut odd = example_run();
+    odd.cost.clear();
+    let odd = write("odd", &odd);
+    let runs = [a.as_os_str(), odd.as_os_str(), b.as_os_str()];
+    let with = |flags: &[&'static str]| {
+        let mut args: Vec<&OsStr> = flags.iter().map(OsStr::new).collect();
+        args.extend(runs);
+        verdicts(&args)
+    };
+
+    let (code, stderr) = with(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = with(&["--min-agree", "2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = with(&["--min-agree", "3"]);
+    assert_eq!(code, Some(1), "too little agreement: {stderr}");
+    assert!(stderr.contains("fewer than 3 of 3 runs"), "{stderr}");
+
+    // A folder without run.json, and one that does not exist: errors, not disagreement.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let missing = dir.path().join("no-such-run");
+    for bad in [&empty, &missing] {
+        let (code, stderr) = verdicts(&[
+            OsStr::new("--min-agree"),
+            OsStr::new("1"),
+            a.as_os_str(),
+            bad.as_os_str(),
+        ]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&*bad.to_string_lossy()) && stderr.contains("run.json"),
+            "{stderr}"
+        );
+    }
+    let (code, stderr) = with(&["--min-agree", "4"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--min-agree 4"), "{stderr}");
+    let (code, stderr) = with(&["--min-agree", "many"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

@@ -1,11 +1,14 @@
 //! Per-metric regression thresholds: the defaults, `--thresholds FILE` (TOML) and
 //! `--threshold METRIC=CHANGE` flags.
 //!
-//! A threshold is the smallest change in the bad direction that counts: `p99=25%` means the
+//! A threshold is the smallest change in the bad direction that counts, in the unit of the
+//! metric's contrast ([`ThresholdUnit`]). Ratios take a percentage: `p99=25%` means the
 //! candidate's p99 must be more than 25 % above the baseline's (with the whole confidence
 //! interval beyond that) to be a regression; `throughput=10%` (or `-10%`) means more than 10 %
-//! below. The error rate's threshold is in percentage points: `error-rate=1%` flags a rise
-//! from 0.2 % to above 1.2 %. A sign is optional, but if given it must point the bad way.
+//! below. Differences take the metric's own unit: the error rate's threshold is in percentage
+//! points (`error-rate=1%` or `1pp` flags a rise from 0.2 % to above 1.2 %), the added CPU's
+//! in µs per request (`added-cpu=5`, `5us` or `5µs`; a `%` is refused). A sign is optional,
+//! but if given it must point the bad way.
 //!
 //! The file sets defaults for every cell, and may narrow them per group or per cell:
 //!
@@ -18,6 +21,9 @@
 //!
 //! [cell."rate/session-redis/r3"]
 //! p99 = "40%"
+//!
+//! [cell."cost/jwt-hs256/r1"]
+//! added-cpu = "8us"        # or 8: a bare number is µs
 //! ```
 //!
 //! Precedence, most specific first: the file's `[cell."ID"]`, its `[group.NAME]`, then
@@ -30,7 +36,6 @@ use serde::Serialize;
 
 use super::error::CompareError;
 use super::metric::{Better, Metric};
-use super::stats::Contrast;
 
 /// The thresholds in force.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,72 +141,156 @@ fn parse_entries(table: &toml::Table, context: &str) -> Result<BTreeMap<Metric, 
         .iter()
         .map(|(key, value)| {
             let metric: Metric = key.parse().map_err(|e| format!("{context}{e}"))?;
-            let toml::Value::String(text) = value else {
-                return Err(format!(
-                    "{context}{key} = {value}: write the change as a string, e.g. \"25%\""
-                ));
+            // A number is a change only where a bare number is one (µs); else it needs its
+            // unit, in a string.
+            let text = match value {
+                toml::Value::String(text) => text.clone(),
+                toml::Value::Integer(_) | toml::Value::Float(_)
+                    if ThresholdUnit::of(metric).bare() =>
+                {
+                    value.to_string()
+                }
+                _ => {
+                    return Err(format!(
+                        "{context}{key} = {value}: write the change as a string, e.g. \"{}\"",
+                        ThresholdUnit::of(metric).write(25.0)
+                    ))
+                }
             };
-            let threshold =
-                parse_threshold(metric, text).map_err(|e| format!("{context}{key}: {e}"))?;
+            let threshold = parse_threshold(metric, &text)
+                .map_err(|e| format!("{context}{key} = {value}: {e}"))?;
             Ok((metric, threshold))
         })
         .collect()
 }
 
-/// Parses a threshold for `metric`: `25%`, `+25%`, `-10%` (throughput), `1%` or `1pp` (the
-/// error rate, in percentage points). Returns its magnitude as a fraction.
-pub fn parse_threshold(metric: Metric, text: &str) -> Result<f64, String> {
-    let trimmed = text.trim();
-    let (number, unit_ok) = if let Some(n) = trimmed.strip_suffix('%') {
-        (n, true)
-    } else if let Some(n) = trimmed.strip_suffix("pp") {
-        (n, metric.contrast() == Contrast::Difference)
-    } else {
-        (trimmed, false)
-    };
-    if !unit_ok {
-        return Err(match metric.contrast() {
-            Contrast::Ratio => format!("'{text}': give a percentage, e.g. 20%"),
-            Contrast::Difference => {
-                format!("'{text}': give percentage points, e.g. 1% or 1pp")
-            }
-        });
+/// The unit a metric's threshold is written in, which follows from its contrast
+/// ([`Metric::contrast`]): a ratio's threshold is a percentage of the baseline, a
+/// difference's is in the metric's own unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdUnit {
+    /// A ratio: percent of the baseline (`25%`), kept as a fraction (0.25).
+    Percent,
+    /// A difference of two rates: percentage points (`1%` or `1pp`), kept as a fraction
+    /// (0.01).
+    Points,
+    /// A difference in µs (`5`, `5us` or `5µs`), kept in µs.
+    Micros,
+}
+
+impl ThresholdUnit {
+    /// The unit of `metric`'s threshold.
+    pub fn of(metric: Metric) -> ThresholdUnit {
+        // Exhaustive on purpose: a new metric must say how its threshold is written.
+        match metric {
+            Metric::Throughput
+            | Metric::P50
+            | Metric::P99
+            | Metric::P99_9
+            | Metric::Cpu
+            | Metric::StateBytes => ThresholdUnit::Percent,
+            Metric::ErrorRate => ThresholdUnit::Points,
+            Metric::AddedCpu => ThresholdUnit::Micros,
+        }
     }
-    let number = number.trim();
+
+    /// The suffixes accepted after the number.
+    fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            ThresholdUnit::Percent => &["%"],
+            ThresholdUnit::Points => &["%", "pp"],
+            // µ is U+00B5 (micro sign) on most keyboards, μ U+03BC (Greek mu) on others.
+            ThresholdUnit::Micros => &["us", "\u{b5}s", "\u{3bc}s"],
+        }
+    }
+
+    /// Whether a bare number (no suffix) is accepted: only where it cannot be mistaken for
+    /// a fraction or a percentage.
+    fn bare(self) -> bool {
+        self == ThresholdUnit::Micros
+    }
+
+    /// What the threshold of `metric` is and how to write it, for error messages.
+    fn expected(self, metric: Metric) -> String {
+        match self {
+            ThresholdUnit::Percent => format!(
+                "{metric} is compared as a ratio to the baseline; give a percentage, \
+                 e.g. {metric}=20%"
+            ),
+            ThresholdUnit::Points => format!(
+                "{metric} is a difference in percentage points; give points, \
+                 e.g. {metric}=1% or {metric}=1pp"
+            ),
+            ThresholdUnit::Micros => format!(
+                "{metric} is a difference in CPU-\u{b5}s per request; give \u{b5}s, \
+                 e.g. {metric}=5us"
+            ),
+        }
+    }
+
+    /// `number` written in this unit, e.g. `10%` or `5us`.
+    fn write(self, number: f64) -> String {
+        match self {
+            ThresholdUnit::Percent | ThresholdUnit::Points => format!("{number}%"),
+            ThresholdUnit::Micros => format!("{number}us"),
+        }
+    }
+}
+
+/// Parses a threshold for `metric`, in the unit of its contrast ([`ThresholdUnit`]):
+/// `25%`, `+25%`, `-10%` (throughput) for ratios; `1%` or `1pp` for the error rate
+/// (percentage points); `5`, `5us` or `5µs` for the added CPU. Returns its magnitude: a
+/// fraction for ratios and points, µs for the added CPU. The caller names the flag or key
+/// and the value in its error.
+pub fn parse_threshold(metric: Metric, text: &str) -> Result<f64, String> {
+    let unit = ThresholdUnit::of(metric);
+    let trimmed = text.trim();
+    let number = match unit.suffixes().iter().find_map(|s| trimmed.strip_suffix(s)) {
+        Some(number) => number.trim(),
+        None if unit.bare() => trimmed,
+        None => return Err(unit.expected(metric)),
+    };
     let (sign, digits) = match number.as_bytes().first() {
         Some(b'+') => (Some(1.0), &number[1..]),
         Some(b'-') => (Some(-1.0), &number[1..]),
         _ => (None, number),
     };
-    let percent: f64 = digits
+    let magnitude: f64 = digits
         .trim()
         .parse()
         .ok()
         .filter(|p: &f64| p.is_finite() && *p >= 0.0)
-        .ok_or_else(|| format!("'{text}' is not a percentage"))?;
+        .ok_or_else(|| unit.expected(metric))?;
     let bad_direction = match metric.better() {
         Better::Higher => 1.0,
         Better::Lower => -1.0,
     };
-    if sign == Some(bad_direction) && percent > 0.0 {
+    if sign == Some(bad_direction) && magnitude > 0.0 {
         let way = if bad_direction > 0.0 {
             "falls"
         } else {
             "rises"
         };
         return Err(format!(
-            "'{text}' points the good way: {metric} regresses when it {way}; write {percent}%"
+            "points the good way: {metric} regresses when it {way}; write {metric}={}",
+            unit.write(magnitude)
         ));
     }
-    let fraction = percent / 100.0;
-    if metric.better() == Better::Higher && fraction >= 1.0 {
-        return Err(format!("'{text}': a fall must be below 100%"));
-    }
-    Ok(fraction)
+    Ok(match unit {
+        ThresholdUnit::Percent | ThresholdUnit::Points => {
+            let fraction = magnitude / 100.0;
+            if metric.better() == Better::Higher && fraction >= 1.0 {
+                return Err(format!("a fall of {metric} must be below 100%"));
+            }
+            fraction
+        }
+        ThresholdUnit::Micros => magnitude,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::stats::Contrast;
     use super::*;
 
     #[test]
@@ -220,6 +309,131 @@ mod tests {
         assert!(parse_threshold(Metric::P99, "5pp").is_err());
         assert!(parse_threshold(Metric::P99, "lots%").is_err());
         assert!(parse_threshold(Metric::Throughput, "100%").is_err());
+    }
+
+    #[test]
+    fn units_follow_the_contrast() {
+        for metric in Metric::ALL {
+            let unit = ThresholdUnit::of(metric);
+            assert_eq!(
+                unit == ThresholdUnit::Percent,
+                metric.contrast() == Contrast::Ratio,
+                "{metric}"
+            );
+            // The default threshold reads back from its own unit.
+            let default = metric.default_threshold();
+            let written = match unit {
+                ThresholdUnit::Micros => unit.write(default),
+                _ => unit.write(default * 100.0),
+            };
+            let parsed = parse_threshold(metric, &written).unwrap();
+            assert!((parsed - default).abs() < 1e-12, "{metric}: {written}");
+        }
+    }
+
+    #[test]
+    fn each_metric_accepts_its_unit() {
+        for (metric, text, want) in [
+            // Ratios: a percentage, as before.
+            (Metric::P99, "10%", 0.1),
+            (Metric::Cpu, " 15 % ", 0.15),
+            (Metric::StateBytes, "+20%", 0.2),
+            (Metric::Throughput, "-10%", 0.1),
+            // The error rate: percentage points.
+            (Metric::ErrorRate, "1%", 0.01),
+            (Metric::ErrorRate, "0.5pp", 0.005),
+            (Metric::ErrorRate, "+2 pp", 0.02),
+            // The added CPU: µs, bare or with us / µs (micro sign) / μs (Greek mu).
+            (Metric::AddedCpu, "5", 5.0),
+            (Metric::AddedCpu, "5us", 5.0),
+            (Metric::AddedCpu, "5 us", 5.0),
+            (Metric::AddedCpu, "7.5\u{b5}s", 7.5),
+            (Metric::AddedCpu, "7.5\u{3bc}s", 7.5),
+            (Metric::AddedCpu, "+12us", 12.0),
+            (Metric::AddedCpu, "0", 0.0),
+        ] {
+            assert_eq!(parse_threshold(metric, text), Ok(want), "{metric}={text}");
+        }
+    }
+
+    #[test]
+    fn a_unit_of_another_contrast_is_refused_naming_flag_value_and_unit() {
+        for (flag, needles) in [
+            (
+                "added-cpu=5%",
+                &["added-cpu=5%", "difference in CPU-\u{b5}s", "added-cpu=5us"][..],
+            ),
+            ("added-cpu=5pp", &["added-cpu=5pp", "give \u{b5}s"]),
+            ("added-cpu=5ms", &["added-cpu=5ms", "give \u{b5}s"]),
+            ("added-cpu=lots", &["added-cpu=lots", "give \u{b5}s"]),
+            ("cost=5%", &["cost=5%", "added-cpu is a difference"]),
+            (
+                "added-cpu=-5us",
+                &["added-cpu=-5us", "rises", "write added-cpu=5us"],
+            ),
+            ("p99=5us", &["p99=5us", "ratio", "percentage", "p99=20%"]),
+            ("p99=0.2", &["p99=0.2", "percentage"]),
+            ("state-bytes=100", &["state-bytes=100", "percentage"]),
+            ("state-bytes=5pp", &["state-bytes=5pp", "percentage"]),
+            ("error-rate=1", &["error-rate=1", "percentage points"]),
+            ("error-rate=5us", &["error-rate=5us", "error-rate=1pp"]),
+            ("throughput=+10%", &["throughput=+10%", "falls"]),
+        ] {
+            let err = Thresholds::default()
+                .apply_flag(flag)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("--threshold"), "{flag}: {err}");
+            for needle in needles {
+                assert!(
+                    err.to_lowercase().contains(&needle.to_lowercase()),
+                    "{flag}: {err} lacks {needle}"
+                );
+            }
+        }
+        let err = Thresholds::default()
+            .apply_flag("added-cpu=5%")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "--threshold \"added-cpu=5%\": added-cpu is a difference in CPU-\u{b5}s per \
+             request; give \u{b5}s, e.g. added-cpu=5us"
+        );
+    }
+
+    #[test]
+    fn added_cpu_flags_and_file_entries_are_micros() {
+        let mut t = Thresholds::default();
+        t.apply_flag("added-cpu=8").unwrap();
+        assert_eq!(t.get(Metric::AddedCpu, Some("cost/x"), Some("cost")), 8.0);
+        t.apply_flag("added-cpu=3us").unwrap();
+        assert_eq!(t.get(Metric::AddedCpu, None, None), 3.0);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "added-cpu = 6\n[group.cost]\nadded-cpu = \"7.5us\"\n\
+             [cell.\"cost/jwt-hs256/r1\"]\nadded-cpu = 9.5\n",
+        )
+        .unwrap();
+        let t = Thresholds::build(Some(&path), &[]).unwrap();
+        assert_eq!(t.get(Metric::AddedCpu, None, None), 6.0);
+        assert_eq!(t.get(Metric::AddedCpu, Some("cost/x"), Some("cost")), 7.5);
+        assert_eq!(
+            t.get(Metric::AddedCpu, Some("cost/jwt-hs256/r1"), Some("cost")),
+            9.5
+        );
+
+        std::fs::write(&path, "[group.cost]\nadded-cpu = \"5%\"\n").unwrap();
+        let err = Thresholds::build(Some(&path), &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("--thresholds")
+                && err.contains("[group.\"cost\"] added-cpu = \"5%\"")
+                && err.contains("give \u{b5}s"),
+            "{err}"
+        );
     }
 
     #[test]

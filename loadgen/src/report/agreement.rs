@@ -3,11 +3,22 @@
 //!
 //! A verdict is its outcome and its wording (`depends — on the store: …`), not its evidence:
 //! the numbers differ from run to run, the verdict must not.
+//!
+//! `loadgen verdicts` exits 0 when every claim agreed in at least `--min-agree` runs,
+//! [`EXIT_TOO_FEW_AGREE`] when some claim agreed in fewer, and [`EXIT_UNUSABLE`] when it
+//! cannot tell (a run folder it cannot read, a bad flag), as `loadgen compare` tells a
+//! regression from inputs it cannot compare.
 
 use std::fmt::Write as _;
 
 use crate::report::verdict::{verdicts, CLAIMS_LIST};
 use crate::suite::model::SuiteRun;
+
+/// Exit status of `loadgen verdicts` when a claim agreed in fewer than `--min-agree` runs.
+pub const EXIT_TOO_FEW_AGREE: u8 = 1;
+/// Exit status of `loadgen verdicts` when it cannot judge agreement: a run folder without a
+/// readable run.json, or a bad flag.
+pub const EXIT_UNUSABLE: u8 = 2;
 
 /// One claim across runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
