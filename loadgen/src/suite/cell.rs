@@ -1,6 +1,8 @@
 //! A load cell: one configuration brought up once and driven by the engine for each trial,
-//! with the servers scraped at the start, at the end of the warm-up and at the end.
+//! with the servers scraped at the start, at the end of the warm-up and at the end; the cells
+//! of a group with several trials are brought up together and take turns.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -88,42 +90,98 @@ pub fn request_route(auth: Auth) -> &'static str {
     }
 }
 
-/// Runs every trial of `plan` (those interrupted by Ctrl-C are left out).
-pub async fn run(ctx: &SuiteContext, plan: &CellPlan) -> Result<Cell, String> {
-    let users = plan.users.max(match plan.load {
-        Load::Closed { concurrency } => concurrency,
-        Load::Open { .. } => 1,
-    });
-    let deployment = deploy::start(ctx, &plan.config, users).await?;
-    let mut trials = Vec::new();
-    let mut failure = None;
-    for t in 0..plan.trials {
-        if ctx.stopped() {
-            break;
-        }
-        let hdr =
-            PathBuf::from("hdr").join(format!("{}.t{}.hlog", plan.id.replace('/', "_"), t + 1));
-        match trial(ctx, &deployment, plan, Some(hdr)).await {
-            // A trial cut short by Ctrl-C measured less than the plan says: dropped.
-            Ok(_) if ctx.stopped() => break,
-            Ok(trial) => trials.push(trial),
-            Err(e) => {
-                failure = Some(e);
-                break;
+/// Runs the cells of `plans` with their trials taking turns ([`take_turns`]): every cell is
+/// brought up first, then trial 1 of each, trial 2 of each, and so on. One cell's failure
+/// stops only that cell; a trial cut short by Ctrl-C is left out.
+pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<Result<Cell, String>> {
+    let mut deployments: Vec<Result<Deployment, String>> = Vec::new();
+    for plan in plans {
+        deployments.push(deploy::start(ctx, &plan.config, users_of(plan)).await);
+    }
+    let counts: Vec<u32> = plans
+        .iter()
+        .zip(&deployments)
+        .map(|(p, d)| if d.is_ok() { p.trials } else { 0 })
+        .collect();
+    let measured = take_turns(
+        &counts,
+        |c, t| {
+            let plan = plans[c];
+            let deployment = deployments[c].as_ref().ok();
+            let hdr =
+                PathBuf::from("hdr").join(format!("{}.t{}.hlog", plan.id.replace('/', "_"), t + 1));
+            async move {
+                let deployment = deployment.ok_or("not deployed")?;
+                trial(ctx, deployment, plan, Some(hdr)).await
+            }
+        },
+        || ctx.stopped(),
+    )
+    .await;
+    let mut out = Vec::new();
+    for ((plan, deployment), trials) in plans.iter().zip(deployments).zip(measured) {
+        out.push(match deployment {
+            Ok(deployment) => {
+                deployment.stop().await;
+                trials.map(|trials| Cell {
+                    id: plan.id.clone(),
+                    group: plan.group.clone(),
+                    config: plan.config.clone(),
+                    load: plan.load.clone(),
+                    users: users_of(plan),
+                    warmup_seconds: Some(plan.warmup.as_secs_f64()),
+                    trials,
+                })
+            }
+            Err(e) => Err(e),
+        });
+    }
+    out
+}
+
+/// Runs trial *t* of every cell (`trials[c]` trials of cell `c`) before trial *t* + 1 of any,
+/// through `measure(cell, t)`, so that a drift of the machine touches every cell alike and
+/// trial *t* of one cell can be paired with trial *t* of another (docs/claims.md). A cell
+/// whose trial fails keeps the error and is not measured again; when `stopped` says so after
+/// a trial, that trial (cut short) is dropped and nothing more runs.
+pub async fn take_turns<T, F, Fut>(
+    trials: &[u32],
+    mut measure: F,
+    stopped: impl Fn() -> bool,
+) -> Vec<Result<Vec<T>, String>>
+where
+    F: FnMut(usize, u32) -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let mut out: Vec<Result<Vec<T>, String>> = trials.iter().map(|_| Ok(Vec::new())).collect();
+    let most = trials.iter().copied().max().unwrap_or(0);
+    'trials: for t in 0..most {
+        for (c, slot) in out.iter_mut().enumerate() {
+            if slot.is_err() || t >= trials[c] {
+                continue;
+            }
+            if stopped() {
+                break 'trials;
+            }
+            let result = measure(c, t).await;
+            if stopped() {
+                break 'trials;
+            }
+            match (result, slot) {
+                (Ok(trial), Ok(done)) => done.push(trial),
+                (Err(e), slot) => *slot = Err(e),
+                (Ok(_), Err(_)) => {}
             }
         }
     }
-    deployment.stop().await;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(Cell {
-        id: plan.id.clone(),
-        group: plan.group.clone(),
-        config: plan.config.clone(),
-        load: plan.load.clone(),
-        users,
-        trials,
+    out
+}
+
+/// Virtual users of a cell: at least one per closed-loop connection.
+fn users_of(plan: &CellPlan) -> usize {
+    plan.users.max(match plan.load {
+        Load::Closed { concurrency } => concurrency,
+        Load::Open { .. } => 1,
     })
 }
 
@@ -322,4 +380,70 @@ fn round2(x: f64) -> f64 {
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[tokio::test]
+    async fn trials_take_turns_across_cells() {
+        let order = RefCell::new(Vec::new());
+        let done = take_turns(
+            &[3, 1, 2],
+            |c, t| {
+                order.borrow_mut().push((c, t));
+                async move { Ok((c, t)) }
+            },
+            || false,
+        )
+        .await;
+        assert_eq!(
+            *order.borrow(),
+            [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1), (0, 2)]
+        );
+        assert_eq!(done[0], Ok(vec![(0, 0), (0, 1), (0, 2)]));
+        assert_eq!(done[1], Ok(vec![(1, 0)]));
+        assert_eq!(done[2], Ok(vec![(2, 0), (2, 1)]));
+    }
+
+    #[tokio::test]
+    async fn a_failed_cell_stops_alone_and_ctrl_c_drops_the_cut_trial() {
+        let calls = RefCell::new(0);
+        let done = take_turns(
+            &[3, 3],
+            |c, t| {
+                *calls.borrow_mut() += 1;
+                async move {
+                    if c == 0 && t == 1 {
+                        Err("replica died".to_owned())
+                    } else {
+                        Ok(t)
+                    }
+                }
+            },
+            || false,
+        )
+        .await;
+        assert_eq!(done[0], Err("replica died".to_owned()));
+        assert_eq!(done[1], Ok(vec![0, 1, 2]));
+        assert_eq!(*calls.borrow(), 5, "the failed cell is not measured again");
+
+        let calls = RefCell::new(0);
+        let done = take_turns(
+            &[2, 2],
+            |_, t| {
+                *calls.borrow_mut() += 1;
+                async move { Ok(t) }
+            },
+            // Ctrl-C arrives during the third trial.
+            || *calls.borrow() >= 3,
+        )
+        .await;
+        // Trial 2 of cell 0 was cut short: dropped; the trials finished before it are kept.
+        assert_eq!(done[0], Ok(vec![0]));
+        assert_eq!(done[1], Ok(vec![0]));
+        assert_eq!(*calls.borrow(), 3, "nothing runs after Ctrl-C");
+    }
 }

@@ -259,7 +259,12 @@ pub struct Cell {
     pub load: Load,
     /// Virtual users.
     pub users: usize,
-    /// Measured trials, in the order run.
+    /// Warm-up before each trial, seconds (absent in runs before it was recorded: the
+    /// options' `warmup_seconds` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_seconds: Option<f64>,
+    /// Measured trials, in the order run. With several trials, the trials of a group's cells
+    /// took turns (trial 1 of each cell, then trial 2 …), so equal indices ran side by side.
     pub trials: Vec<Trial>,
 }
 

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::context::SuiteContext;
 use super::deploy;
-use super::matrix::SuitePlan;
+use super::matrix::{CellPlan, SuitePlan};
 use super::model::{
     CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
 };
@@ -78,29 +78,38 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         + usize::from(plan.store_capacity.is_some());
     let mut progress = Progress { done: 0, total };
 
-    for cell_plan in &plan.cells {
+    for group in plan.cells.chunk_by(|a, b| a.group == b.group) {
         if ctx.stopped() {
             break;
         }
-        if skip(
-            ctx,
-            &mut progress,
-            &mut run,
-            &cell_plan.config,
-            &cell_plan.id,
-        ) {
-            continue;
-        }
-        let t = Instant::now();
-        match cell::run(ctx, cell_plan).await {
-            Ok(cell) if cell.trials.is_empty() => {}
-            Ok(cell) => {
-                progress.line(&cell_plan.id, t, &cell_line(&cell));
-                run.cells.push(cell);
+        let runnable: Vec<&CellPlan> = group
+            .iter()
+            .filter(|c| !skip(ctx, &mut progress, &mut run, &c.config, &c.id))
+            .collect();
+        // One trial each: one cell up at a time. Several: the group's cells up together, their
+        // trials taking turns.
+        let batches: Vec<&[&CellPlan]> = if runnable.iter().all(|c| c.trials <= 1) {
+            runnable.chunks(1).collect()
+        } else {
+            vec![&runnable[..]]
+        };
+        for batch in batches {
+            if ctx.stopped() || batch.is_empty() {
+                break;
             }
-            Err(e) => fail(&mut progress, &mut failed, &cell_plan.id, t, e),
+            let t = Instant::now();
+            for (cell_plan, cell) in batch.iter().zip(cell::run_together(ctx, batch).await) {
+                match cell {
+                    Ok(cell) if cell.trials.is_empty() => {}
+                    Ok(cell) => {
+                        progress.line(&cell_plan.id, t, &cell_line(&cell));
+                        run.cells.push(cell);
+                    }
+                    Err(e) => fail(&mut progress, &mut failed, &cell_plan.id, t, e),
+                }
+            }
+            save(ctx, &mut run, started);
         }
-        save(ctx, &mut run, started);
     }
     if let Some(cost_plan) = &plan.cost {
         let what = |c: &CellConfig| format!("cost/{}", super::matrix::slug(c));

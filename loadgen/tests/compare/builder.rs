@@ -216,6 +216,7 @@ impl RunBuilder {
             config,
             load,
             users: 100,
+            warmup_seconds: None,
             trials,
         });
         self

@@ -283,6 +283,7 @@ pub(super) fn cell(id: &str, group: &str, config: CellConfig, load: Load, spec: 
         config,
         load,
         users: 100,
+        warmup_seconds: Some(5.0),
         trials: (0..TRIALS)
             .map(|k| {
                 let mut t = trial(spec, k, WINDOW);

@@ -133,6 +133,10 @@ pub struct Entry {
     pub concurrency: Option<usize>,
     /// Measured seconds.
     pub seconds: Option<f64>,
+    /// Cells: warm-up seconds before each trial.
+    pub warmup: Option<f64>,
+    /// Cells: trials (the trials of a group's cells take turns).
+    pub trials: Option<u32>,
     /// Virtual users.
     pub users: Option<usize>,
     /// Revocation: `logout`, `force-logout`.
@@ -510,6 +514,14 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             &format!("{section}.seconds"),
             entry.seconds.unwrap_or(d.seconds),
         )?;
+        let warmup = entry.warmup.unwrap_or(d.warmup);
+        if !(warmup.is_finite() && warmup >= 0.0) {
+            return Err(format!("{section}.warmup = {warmup} must be ≥ 0"));
+        }
+        let trials = entry.trials.unwrap_or(d.trials);
+        if trials == 0 {
+            return Err(format!("{section}.trials must be at least 1"));
+        }
         for config in configs(entry, &section)? {
             let id = format!("{group}/{}", slug(&config));
             if !ids.insert(id.clone()) {
@@ -521,9 +533,9 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                 config,
                 load: load.clone(),
                 seconds,
-                warmup: Duration::from_secs_f64(d.warmup),
+                warmup: Duration::from_secs_f64(warmup),
                 users: entry.users.unwrap_or(d.users),
-                trials: d.trials,
+                trials,
             });
         }
     }

@@ -103,6 +103,11 @@ fn bad_matrices_name_the_key() {
         ("[[cells]]\nload = \"half-open\"", "half-open"),
         ("[[cells]]\nspeed = 3", "unknown field `speed`"),
         ("[defaults]\ntrials = 0", "trials"),
+        (
+            "[[cells]]\ntrials = 0",
+            "cells[0].trials must be at least 1",
+        ),
+        ("[[cells]]\nwarmup = -1", "cells[0].warmup = -1 must be ≥ 0"),
         ("[[faults]]\nkind = \"churn\"", "at least 2 replicas"),
         (
             "[[cells]]\ngroup = \"a\"\n[[cells]]\ngroup = \"a\"",
@@ -112,4 +117,17 @@ fn bad_matrices_name_the_key() {
         let err = parse("t", text).unwrap_err();
         assert!(err.contains(needle), "{text}: {err}");
     }
+}
+
+#[test]
+fn cells_may_set_their_own_trials_and_warm_up() {
+    let plan = parse(
+        "t",
+        "[defaults]\ntrials = 1\nwarmup = 0.5\n\n[[cells]]\ngroup = \"a\"\ntrials = 5\nwarmup = 0.2\n\n[[cells]]\ngroup = \"b\"",
+    )
+    .unwrap();
+    assert_eq!(plan.cells[0].trials, 5);
+    assert_eq!(plan.cells[0].warmup, Duration::from_millis(200));
+    assert_eq!(plan.cells[1].trials, 1);
+    assert_eq!(plan.cells[1].warmup, Duration::from_millis(500));
 }
