@@ -63,6 +63,7 @@ svg.chart .never { fill: #a11d1d; font-weight: 600; }
 svg.chart .grid { stroke: #eceef1; stroke-width: 1; }
 svg.chart .axis { stroke: #9aa1ad; stroke-width: 1; }
 svg.chart .mark { stroke: #59a14f; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg.chart .zero { stroke: #2b3240; stroke-width: 1.5; }
 svg.chart .fault { stroke: #333; stroke-width: 1.5; stroke-dasharray: 4 3; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 @media (max-width: 900px) { .charts { grid-template-columns: 1fr; } main { padding: 16px; } }
@@ -324,6 +325,7 @@ mod tests {
     fn every_chart_is_present_with_content() {
         let html = render(&example_run());
         let ids = [
+            "chart-cost",
             "chart-spectrum",
             "chart-cpu",
             "chart-scaling",

@@ -1,12 +1,13 @@
-//! The report's charts, drawn from a run with [`svg`](crate::report::svg): latency spectra,
-//! scaling, CPU and bytes per request, state per session, revocation windows, fault
-//! timelines and the projection. Each chart has a title, axis labels, a legend and
-//! accessible `<title>`/`<desc>` text; a chart whose data is missing is simply absent.
+//! The report's charts, drawn from a run with [`svg`](crate::report::svg): CPU added over no
+//! auth, latency spectra, scaling, CPU and bytes per request, state per session, revocation
+//! windows, fault timelines and the projection. Each chart has a title, axis labels, a legend
+//! and accessible `<title>`/`<desc>` text; a chart whose data is missing is simply absent.
 
 mod bars;
+mod cost;
 mod lines;
 
-pub use {bars::*, lines::*};
+pub use {bars::*, cost::*, lines::*};
 
 use crate::report::format as f;
 use crate::report::projection;
@@ -84,6 +85,7 @@ pub fn all(run: &SuiteRun) -> Vec<(&'static str, Chart)> {
             out.push((section, c));
         }
     };
+    push("added-cost", added_cost(run));
     push("equal-rate", latency_spectrum(run));
     push("equal-rate", cpu_per_request(run));
     push("scaling", scaling(run));
