@@ -6,32 +6,14 @@
 //! difference of their medians. The resampling uses a fixed seed, so re-rendering a run gives
 //! the same intervals. Thresholds: docs/claims.md, "How the report decides".
 
+pub use super::interval::Interval;
+use super::interval::{bootstrap_difference, bootstrap_median, median, seed_of};
 use crate::suite::model::{CellConfig, CostPart, CostRound};
 
-/// Bootstrap resamples per interval.
-pub const RESAMPLES: usize = 4_000;
 /// A difference smaller than this many CPU-µs per request is below the resolution we claim.
 pub const MIN_DIFF_US: f64 = 1.0;
 /// …or smaller than this share of the larger of the two costs compared.
 pub const MIN_DIFF_SHARE: f64 = 0.10;
-
-/// An estimate with a 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Interval {
-    /// The median.
-    pub estimate: f64,
-    /// 2.5th percentile of the bootstrap distribution.
-    pub low: f64,
-    /// 97.5th percentile.
-    pub high: f64,
-}
-
-impl Interval {
-    /// Half the interval's width.
-    pub fn half_width(&self) -> f64 {
-        (self.high - self.low) / 2.0
-    }
-}
 
 /// How one cost compares with another (or with the baseline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,99 +132,10 @@ pub fn added_costs(run: &crate::suite::model::SuiteRun) -> Vec<AddedCost> {
     run.cost.iter().filter_map(AddedCost::of).collect()
 }
 
-/// The median of `v` (`NaN` when empty).
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-/// The median of `v` with a 95 % percentile-bootstrap interval.
-pub fn bootstrap_median(v: &[f64], seed: u64) -> Interval {
-    bootstrap(
-        v.len(),
-        seed,
-        |rng| median(resample(v, rng)),
-        median(v.to_vec()),
-    )
-}
-
-/// `median(a) − median(b)` with a 95 % interval, resampling each side on its own.
-pub fn bootstrap_difference(a: &[f64], b: &[f64], seed: u64) -> Interval {
-    let estimate = median(a.to_vec()) - median(b.to_vec());
-    bootstrap(
-        a.len().min(b.len()),
-        seed,
-        |rng| median(resample(a, rng)) - median(resample(b, rng)),
-        estimate,
-    )
-}
-
-fn bootstrap(
-    n: usize,
-    seed: u64,
-    mut stat: impl FnMut(&mut SplitMix) -> f64,
-    estimate: f64,
-) -> Interval {
-    if n == 0 {
-        return Interval {
-            estimate: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-        };
-    }
-    let mut rng = SplitMix(seed);
-    let mut stats: Vec<f64> = (0..RESAMPLES).map(|_| stat(&mut rng)).collect();
-    stats.sort_by(f64::total_cmp);
-    let at = |q: f64| stats[((q * (RESAMPLES - 1) as f64).round() as usize).min(RESAMPLES - 1)];
-    Interval {
-        estimate,
-        low: at(0.025),
-        high: at(0.975),
-    }
-}
-
-fn resample(v: &[f64], rng: &mut SplitMix) -> Vec<f64> {
-    (0..v.len())
-        .map(|_| v[(rng.next() % v.len() as u64) as usize])
-        .collect()
-}
-
-/// A seed from the configuration's description, so every interval is reproducible.
-fn seed_of(config: &CellConfig) -> u64 {
-    // FNV-1a: stable across Rust versions, unlike `DefaultHasher`.
-    config
-        .describe()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): small, fast, good enough for resampling.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::interval::SplitMix;
 
     fn noisy(center: f64, spread: f64, n: usize, seed: u64) -> Vec<f64> {
         let mut rng = SplitMix(seed);
@@ -330,16 +223,6 @@ mod tests {
         assert_eq!(a.over_baseline(), Resolved::Less);
         let tiny = added(vec![0.1, 0.3, -0.2, 0.2, 0.0, 0.4], 4);
         assert_eq!(tiny.over_baseline(), Resolved::Indistinguishable);
-    }
-
-    #[test]
-    fn intervals_are_reproducible_and_cover_the_median() {
-        let v = noisy(10.0, 2.0, 10, 9);
-        let a = bootstrap_median(&v, 42);
-        assert_eq!(a, bootstrap_median(&v, 42));
-        assert!(a.low <= a.estimate && a.estimate <= a.high, "{a:?}");
-        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
-        assert!(median(Vec::new()).is_nan());
     }
 
     #[test]

@@ -270,8 +270,34 @@ pub fn command_line(words: &[String]) -> String {
         .join(" ")
 }
 
+/// A latency difference with its interval: `+31 µs [25, 40]`, `+12.30 ms [10.10, 14.20]`
+/// (whole µs below 1 ms, as latencies are recorded).
+pub fn interval_lat(i: &crate::report::interval::Interval) -> String {
+    let ms = [i.estimate, i.low, i.high]
+        .iter()
+        .any(|v| v.is_finite() && v.abs() >= 1_000.0);
+    let bound = |v: f64| {
+        if !v.is_finite() {
+            "–".to_owned()
+        } else if ms {
+            format!("{:.2}", v / 1e3).replace('-', "−")
+        } else {
+            format!("{v:.0}").replace('-', "−")
+        }
+    };
+    let estimate = if !i.estimate.is_finite() {
+        "–".to_owned()
+    } else if ms {
+        let sign = if i.estimate < 0.0 { "−" } else { "+" };
+        format!("{sign}{:.2} ms", i.estimate.abs() / 1e3)
+    } else {
+        lat_signed(i.estimate)
+    };
+    format!("{estimate} [{}, {}]", bound(i.low), bound(i.high))
+}
+
 /// An added cost with its interval: `+13.7 µs [9.9, 16.9]`.
-pub fn interval_us(i: &crate::report::cost::Interval) -> String {
+pub fn interval_us(i: &crate::report::interval::Interval) -> String {
     let bound = |v: f64| {
         if !v.is_finite() {
             "–".to_owned()
@@ -301,6 +327,17 @@ mod tests {
         assert_eq!(us(26.0), "26.0 µs");
         assert_eq!(lat(26.0), "26 µs");
         assert_eq!(lat_signed(-3.0), "−3 µs");
+        let i = |estimate, low, high| crate::report::interval::Interval {
+            estimate,
+            low,
+            high,
+        };
+        assert_eq!(interval_lat(&i(31.2, 25.0, 40.4)), "+31 µs [25, 40]");
+        assert_eq!(interval_lat(&i(-3.0, -7.0, 2.0)), "−3 µs [−7, 2]");
+        assert_eq!(
+            interval_lat(&i(12_300.0, 10_100.0, 14_200.0)),
+            "+12.30 ms [10.10, 14.20]"
+        );
         assert_eq!(lat(1_240.0), "1.24 ms");
         assert_eq!(tick_us(5_000.0), "5 ms");
         assert_eq!(tick_us(500.0), "500 µs");

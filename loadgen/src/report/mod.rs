@@ -21,6 +21,8 @@ pub mod cost;
 pub mod example;
 pub mod format;
 pub mod html;
+pub mod interval;
+pub mod latency;
 pub mod markdown;
 pub mod projection;
 pub mod stats;

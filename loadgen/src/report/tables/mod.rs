@@ -7,10 +7,11 @@ mod cost;
 pub use cost::added_cost;
 
 use crate::report::format as f;
+use crate::report::latency::{AddedLatency, MIN_TRIALS};
 use crate::report::projection::{self, StoreLimit};
 use crate::report::stats::{self, CellStats, BALANCING, CLAIMS, EQUAL_RATE, SCALING};
 use crate::report::verdict::{self, COOKIE_LIMIT_BYTES};
-use crate::suite::model::{Auth, Load, SuiteRun};
+use crate::suite::model::{Auth, Cell, Load, SuiteRun};
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,20 +105,69 @@ fn opt_us(v: Option<f64>) -> String {
     v.map_or("–".to_owned(), f::us)
 }
 
-fn trials_note(run: &SuiteRun) -> String {
-    let n = run.options.trials;
-    if n > 1 {
-        format!(
-            "Medians over {n} trials of {} (after {} of warm-up).",
-            f::seconds(run.options.cell_seconds),
-            f::seconds(run.options.warmup_seconds)
-        )
-    } else {
-        format!(
-            "One trial of {} (after {} of warm-up).",
-            f::seconds(run.options.cell_seconds),
-            f::seconds(run.options.warmup_seconds)
-        )
+/// `cells: 1–5 trial(s) of 0.50–2.00 s`, over every cell of the run.
+fn cell_lengths(run: &SuiteRun) -> String {
+    let range = |v: Vec<f64>, fmt: &dyn Fn(f64) -> String| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        match (lo.is_finite(), lo == hi) {
+            (false, _) => "–".to_owned(),
+            (true, true) => fmt(lo),
+            (true, false) => format!("{}–{}", fmt(lo), fmt(hi)),
+        }
+    };
+    let trials = range(
+        run.cells.iter().map(|c| c.trials.len() as f64).collect(),
+        &|v| format!("{v:.0}"),
+    );
+    let seconds = range(
+        run.cells
+            .iter()
+            // To the 10 ms: measured windows end a few ms apart.
+            .flat_map(|c| {
+                c.trials
+                    .iter()
+                    .map(|t| (t.window_seconds * 100.0).round() / 100.0)
+            })
+            .collect(),
+        &f::seconds,
+    );
+    format!("cells: {trials} trial(s) of {seconds}")
+}
+
+/// How many trials of what length the `cells` ran, from the cells themselves (the matrix
+/// may give each entry its own).
+fn trials_note(run: &SuiteRun, cells: &[&Cell]) -> String {
+    let counts: Vec<usize> = cells.iter().map(|c| c.trials.len()).collect();
+    let (fewest, most) = (
+        counts.iter().copied().min().unwrap_or(0),
+        counts.iter().copied().max().unwrap_or(0),
+    );
+    let seconds = stats::median(
+        cells
+            .iter()
+            .flat_map(|c| c.trials.iter().map(|t| t.window_seconds)),
+    )
+    .unwrap_or(run.options.cell_seconds);
+    let warmup = cells
+        .iter()
+        .find_map(|c| c.warmup_seconds)
+        .unwrap_or(run.options.warmup_seconds);
+    let length = format!(
+        "{} (after {} of warm-up)",
+        f::seconds(seconds),
+        f::seconds(warmup)
+    );
+    match (fewest, most) {
+        (_, 0 | 1) => format!("One trial of {length}."),
+        (a, b) if a == b => format!(
+            "Medians over {b} trials of {length}; the cells' trials took turns, trial 1 of \
+             each, then trial 2 …"
+        ),
+        (a, b) => format!(
+            "Medians over {a}–{b} trials of {length}; the cells' trials took turns, trial 1 \
+             of each, then trial 2 …"
+        ),
     }
 }
 
@@ -138,15 +188,18 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
     if cells.is_empty() {
         return s.missing(run, "The equal-rate cells were", &["equal-rate"]);
     }
+    let plain: Vec<&Cell> = cells.iter().map(|(c, _)| *c).collect();
     s.intro.push(format!(
         "Open loop, one replica, no balancer. {} Latency is corrected for coordinated omission \
          (timed from the intended send). +p50 / +p99: added over the no-auth `/healthz` \
-         baseline. CPU per request: replica (app) and Redis (store), from the processes' own \
+         baseline — with {MIN_TRIALS} or more trials, the median of the per-trial differences \
+         from the baseline's trial beside it, with a 95 % interval. CPU per request: replica (app) and Redis (store), from the processes' own \
          counters — evidence only: at this rate it is mostly the kernel waking an idle \
          server, so the cost verdicts read the section above.",
-        trials_note(run)
+        trials_note(run, &plain)
     ));
     let base = stats::baseline(run);
+    let base_cell = stats::find(run, EQUAL_RATE, stats::pick::baseline);
     let mut t = Table::new(&[
         ("configuration", Left),
         ("throughput", Right),
@@ -163,8 +216,12 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
         ("errors", Right),
     ]);
     for (c, st) in &cells {
-        let (a50, a99) = match (&base, c.config.auth) {
-            (Some(b), Auth::Jwt | Auth::Session) => {
+        let paired = base_cell
+            .filter(|_| c.config.auth != Auth::None)
+            .and_then(|b| AddedLatency::of(c, b));
+        let (a50, a99) = match (paired, &base, c.config.auth) {
+            (Some(a), _, _) => (f::interval_lat(&a.p50), f::interval_lat(&a.p99)),
+            (None, Some(b), Auth::Jwt | Auth::Session) => {
                 let (a, b) = stats::added_latency(st, b);
                 (f::lat_signed(a), f::lat_signed(b))
             }
@@ -664,10 +721,9 @@ pub fn environment(run: &SuiteRun) -> Section {
     kv(
         "suite",
         format!(
-            "matrix {}, {} trial(s) × {}, Redis {}, {} seeded sessions{}",
+            "matrix {}, {}, Redis {}, {} seeded sessions{}",
             run.options.matrix,
-            run.options.trials,
-            f::seconds(run.options.cell_seconds),
+            cell_lengths(run),
             run.options.redis,
             f::int(run.options.sessions),
             if run.options.slowdown_us > 0 {

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::report::cost::Resolved;
+use crate::report::interval::Interval;
+use crate::report::latency::{AddedLatency, LatencyDifference, MIN_TRIALS};
 
 /// Where the projected shared store saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,16 +61,12 @@ pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
     };
     let outcome = s3_rule(costlier, saturation);
     let mut ev = format!(
-        "Redis over in-process sessions: added CPU {} vs {}, difference {} ({}); p50 {} vs {} ({}), p99 {} vs {}",
+        "Redis over in-process sessions: added CPU {} vs {}, difference {} ({}); {}",
         f::interval_us(&redis_cost.total),
         f::interval_us(&mem_cost.total),
         f::interval_us(&diff),
         super::cost::resolved(costlier),
-        f::lat(redis.p50_us),
-        f::lat(mem.p50_us),
-        f::lat_signed(redis.p50_us - mem.p50_us),
-        f::lat(redis.p99_us),
-        f::lat(mem.p99_us),
+        s3_latency(run, &mem, &redis),
     );
     match (&proj, saturation) {
         (Some(p), Saturation::Within(n)) => {
@@ -106,68 +104,184 @@ pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
     (outcome, ev)
 }
 
-/// X2: the largest difference between a session and a JWT configuration. Supported when the
-/// p50 difference reaches [`TENS_OF_MS_US`]; refuted when p50 differs by less than
-/// [`SUB_MS_US`] and p99 by less than [`TENS_OF_MS_US`]; depends otherwise.
-pub fn x2_rule(max_p50_diff_us: f64, max_p99_diff_us: f64) -> Outcome {
-    if max_p50_diff_us >= TENS_OF_MS_US {
-        Outcome::Supported
-    } else if max_p50_diff_us < SUB_MS_US && max_p99_diff_us < TENS_OF_MS_US {
-        Outcome::Refuted
-    } else if max_p99_diff_us >= TENS_OF_MS_US {
-        Outcome::Depends(format!(
-            "on the percentile: tens of ms only at p99 ({}), p50 differs by {}",
-            f::lat(max_p99_diff_us),
-            f::lat(max_p50_diff_us)
-        ))
+/// Where an interval lies from zero: its nearest and farthest magnitude.
+fn magnitude(i: &Interval) -> (f64, f64) {
+    let near = if i.low > 0.0 {
+        i.low
+    } else if i.high < 0.0 {
+        -i.high
     } else {
-        Outcome::Depends(format!(
-            "on the configuration: up to {} at p50, short of tens of ms",
-            f::lat(max_p50_diff_us)
-        ))
+        0.0
+    };
+    (near, i.low.abs().max(i.high.abs()))
+}
+
+/// X2 on the session–JWT latency differences, one `(p50, p99)` pair of intervals per
+/// session × JWT configuration. Supported when some p50 difference is at least
+/// [`TENS_OF_MS_US`] over its whole interval; depends on the percentile when only a p99 one
+/// is; refuted when every p50 interval stays within [`SUB_MS_US`] and every p99 interval
+/// within [`TENS_OF_MS_US`]; depends on the configuration when some p50 difference is over
+/// [`SUB_MS_US`] with all short of tens of ms; otherwise an interval spans a threshold and
+/// the verdict waits for more trials.
+pub fn x2_rule(pairs: &[(Interval, Interval)]) -> Outcome {
+    let any = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().any(f);
+    let all = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().all(f);
+    if any(&|(p50, _)| magnitude(p50).0 >= TENS_OF_MS_US) {
+        Outcome::Supported
+    } else if any(&|(_, p99)| magnitude(p99).0 >= TENS_OF_MS_US) {
+        Outcome::Depends("on the percentile: tens of ms only at p99".into())
+    } else if all(&|(p50, p99)| magnitude(p50).1 < SUB_MS_US && magnitude(p99).1 < TENS_OF_MS_US) {
+        Outcome::Refuted
+    } else if any(&|(p50, _)| magnitude(p50).0 >= SUB_MS_US)
+        && all(&|(p50, p99)| magnitude(p50).1 < TENS_OF_MS_US && magnitude(p99).1 < TENS_OF_MS_US)
+    {
+        Outcome::Depends(
+            "on the configuration: over a millisecond at p50 for some, short of tens of ms".into(),
+        )
+    } else {
+        Outcome::Depends(
+            "on precision: a difference's interval spans a threshold of the rule (more trials would decide)"
+                .into(),
+        )
     }
 }
 
+/// The equal-rate cells' added latency, by name, for the configurations `picks` names.
+fn added_latencies<'a>(
+    run: &SuiteRun,
+    picks: impl IntoIterator<Item = (String, Box<dyn Fn(&CellConfig) -> bool + 'a>)>,
+) -> Vec<(String, AddedLatency)> {
+    let Some(base) = stats::find(run, EQUAL_RATE, pick::baseline) else {
+        return Vec::new();
+    };
+    picks
+        .into_iter()
+        .filter_map(|(name, pred)| {
+            let cell = stats::find(run, EQUAL_RATE, pred)?;
+            Some((name, AddedLatency::of(cell, base)?))
+        })
+        .collect()
+}
+
+fn session_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
+    added_latencies(
+        run,
+        [
+            ("in-process sessions", Store::Memory),
+            ("Redis sessions", Store::Redis),
+        ]
+        .map(|(name, store)| {
+            let pred: Box<dyn Fn(&CellConfig) -> bool> = Box::new(pick::session(store));
+            (name.to_owned(), pred)
+        }),
+    )
+}
+
+fn jwt_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
+    added_latencies(
+        run,
+        ["HS256", "RS256", "ES256", "EdDSA"].map(|alg| {
+            let pred: Box<dyn Fn(&CellConfig) -> bool> = Box::new(pick::jwt(alg));
+            (format!("JWT {alg}"), pred)
+        }),
+    )
+}
+
+/// Why there are no latency intervals: too few trials of the equal-rate cells.
+fn too_few_trials(run: &SuiteRun) -> (Outcome, String) {
+    let most = stats::cells(run, EQUAL_RATE)
+        .map(|c| c.trials.len())
+        .max()
+        .unwrap_or(0);
+    (
+        Outcome::NotMeasured(format!(
+            "latency intervals need at least {MIN_TRIALS} trials of the equal-rate cells (set `trials` on them in the matrix, or run with --trials {MIN_TRIALS})"
+        )),
+        format!("the equal-rate cells ran {most} trial(s)"),
+    )
+}
+
 pub(super) fn x2(run: &SuiteRun) -> (Outcome, String) {
-    let sess = sessions(run);
-    let algs = jwts(run);
-    if sess.is_empty() || algs.is_empty() {
+    if sessions(run).is_empty() || jwts(run).is_empty() {
         return no_equal_rate_cells(run);
     }
-    let mut p50: f64 = 0.0;
-    let mut p99: f64 = 0.0;
-    for (_, s) in &sess {
-        for (_, j) in &algs {
-            p50 = p50.max((s.p50_us - j.p50_us).abs());
-            p99 = p99.max((s.p99_us - j.p99_us).abs());
+    let sess = session_latencies(run);
+    let algs = jwt_latencies(run);
+    let mut pairs = Vec::new();
+    for (s_name, s) in &sess {
+        for (j_name, j) in &algs {
+            if let Some(d) = s.minus(j) {
+                pairs.push((format!("{s_name} − {j_name}"), d));
+            }
         }
     }
-    let outcome = x2_rule(p50, p99);
-    let mut ev = format!(
-        "largest session–JWT difference: p50 {}, p99 {}",
-        f::lat(p50),
-        f::lat(p99)
-    );
-    if let Some(base) = stats::baseline(run) {
-        let rate = base
-            .offered_rps
-            .map_or(String::new(), |r| format!(" at {}", f::rps(r)));
-        let _ = write!(
-            ev,
-            "; added over no-auth{rate} (p50 {}, p99 {}):",
-            f::lat(base.p50_us),
-            f::lat(base.p99_us)
-        );
-        let added: Vec<String> = sess
-            .iter()
-            .map(|(n, s)| (n.to_string(), s))
-            .chain(algs.iter().map(|(a, s)| (format!("JWT {a}"), s)))
-            .map(|(n, s)| {
-                let (a50, a99) = added_latency(s, &base);
-                format!(" {n} {}/{}", f::lat_signed(a50), f::lat_signed(a99))
-            })
-            .collect();
-        ev.push_str(&added.join(","));
+    if pairs.is_empty() {
+        return too_few_trials(run);
     }
+    let outcome = x2_rule(
+        &pairs
+            .iter()
+            .map(|(_, d)| (d.p50, d.p99))
+            .collect::<Vec<_>>(),
+    );
+    let largest = |f: &dyn Fn(&LatencyDifference) -> Interval| {
+        pairs
+            .iter()
+            .max_by(|a, b| magnitude(&f(&a.1)).1.total_cmp(&magnitude(&f(&b.1)).1))
+            .map(|(name, d)| format!("{} ({name})", f::interval_lat(&f(d))))
+            .unwrap_or_default()
+    };
+    let trials = pairs.iter().map(|(_, d)| d.trials).min().unwrap_or(0);
+    let mut ev = format!(
+        "largest session–JWT difference over {trials} paired trials: p50 {}, p99 {}",
+        largest(&|d| d.p50),
+        largest(&|d| d.p99),
+    );
+    let rate = stats::baseline(run)
+        .and_then(|b| b.offered_rps)
+        .map_or(String::new(), |r| format!(" at {}", f::rps(r)));
+    let added: Vec<String> = sess
+        .iter()
+        .chain(&algs)
+        .map(|(n, a)| {
+            format!(
+                " {n} p50 {}, p99 {}",
+                f::interval_lat(&a.p50),
+                f::interval_lat(&a.p99)
+            )
+        })
+        .collect();
+    let _ = write!(ev, "; added over no-auth{rate}:{}", added.join(";"));
     (outcome, ev)
+}
+
+/// S3's latency side: Redis sessions over in-process ones, with intervals when the trials
+/// allow, else the single-trial figures marked as such.
+fn s3_latency(run: &SuiteRun, mem: &CellStats, redis: &CellStats) -> String {
+    let lat = session_latencies(run);
+    let get = |name: &str| lat.iter().find(|(n, _)| n == name).map(|(_, a)| a);
+    match get("Redis sessions").zip(get("in-process sessions")) {
+        Some((r, m)) => match r.minus(m) {
+            Some(d) => format!(
+                "latency Redis − in-process over {} paired trials: p50 {} ({}), p99 {}",
+                d.trials,
+                f::interval_lat(&d.p50),
+                super::cost::resolved(d.p50_resolved(r, m)),
+                f::interval_lat(&d.p99)
+            ),
+            None => single_trial_latency(mem, redis),
+        },
+        None => single_trial_latency(mem, redis),
+    }
+}
+
+fn single_trial_latency(mem: &CellStats, redis: &CellStats) -> String {
+    format!(
+        "p50 {} vs {} ({}), p99 {} vs {} (fewer than {MIN_TRIALS} trials: no interval)",
+        f::lat(redis.p50_us),
+        f::lat(mem.p50_us),
+        f::lat_signed(redis.p50_us - mem.p50_us),
+        f::lat(redis.p99_us),
+        f::lat(mem.p99_us),
+    )
 }

@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 
 use crate::report::format as f;
 use crate::report::projection;
-use crate::report::stats::{self, added_latency, pick, CellStats, BALANCING, CLAIMS, EQUAL_RATE};
+use crate::report::stats::{self, pick, CellStats, BALANCING, CLAIMS, EQUAL_RATE};
 use crate::suite::model::{Auth, CellConfig, FaultRun, RevocationWindow, Store, SuiteRun};
 
 /// Two costs or latencies within ±10 % of the reference count as no difference.
@@ -135,7 +135,7 @@ pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "A1", text: "With a load balancer in front of long-lived servers, session IDs fit.", metric: "401s and spread under sticky cookies; sessions lost when a replica dies" },
     Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s and re-logins while replicas churn, per scheme" },
     Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "added CPU-µs (at saturation, with intervals) and latency of JWT + deny-list vs a session lookup in the same store" },
-    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "added p50/p99 over the no-auth baseline at one open-loop rate (corrected)" },
+    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval" },
 ];
 
 /// How a value compares with a reference, with [`SAME_WITHIN`] as the dead band.
