@@ -80,55 +80,99 @@ pub(super) fn s1(run: &SuiteRun) -> (Outcome, String) {
     (outcome, ev.join("; "))
 }
 
-/// Where an algorithm's added cost stands against the session lookups.
+/// Where an algorithm's added cost stands against each session lookup, named by its fixed
+/// role (never by which came out cheaper in a run: two lookups indistinguishable from each
+/// other would swap places with the noise). `None`: that lookup was not measured, or its
+/// cost came out below the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlgPosition {
-    /// Against the cheapest lookup measured.
-    pub vs_cheapest: Resolved,
-    /// Against the dearest lookup measured.
-    pub vs_dearest: Resolved,
+    /// Against the in-process session lookup.
+    pub vs_in_process: Option<Resolved>,
+    /// Against the Redis session lookup.
+    pub vs_redis: Option<Resolved>,
 }
 
-/// J1: each algorithm against the session lookups. Supported when no algorithm costs more
-/// than the cheapest lookup; refuted when every one costs more than the dearest; depends on
-/// the algorithm otherwise. `lookups` is how many lookups were measured (1 or 2).
-pub fn j1_rule(algs: &[(&str, AlgPosition)], lookups: usize) -> Option<Outcome> {
-    if algs.is_empty() || lookups == 0 {
+impl AlgPosition {
+    /// The lookup "cheap" is judged against: in-process, else Redis.
+    fn vs_cheap_reference(&self) -> Option<Resolved> {
+        self.vs_in_process.or(self.vs_redis)
+    }
+
+    /// The lookup "dear" is judged against: Redis, else in-process.
+    fn vs_dear_reference(&self) -> Option<Resolved> {
+        self.vs_redis.or(self.vs_in_process)
+    }
+}
+
+/// J1: each algorithm against the session lookups. Supported when no algorithm resolved as
+/// more than the in-process lookup; refuted when every one resolved as more than the Redis
+/// lookup; depends on the algorithm otherwise, listing which algorithms cost no more than an
+/// in-process lookup, which more than it but no more than a Redis lookup, and which more than
+/// a Redis lookup. With one lookup measured, it is the reference for both. `None` without
+/// algorithms or without a lookup.
+pub fn j1_rule(algs: &[(&str, AlgPosition)]) -> Option<Outcome> {
+    if algs.is_empty() || algs.iter().any(|(_, p)| p.vs_cheap_reference().is_none()) {
         return None;
     }
-    let names = |keep: &dyn Fn(&AlgPosition) -> bool| -> Vec<String> {
-        algs.iter()
-            .filter(|(_, p)| keep(p))
-            .map(|(a, _)| (*a).to_owned())
-            .collect()
-    };
-    let cheap = names(&|p| p.vs_cheapest != Resolved::More);
-    let dear = names(&|p| p.vs_dearest == Resolved::More);
-    if cheap.len() == algs.len() {
+    if algs
+        .iter()
+        .all(|(_, p)| p.vs_cheap_reference() != Some(Resolved::More))
+    {
         return Some(Outcome::Supported);
     }
-    if dear.len() == algs.len() {
+    if algs
+        .iter()
+        .all(|(_, p)| p.vs_dear_reference() == Some(Resolved::More))
+    {
         return Some(Outcome::Refuted);
     }
-    let middle = names(&|p| p.vs_cheapest == Resolved::More && p.vs_dearest != Resolved::More);
-    let (cheapest, dearest) = if lookups > 1 {
-        ("an in-process lookup", "a Redis lookup")
-    } else {
-        ("the lookup", "the lookup")
+    let in_process = algs.iter().any(|(_, p)| p.vs_in_process.is_some());
+    let redis = algs.iter().any(|(_, p)| p.vs_redis.is_some());
+    let above = |p: &AlgPosition| {
+        (
+            p.vs_in_process == Some(Resolved::More),
+            p.vs_redis == Some(Resolved::More),
+        )
     };
-    let mut parts = Vec::new();
-    if !cheap.is_empty() {
-        parts.push(format!("{} cost no more than {cheapest}", list(&cheap)));
-    }
-    if !middle.is_empty() {
-        parts.push(format!(
-            "{} more than {cheapest}, no more than {dearest}",
-            list(&middle)
-        ));
-    }
-    if !dear.is_empty() {
-        parts.push(format!("{} more than {dearest}", list(&dear)));
-    }
+    // Fixed roles and a fixed order, so the same positions always read the same.
+    let groups = [
+        (
+            (false, false),
+            if in_process {
+                "cost no more than an in-process lookup"
+            } else {
+                "cost no more than a Redis lookup"
+            },
+        ),
+        (
+            (true, false),
+            if redis {
+                "more than an in-process lookup, no more than a Redis lookup"
+            } else {
+                "more than an in-process lookup"
+            },
+        ),
+        (
+            (false, true),
+            if in_process {
+                "more than a Redis lookup, no more than an in-process lookup"
+            } else {
+                "more than a Redis lookup"
+            },
+        ),
+        ((true, true), "more than a Redis lookup"),
+    ];
+    let parts: Vec<String> = groups
+        .iter()
+        .filter_map(|(key, words)| {
+            let names: Vec<String> = algs
+                .iter()
+                .filter(|(_, p)| above(p) == *key)
+                .map(|(a, _)| (*a).to_owned())
+                .collect();
+            (!names.is_empty()).then(|| format!("{} {words}", list(&names)))
+        })
+        .collect();
     Some(Outcome::Depends(format!(
         "on the algorithm: {}",
         parts.join("; ")
@@ -137,11 +181,15 @@ pub fn j1_rule(algs: &[(&str, AlgPosition)], lookups: usize) -> Option<Outcome> 
 
 pub(super) fn j1(run: &SuiteRun) -> (Outcome, String) {
     let algs = jwt_costs(run);
-    let sess: Vec<(&str, AddedCost)> = session_costs(run)
-        .into_iter()
-        .filter(|(_, c)| c.over_baseline() != Resolved::Less)
-        .collect();
-    if algs.is_empty() || sess.is_empty() {
+    let all_sess = session_costs(run);
+    let lookup = |name: &str| {
+        all_sess
+            .iter()
+            .find(|(n, c)| *n == name && c.over_baseline() != Resolved::Less)
+            .map(|(_, c)| c)
+    };
+    let (in_process, redis) = (lookup("in-process sessions"), lookup("Redis sessions"));
+    if algs.is_empty() || (in_process.is_none() && redis.is_none()) {
         return if run.cost.is_empty() {
             no_cost_part(run)
         } else {
@@ -155,31 +203,23 @@ pub(super) fn j1(run: &SuiteRun) -> (Outcome, String) {
             )
         };
     }
-    let by_cost = |a: &&(&str, AddedCost), b: &&(&str, AddedCost)| {
-        a.1.total.estimate.total_cmp(&b.1.total.estimate)
-    };
-    let cheapest = sess.iter().min_by(by_cost).map(|s| &s.1);
-    let dearest = sess.iter().max_by(by_cost).map(|s| &s.1);
-    let (Some(cheapest), Some(dearest)) = (cheapest, dearest) else {
-        return no_cost_part(run);
-    };
     let positions: Vec<(&str, AlgPosition)> = algs
         .iter()
         .map(|(a, c)| {
             (
                 a.as_str(),
                 AlgPosition {
-                    vs_cheapest: cmp_cost(c, cheapest).1,
-                    vs_dearest: cmp_cost(c, dearest).1,
+                    vs_in_process: in_process.map(|m| cmp_cost(c, m).1),
+                    vs_redis: redis.map(|r| cmp_cost(c, r).1),
                 },
             )
         })
         .collect();
-    let outcome = j1_rule(&positions, sess.len()).unwrap_or(Outcome::Supported);
+    let outcome = j1_rule(&positions).unwrap_or(Outcome::Supported);
     let mut ev = vec![format!("added CPU per request over no auth ({})", how(run))];
     for (a, c) in &algs {
         let mut line = format!("{a} {}", f::interval_us(&c.total));
-        if let Some(times) = times_of(c, cheapest) {
+        if let Some(times) = in_process.and_then(|m| times_of(c, m)) {
             let _ = write!(line, " ({times} an in-process lookup)");
         }
         let _ = write!(line, ", {}", cores(c));
@@ -196,18 +236,17 @@ pub(super) fn j1(run: &SuiteRun) -> (Outcome, String) {
             f::interval_us(&rc.total)
         ));
     }
-    for (n, s) in &sess {
-        ev.push(format!("{n} {}", f::interval_us(&s.total)));
-    }
-    if sess.len() < 2 {
-        ev.push(format!(
-            "{} not measured",
-            if sess.iter().any(|s| s.0 == "Redis sessions") {
-                "in-process sessions"
-            } else {
-                "a Redis lookup"
+    for (n, s) in [
+        ("in-process sessions", in_process),
+        ("Redis sessions", redis),
+    ] {
+        match s {
+            Some(s) => ev.push(format!("{n} {}", f::interval_us(&s.total))),
+            None if all_sess.iter().any(|(m, _)| *m == n) => {
+                ev.push(format!("{n} left out (below the baseline)"))
             }
-        ));
+            None => ev.push(format!("{n} not measured")),
+        }
     }
     (outcome, ev.join("; "))
 }
