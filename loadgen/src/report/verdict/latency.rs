@@ -117,12 +117,15 @@ fn magnitude(i: &Interval) -> (f64, f64) {
 }
 
 /// X2 on the session–JWT latency differences, one `(p50, p99)` pair of intervals per
-/// session × JWT configuration. Supported when some p50 difference is at least
-/// [`TENS_OF_MS_US`] over its whole interval; depends on the percentile when only a p99 one
-/// is; refuted when every p50 interval stays within [`SUB_MS_US`] and every p99 interval
-/// within [`TENS_OF_MS_US`]; depends on the configuration when some p50 difference is over
-/// [`SUB_MS_US`] with all short of tens of ms; otherwise an interval spans a threshold and
-/// the verdict waits for more trials.
+/// session × JWT configuration. A difference counts only over its whole interval:
+/// supported when some p50 difference is at least [`TENS_OF_MS_US`]; depends on the
+/// percentile when only a p99 one is; refuted when every p50 interval stays within
+/// [`SUB_MS_US`]; depends on the configuration when some p50 difference is over
+/// [`SUB_MS_US`] and every p50 interval short of tens of ms; otherwise a p50 interval spans
+/// a threshold and the verdict waits for more trials. A p99 interval that merely reaches
+/// tens of ms does not stand in the way of refuting: a short trial's p99 is made of its few
+/// slowest requests, and one stall of the machine widens it that far with no difference
+/// between the schemes (the evidence shows the interval).
 pub fn x2_rule(pairs: &[(Interval, Interval)]) -> Outcome {
     let any = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().any(f);
     let all = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().all(f);
@@ -130,17 +133,17 @@ pub fn x2_rule(pairs: &[(Interval, Interval)]) -> Outcome {
         Outcome::Supported
     } else if any(&|(_, p99)| magnitude(p99).0 >= TENS_OF_MS_US) {
         Outcome::Depends("on the percentile: tens of ms only at p99".into())
-    } else if all(&|(p50, p99)| magnitude(p50).1 < SUB_MS_US && magnitude(p99).1 < TENS_OF_MS_US) {
+    } else if all(&|(p50, _)| magnitude(p50).1 < SUB_MS_US) {
         Outcome::Refuted
     } else if any(&|(p50, _)| magnitude(p50).0 >= SUB_MS_US)
-        && all(&|(p50, p99)| magnitude(p50).1 < TENS_OF_MS_US && magnitude(p99).1 < TENS_OF_MS_US)
+        && all(&|(p50, _)| magnitude(p50).1 < TENS_OF_MS_US)
     {
         Outcome::Depends(
             "on the configuration: over a millisecond at p50 for some, short of tens of ms".into(),
         )
     } else {
         Outcome::Depends(
-            "on precision: a difference's interval spans a threshold of the rule (more trials would decide)"
+            "on precision: a p50 difference's interval spans a threshold of the rule (more trials would decide)"
                 .into(),
         )
     }

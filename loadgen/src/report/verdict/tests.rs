@@ -317,7 +317,7 @@ fn x2_tens_of_milliseconds() {
     assert!(
         matches!(one(i(3_000.0, 400.0), i(8_000.0, 900.0)), Outcome::Depends(s) if s.contains("over a millisecond"))
     );
-    // An interval across a threshold: neither refuted nor supported, whatever the estimate.
+    // A p50 interval across a threshold: neither refuted nor supported, whatever the estimate.
     for (p50, p99) in [
         (i(900.0, 300.0), i(2_000.0, 100.0)),
         (i(11_000.0, 2_000.0), i(11_000.0, 2_000.0)),
@@ -327,6 +327,18 @@ fn x2_tens_of_milliseconds() {
             "{p50:?}"
         );
     }
+    // A p99 interval that only reaches tens of ms (one stalled trial) does not block refuting.
+    assert_eq!(
+        one(
+            i(-121.0, 30.0),
+            Interval {
+                estimate: -1_110.0,
+                low: -29_000.0,
+                high: 20.0
+            }
+        ),
+        Outcome::Refuted
+    );
     // The largest pair decides.
     assert_eq!(
         x2_rule(&[
