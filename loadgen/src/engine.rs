@@ -83,7 +83,7 @@ pub async fn run(
     });
     let ctx = Arc::new(Context::new(plan.clone(), client, sample_tx)?);
 
-    let (dispatched, max_backlog) = match &plan.model {
+    let counts = match &plan.model {
         LoadModel::Open { stages } => {
             open_loop(
                 &ctx,
@@ -94,18 +94,21 @@ pub async fn run(
             )
             .await
         }
-        LoadModel::Closed { concurrency } => (
+        LoadModel::Closed { concurrency } => Ok((
             closed_loop(&ctx, *concurrency, start, warmup_end, stop_rx.clone()).await,
             0,
-        ),
+        )),
     };
     let partial = *stop_rx.borrow();
     let elapsed = start.elapsed();
     shutdown_task.abort();
     drop(ctx);
+    // The recorder is awaited even when the dispatcher failed, so the progress line is
+    // closed before the error is reported.
     let recorder = recorder_task
         .await
         .map_err(|e| format!("recorder task failed: {e}"))?;
+    let (dispatched, max_backlog) = counts?;
     Ok(RunOutcome {
         recorder,
         started_at,
@@ -129,7 +132,7 @@ async fn open_loop(
     start: Instant,
     warmup_end: Instant,
     stop: watch::Receiver<bool>,
-) -> (u64, u64) {
+) -> Result<(u64, u64), String> {
     let (jobs_tx, jobs_rx) = async_channel::unbounded::<Job>();
     let mut users = JoinSet::new();
     let workers = ctx.plan.connections;
@@ -193,9 +196,32 @@ async fn open_loop(
         }
         (dispatched, max_backlog)
     });
-    let counts = dispatcher.await.unwrap_or((0, 0));
+    // A panicking dispatcher drops `jobs_tx` while unwinding, so the users still drain the
+    // queue and stop; the run then fails instead of passing as one that dispatched nothing.
+    let counts = dispatcher_outcome(dispatcher.await);
     while users.join_next().await.is_some() {}
     counts
+}
+
+/// Maps the dispatcher task's join result to the run's: a panic (with its message, when it
+/// is a string) or a cancellation is an error naming the dispatcher, never a run that
+/// dispatched nothing.
+fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T, String> {
+    joined.map_err(|e| {
+        if e.is_panic() {
+            let payload = e.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            match message {
+                Some(message) => format!("the dispatcher task panicked: {message}"),
+                None => "the dispatcher task panicked".to_string(),
+            }
+        } else {
+            format!("the dispatcher task did not finish: {e}")
+        }
+    })
 }
 
 /// How early the dispatcher may release a request: a user that picks it up sends it at once,
@@ -248,4 +274,48 @@ async fn closed_loop(
     }
     while users.join_next().await.is_some() {}
     next_index.load(Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dispatcher_outcome;
+
+    #[tokio::test]
+    async fn a_finished_dispatcher_passes_its_counts_through() {
+        let joined = tokio::task::spawn_blocking(|| (7u64, 2u64)).await;
+        assert_eq!(dispatcher_outcome(joined), Ok((7, 2)));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_dispatcher_fails_the_run_with_the_panic_message() {
+        let joined =
+            tokio::task::spawn_blocking(|| -> (u64, u64) { panic!("schedule broke") }).await;
+        assert_eq!(
+            dispatcher_outcome(joined),
+            Err("the dispatcher task panicked: schedule broke".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_formatted_panic_message_is_kept() {
+        let stage = 3;
+        let joined =
+            tokio::task::spawn_blocking(move || -> (u64, u64) { panic!("stage {stage} broke") })
+                .await;
+        assert_eq!(
+            dispatcher_outcome(joined),
+            Err("the dispatcher task panicked: stage 3 broke".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_dispatcher_fails_the_run() {
+        let task = tokio::spawn(std::future::pending::<(u64, u64)>());
+        task.abort();
+        let err = dispatcher_outcome(task.await).expect_err("a cancelled task is an error");
+        assert!(
+            err.starts_with("the dispatcher task did not finish"),
+            "{err}"
+        );
+    }
 }
