@@ -1,7 +1,8 @@
 //! The same cluster behind the system HAProxy and nginx: round robin spreads evenly, sticky
 //! cookies pin (HAProxy), the session hash pins (nginx, which has no open-source sticky
 //! cookie). Skipped with a message when a binary is missing, unless
-//! `AUTHBENCH_REQUIRE_BALANCERS=1` (set by scripts/test after installing both).
+//! `AUTHBENCH_REQUIRE_BALANCERS` is `1` or `true` (scripts/test sets `1` after installing
+//! both).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -45,27 +45,31 @@ pub fn assert_all_gone(pids: &[u32]) {
     }
 }
 
-/// Whether `program` is installed; panics when it is not and `AUTHBENCH_REQUIRE_BALANCERS=1`.
+/// Whether `program` is installed; panics when it is not and `AUTHBENCH_REQUIRE_BALANCERS`
+/// requires it (see [`super::required_by_env`]).
 pub fn balancer_available_or_skip(test: &str, program: &str) -> bool {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .chain(["/usr/sbin".into(), "/sbin".into()])
         .any(|dir| dir.join(program).is_file());
     if !found {
-        if std::env::var("AUTHBENCH_REQUIRE_BALANCERS").is_ok_and(|v| v == "1") {
-            panic!("{test}: {program} is not installed and AUTHBENCH_REQUIRE_BALANCERS=1");
+        if super::required_by_env("AUTHBENCH_REQUIRE_BALANCERS") {
+            panic!(
+                "{test}: {program} is not installed and AUTHBENCH_REQUIRE_BALANCERS requires it"
+            );
         }
         eprintln!("{test}: SKIPPED, {program} is not installed (scripts/test installs it)");
     }
     found
 }
 
-/// Whether redis-server is installed; panics when it is not and `AUTHBENCH_REQUIRE_REDIS=1`.
+/// Whether redis-server is installed; panics when it is not and `AUTHBENCH_REQUIRE_REDIS`
+/// requires it (see [`super::required_by_env`]).
 pub fn redis_available_or_skip(test: &str) -> bool {
     if super::redis_available() {
         return true;
     }
-    if std::env::var("AUTHBENCH_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
-        panic!("{test}: redis-server is not installed and AUTHBENCH_REQUIRE_REDIS=1");
+    if super::required_by_env("AUTHBENCH_REQUIRE_REDIS") {
+        panic!("{test}: redis-server is not installed and AUTHBENCH_REQUIRE_REDIS requires it");
     }
     eprintln!("{test}: SKIPPED, redis-server is not installed (scripts/test installs it)");
     false

@@ -258,6 +258,24 @@ pub struct RedisServer {
     child: Option<Child>,
 }
 
+/// Whether the environment variable `var` (`AUTHBENCH_REQUIRE_REDIS`,
+/// `AUTHBENCH_REQUIRE_BALANCERS`) turns a missing program into a test failure instead of a
+/// skip: required iff its value is `1` or `true` (ASCII case-insensitive). Unset, empty, `0`,
+/// `false` or any other value means not required. `scripts/test` sets both to `1`.
+///
+/// The same rule, with this doc, is `required_by_env` in `loadgen/tests/suite.rs`; both move
+/// to the shared contract crate once it exists.
+pub fn required_by_env(var: &str) -> bool {
+    is_required(std::env::var_os(var).as_deref())
+}
+
+/// The rule of [`required_by_env`] on a value (`None` when unset); tested in `redis_shared.rs`.
+pub fn is_required(value: Option<&std::ffi::OsStr>) -> bool {
+    value
+        .and_then(std::ffi::OsStr::to_str)
+        .is_some_and(|v| v.eq_ignore_ascii_case("1") || v.eq_ignore_ascii_case("true"))
+}
+
 pub fn redis_available() -> bool {
     Command::new("redis-server")
         .arg("--version")
@@ -277,11 +295,14 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     /// Starts one, or returns `None` (skip) when `redis-server` is not installed — unless
-    /// `AUTHBENCH_REQUIRE_REDIS=1`, as `scripts/test` sets, which makes that a failure.
+    /// `AUTHBENCH_REQUIRE_REDIS` requires it (see [`required_by_env`]), as `scripts/test`
+    /// sets, which makes that a failure.
     pub fn start_or_skip(test: &str) -> Option<RedisServer> {
         if !redis_available() {
-            if std::env::var("AUTHBENCH_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
-                panic!("{test}: redis-server is not installed and AUTHBENCH_REQUIRE_REDIS=1");
+            if required_by_env("AUTHBENCH_REQUIRE_REDIS") {
+                panic!(
+                    "{test}: redis-server is not installed and AUTHBENCH_REQUIRE_REDIS requires it"
+                );
             }
             eprintln!("{test}: SKIPPED, redis-server is not installed (scripts/test installs it)");
             return None;
