@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use loadgen::suite::model::{Auth, SuiteRun};
+use loadgen::suite::model::{Auth, FaultKind, Revocation, SuiteRun};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
@@ -43,8 +43,38 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Whether the environment variable `var` (`AUTHBENCH_REQUIRE_REDIS` here; bench-server's
+/// tests also read `AUTHBENCH_REQUIRE_BALANCERS`) turns a missing program into a test failure instead of a
+/// skip: required iff its value is `1` or `true` (ASCII case-insensitive). Unset, empty, `0`,
+/// `false` or any other value means not required. `scripts/test` sets both to `1`.
+///
+/// The same rule, with this doc, is `required_by_env` in `bench-server/tests/common/mod.rs`;
+/// both move to the shared contract crate once it exists.
+fn required_by_env(var: &str) -> bool {
+    is_required(std::env::var_os(var).as_deref())
+}
+
+/// The rule of [`required_by_env`] on a value (`None` when unset).
+fn is_required(value: Option<&std::ffi::OsStr>) -> bool {
+    value
+        .and_then(std::ffi::OsStr::to_str)
+        .is_some_and(|v| v.eq_ignore_ascii_case("1") || v.eq_ignore_ascii_case("true"))
+}
+
 fn redis_required() -> bool {
-    std::env::var_os("AUTHBENCH_REQUIRE_REDIS").is_some()
+    required_by_env("AUTHBENCH_REQUIRE_REDIS")
+}
+
+#[test]
+fn the_require_flags_mean_required_only_for_1_or_true() {
+    use std::ffi::OsStr;
+    for value in ["1", "true", "TRUE", "True"] {
+        assert!(is_required(Some(OsStr::new(value))), "{value:?}");
+    }
+    assert!(!is_required(None), "unset");
+    for value in ["", "0", "false", "no", "yes", "2", " 1", "1 "] {
+        assert!(!is_required(Some(OsStr::new(value))), "{value:?}");
+    }
 }
 
 fn have(program: &str) -> bool {
@@ -149,7 +179,7 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     if redis_required() {
         assert!(
             have("redis-server"),
-            "AUTHBENCH_REQUIRE_REDIS is set but redis-server is missing"
+            "AUTHBENCH_REQUIRE_REDIS requires redis-server but it is missing"
         );
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -270,7 +300,7 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     let jwt = run
         .revocation
         .iter()
-        .find(|r| r.auth == Auth::Jwt && r.revocation.as_deref() == Some("none"))
+        .find(|r| r.auth == Auth::Jwt && r.revocation == Some(Revocation::None))
         .unwrap();
     assert_eq!(
         (jwt.window_ms, jwt.accepted_before, jwt.rejected_after),
@@ -281,7 +311,7 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     let refresh = run
         .revocation
         .iter()
-        .find(|r| r.revocation.as_deref() == Some("refresh"))
+        .find(|r| r.revocation == Some(Revocation::Refresh))
         .unwrap();
     let window = refresh.window_ms.expect("rejected once expired");
     assert!((2_000.0..5_000.0).contains(&window), "{refresh:?}");
@@ -290,7 +320,7 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     assert!(check.accepted_before && !check.accepted_after, "{check:?}");
 
     let fault = &run.faults[0];
-    assert_eq!(fault.kind, "kill-replica");
+    assert_eq!(fault.kind, FaultKind::KillReplica);
     assert!(fault.trial.requests > 0);
     assert!(
         fault.trial.unauthorized.is_empty(),

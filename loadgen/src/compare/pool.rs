@@ -92,7 +92,7 @@ impl<'a> Pooled<'a> {
             }
             for entry in &doc.state_cost {
                 state_cost
-                    .entry((entry.kind.clone(), entry.store.to_string()))
+                    .entry((entry.kind.to_string(), entry.store.to_string()))
                     .or_default()
                     .push(entry);
             }

@@ -144,18 +144,21 @@ mod tests {
             .collect()
     }
 
+    /// A cost of `samples`; configurations (and so the resampling seeds of a comparison)
+    /// differ by `seed`.
     fn added(samples: Vec<f64>, seed: u64) -> AddedCost {
+        use crate::suite::model::{Alg, Auth, Balancer, Policy, Store};
         AddedCost {
             config: CellConfig {
-                auth: crate::suite::model::Auth::Jwt,
-                store: crate::suite::model::Store::Memory,
-                alg: Some(format!("A{seed}")),
+                auth: Auth::Jwt,
+                store: Store::Memory,
+                alg: Some(Alg::Hs256),
                 revocation: None,
                 crypto_backend: None,
-                extra_claim_bytes: 0,
+                extra_claim_bytes: seed as usize,
                 replicas: 1,
-                balancer: "none".into(),
-                policy: "none".into(),
+                balancer: Balancer::None,
+                policy: Policy::None,
             },
             rounds: samples.len(),
             baseline_us: 20.0,

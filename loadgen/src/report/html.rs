@@ -321,6 +321,55 @@ mod tests {
         }
     }
 
+    /// Every `id` appears once and every same-page link lands on one, so the navigation goes
+    /// where it says (the claim-size section once shared `#claims` with the verdicts).
+    #[test]
+    fn ids_are_unique_and_every_anchor_resolves() {
+        for run in [example_run(), example_run_without_redis()] {
+            let html = render(&run);
+            let ids = attr_values(&html, " id");
+            let mut seen = std::collections::HashSet::new();
+            for id in &ids {
+                assert!(!id.is_empty(), "empty id");
+                assert!(seen.insert(*id), "id {id:?} appears more than once");
+            }
+            assert!(seen.contains("claims"), "the verdicts section");
+            assert!(seen.contains("claim-size"), "the JWT size section");
+            for attr in [" href", "xlink:href"] {
+                for target in attr_values(&html, attr) {
+                    let id = target.strip_prefix('#').unwrap_or(target);
+                    assert!(seen.contains(id), "{attr}={target:?} points at no id");
+                }
+            }
+            for (i, _) in html.match_indices("url(#") {
+                let rest = &html[i + "url(#".len()..];
+                let id = &rest[..rest.find(')').unwrap_or(rest.len())];
+                assert!(seen.contains(id), "url(#{id}) points at no id");
+            }
+            for aria in ["aria-labelledby", "aria-describedby"] {
+                for list in attr_values(&html, aria) {
+                    for id in list.split_whitespace() {
+                        assert!(seen.contains(id), "{aria}={id:?} points at no id");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A chart is placed in the section whose id it names; a stale name would drop it.
+    #[test]
+    fn every_chart_names_an_existing_section() {
+        let run = example_run();
+        let sections = tables::sections(&run);
+        for (id, chart) in charts::all(&run) {
+            assert!(
+                sections.iter().any(|s| s.id == id),
+                "a chart ({}) names the missing section {id:?}",
+                chart.caption
+            );
+        }
+    }
+
     #[test]
     fn every_chart_is_present_with_content() {
         let html = render(&example_run());
@@ -361,7 +410,7 @@ mod tests {
     fn text_is_escaped() {
         let mut run = example_run();
         run.label = "<img src=x onerror=alert(1)>".to_owned();
-        run.cells[0].config.balancer = "<b>".to_owned();
+        run.env.cpu_model = "<b>".to_owned();
         let html = render(&run);
         assert!(!html.contains("<img"));
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));

@@ -130,7 +130,7 @@ impl AddedLatency {
 mod tests {
     use super::*;
     use crate::report::example::example_run;
-    use crate::suite::model::Auth;
+    use crate::suite::model::{Alg, Auth};
 
     /// A copy of `cell` whose trials have these corrected p50/p99.
     fn with_latency(cell: &Cell, lat: &[(u64, u64)]) -> Cell {
@@ -183,7 +183,7 @@ mod tests {
         let base = with_latency(&base, &[(100, 400), (160, 700), (130, 500), (120, 450)]);
         let a = with_latency(&case, &[(150, 500), (215, 800), (178, 600), (172, 560)]);
         let mut b = with_latency(&case, &[(110, 420), (170, 720), (141, 520), (129, 470)]);
-        b.config.alg = Some("ES256".into());
+        b.config.alg = Some(Alg::Es256);
         let (a, b) = (
             AddedLatency::of(&a, &base).unwrap(),
             AddedLatency::of(&b, &base).unwrap(),

@@ -16,7 +16,7 @@
 //!   cores could serve more than the store.
 
 use crate::report::stats::{self, pick, CellStats, EQUAL_RATE, SCALING};
-use crate::suite::model::{CellConfig, Store, SuiteRun};
+use crate::suite::model::{Alg, Balancer, CellConfig, Policy, Revocation, Store, SuiteRun};
 
 /// Replica counts the projection is computed for.
 pub const PROJECTED_REPLICAS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
@@ -143,13 +143,21 @@ pub fn projections(run: &SuiteRun) -> Vec<Projection> {
     type Pred = Box<dyn Fn(&CellConfig) -> bool>;
     let candidates: Vec<(Pred, bool)> = vec![
         (Box::new(pick::session(Store::Redis)), true),
-        (Box::new(pick::jwt("HS256")), false),
+        (Box::new(pick::jwt(Alg::Hs256)), false),
         (
-            Box::new(pick::jwt_revoking("HS256", "denylist", Store::Redis)),
+            Box::new(pick::jwt_revoking(
+                Alg::Hs256,
+                Revocation::Denylist,
+                Store::Redis,
+            )),
             true,
         ),
         (
-            Box::new(pick::jwt_revoking("HS256", "token-version", Store::Redis)),
+            Box::new(pick::jwt_revoking(
+                Alg::Hs256,
+                Revocation::TokenVersion,
+                Store::Redis,
+            )),
             true,
         ),
     ];
@@ -170,8 +178,8 @@ pub fn projections(run: &SuiteRun) -> Vec<Projection> {
         let balancer = balancer_us(run, &|c: &CellConfig| {
             pred(&CellConfig {
                 replicas: 1,
-                balancer: "none".to_owned(),
-                policy: "round-robin".to_owned(),
+                balancer: Balancer::None,
+                policy: Policy::RoundRobin,
                 ..c.clone()
             })
         });

@@ -3,7 +3,10 @@
 //!
 //! Cells are selected by `group` and [`CellConfig`] fields, never by parsing their ids.
 
-use crate::suite::model::{Auth, Cell, CellConfig, Load, SpectrumPoint, Store, SuiteRun};
+use crate::suite::model::{
+    Alg, Auth, Balancer, Cell, CellConfig, CryptoBackend, Load, Policy, Revocation, SpectrumPoint,
+    Store, SuiteRun,
+};
 
 /// Group of the open-loop cells at one fixed offered rate, one replica, no balancer.
 pub const EQUAL_RATE: &str = "equal-rate";
@@ -194,15 +197,15 @@ pub fn stats(run: &SuiteRun, group: &str, pred: impl Fn(&CellConfig) -> bool) ->
 
 /// Configuration predicates for [`find`].
 pub mod pick {
-    use super::{Auth, CellConfig, Store};
+    use super::{Alg, Auth, CellConfig, CryptoBackend, Policy, Revocation, Store};
 
     /// The default crypto backend (none recorded, or aws-lc).
     pub fn default_backend(c: &CellConfig) -> bool {
-        c.crypto_backend.as_deref().is_none_or(|b| b == "aws-lc")
+        c.crypto_backend.is_none_or(|b| b == CryptoBackend::AwsLc)
     }
 
     fn no_revocation(c: &CellConfig) -> bool {
-        c.revocation.as_deref().is_none_or(|r| r == "none")
+        c.revocation.is_none_or(|r| !r.revokes())
     }
 
     /// The unauthenticated baseline.
@@ -216,15 +219,15 @@ pub mod pick {
     }
 
     /// Sessions in `store` behind the balancer `policy`.
-    pub fn session_policy(store: Store, policy: &str) -> impl Fn(&CellConfig) -> bool + '_ {
+    pub fn session_policy(store: Store, policy: Policy) -> impl Fn(&CellConfig) -> bool {
         move |c| c.auth == Auth::Session && c.store == store && c.policy == policy
     }
 
     /// A stateless JWT (no revocation) with `alg`, default backend, no extra claims.
-    pub fn jwt(alg: &str) -> impl Fn(&CellConfig) -> bool + '_ {
+    pub fn jwt(alg: Alg) -> impl Fn(&CellConfig) -> bool {
         move |c| {
             c.auth == Auth::Jwt
-                && c.alg.as_deref() == Some(alg)
+                && c.alg == Some(alg)
                 && no_revocation(c)
                 && default_backend(c)
                 && c.extra_claim_bytes == 0
@@ -236,16 +239,16 @@ pub mod pick {
         c.auth == Auth::Jwt && no_revocation(c) && default_backend(c) && c.extra_claim_bytes == 0
     }
 
-    /// A JWT with `alg` checked against `strategy` (`denylist`, `token-version`) in `store`.
-    pub fn jwt_revoking<'a>(
-        alg: &'a str,
-        strategy: &'a str,
+    /// A JWT with `alg` checked against `strategy` (a deny-list, token versions) in `store`.
+    pub fn jwt_revoking(
+        alg: Alg,
+        strategy: Revocation,
         store: Store,
-    ) -> impl Fn(&CellConfig) -> bool + 'a {
+    ) -> impl Fn(&CellConfig) -> bool {
         move |c| {
             c.auth == Auth::Jwt
-                && c.alg.as_deref() == Some(alg)
-                && c.revocation.as_deref() == Some(strategy)
+                && c.alg == Some(alg)
+                && c.revocation == Some(strategy)
                 && c.store == store
                 && default_backend(c)
                 && c.extra_claim_bytes == 0
@@ -331,7 +334,7 @@ pub fn all_scaling_series(run: &SuiteRun) -> Vec<(String, Vec<ScalingPoint>)> {
 pub fn scheme_name(c: &CellConfig) -> String {
     CellConfig {
         replicas: 1,
-        balancer: "none".to_owned(),
+        balancer: Balancer::None,
         ..c.clone()
     }
     .describe()
@@ -340,7 +343,7 @@ pub fn scheme_name(c: &CellConfig) -> String {
 /// Whether a store-backed configuration uses Redis.
 pub fn uses_redis(c: &CellConfig) -> bool {
     c.store == Store::Redis
-        && (c.auth == Auth::Session || c.revocation.as_deref().is_some_and(|r| r != "none"))
+        && (c.auth == Auth::Session || c.revocation.is_some_and(Revocation::revokes))
 }
 
 #[cfg(test)]
@@ -370,7 +373,7 @@ mod tests {
         let redis = stats(&run, EQUAL_RATE, pick::session(Store::Redis)).unwrap();
         let (p50, p99) = added_latency(&redis, &base);
         assert!(p50 > 0.0 && p99 > p50, "{p50} {p99}");
-        assert!(stats(&run, EQUAL_RATE, pick::jwt("ES256")).is_some());
+        assert!(stats(&run, EQUAL_RATE, pick::jwt(Alg::Es256)).is_some());
         let series = scaling_series(&run, pick::session(Store::Redis));
         assert_eq!(
             series.iter().map(|p| p.replicas).collect::<Vec<_>>(),

@@ -11,10 +11,11 @@ use super::deploy;
 use super::matrix::CapacityEntry;
 use super::model::StoreCapacity;
 use super::state_cost::config_of;
+use super::vocabulary::StateMeasure;
 
 /// Measures Redis GETs per second.
 pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> Result<StoreCapacity, String> {
-    let deployment = deploy::start(ctx, &config_of("session-redis"), 1).await?;
+    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionRedis), 1).await?;
     let url = deployment
         .cluster
         .redis_url()

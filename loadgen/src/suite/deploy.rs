@@ -3,14 +3,82 @@
 
 use std::time::Duration;
 
-use bench_server::balance::Policy;
+use bench_server::balance::Policy as ServerPolicy;
 use bench_server::cluster::{
     BalancerKind, ChildLogs, Cluster, ClusterError, ClusterSpec, RedisMode,
 };
+use bench_server::config::{Revocation as ServerRevocation, StoreKind};
+use bench_server::jwt::backend::CryptoBackend as ServerBackend;
+use bench_server::jwt::keys::JwtAlg;
 
 use super::context::{RedisSource, SuiteContext};
-use super::model::{Auth, CellConfig, Store};
+use super::model::{Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store};
 use super::scrape::{self, RedisSnapshot, ReplicaSnapshot};
+
+// The run document's names, as bench-server's own types: every variant maps, so a name
+// added on either side fails to compile here instead of falling back to a default.
+
+impl From<Store> for StoreKind {
+    fn from(store: Store) -> Self {
+        match store {
+            Store::Memory => StoreKind::Memory,
+            Store::Redis => StoreKind::Redis,
+        }
+    }
+}
+
+impl From<Alg> for JwtAlg {
+    fn from(alg: Alg) -> Self {
+        match alg {
+            Alg::Hs256 => JwtAlg::Hs256,
+            Alg::Rs256 => JwtAlg::Rs256,
+            Alg::Es256 => JwtAlg::Es256,
+            Alg::EdDsa => JwtAlg::EdDsa,
+        }
+    }
+}
+
+impl From<Revocation> for ServerRevocation {
+    fn from(revocation: Revocation) -> Self {
+        match revocation {
+            Revocation::None => ServerRevocation::None,
+            Revocation::Denylist => ServerRevocation::Denylist,
+            Revocation::TokenVersion => ServerRevocation::TokenVersion,
+            Revocation::Refresh => ServerRevocation::Refresh,
+        }
+    }
+}
+
+impl From<CryptoBackend> for ServerBackend {
+    fn from(backend: CryptoBackend) -> Self {
+        match backend {
+            CryptoBackend::AwsLc => ServerBackend::AwsLc,
+            CryptoBackend::RustCrypto => ServerBackend::RustCrypto,
+        }
+    }
+}
+
+impl From<Balancer> for BalancerKind {
+    fn from(balancer: Balancer) -> Self {
+        match balancer {
+            Balancer::Builtin => BalancerKind::Builtin,
+            Balancer::Haproxy => BalancerKind::Haproxy,
+            Balancer::Nginx => BalancerKind::Nginx,
+            Balancer::None => BalancerKind::None,
+        }
+    }
+}
+
+/// The cluster's policy for `policy`; [`Policy::None`] (no balancer, so nothing uses it)
+/// is the cluster's default, round robin.
+fn server_policy(policy: Policy) -> ServerPolicy {
+    match policy {
+        Policy::RoundRobin | Policy::None => ServerPolicy::RoundRobin,
+        Policy::LeastConn => ServerPolicy::LeastConn,
+        Policy::StickyCookie => ServerPolicy::StickyCookie,
+        Policy::HashSession => ServerPolicy::HashSession,
+    }
+}
 
 /// A running cluster for one configuration.
 #[derive(Debug)]
@@ -77,20 +145,31 @@ pub fn serve_args(ctx: &SuiteContext, config: &CellConfig, users: usize) -> Vec<
         "--key-dir".into(),
         ctx.key_dir.display().to_string(),
         "--session-store".into(),
-        config.store.to_string(),
+        StoreKind::from(config.store).to_string(),
     ];
     if config.auth == Auth::Jwt {
+        // Flag values as bench-server itself spells them.
         for (flag, value) in [
-            ("--jwt-alg", config.alg.as_deref()),
-            ("--revocation", config.revocation.as_deref()),
-            ("--crypto-backend", config.crypto_backend.as_deref()),
+            ("--jwt-alg", config.alg.map(|a| JwtAlg::from(a).to_string())),
+            (
+                "--revocation",
+                config
+                    .revocation
+                    .map(|r| ServerRevocation::from(r).to_string()),
+            ),
+            (
+                "--crypto-backend",
+                config
+                    .crypto_backend
+                    .map(|b| ServerBackend::from(b).to_string()),
+            ),
         ] {
             if let Some(value) = value {
                 args.push(flag.into());
-                args.push(value.into());
+                args.push(value);
             }
         }
-        if config.revocation.as_deref() == Some("refresh") {
+        if config.revocation == Some(Revocation::Refresh) {
             args.push("--jwt-ttl".into());
             args.push(format!("{}s", REFRESH_ACCESS_TTL.as_secs()));
         }
@@ -120,8 +199,8 @@ pub fn unavailable(ctx: &SuiteContext, config: &CellConfig) -> Option<(String, S
             ));
         }
     }
-    for (kind, package) in [("haproxy", "haproxy"), ("nginx", "nginx")] {
-        if config.balancer == kind && super::context::which(kind).is_none() {
+    for (kind, package) in [(Balancer::Haproxy, "haproxy"), (Balancer::Nginx, "nginx")] {
+        if config.balancer == kind && super::context::which(kind.as_str()).is_none() {
             return Some((
                 format!("{kind} is not installed"),
                 format!("install it (Debian: apt-get install -y {package}) or use balancer = \"builtin\""),
@@ -149,18 +228,8 @@ pub async fn start_with(
 ) -> Result<Deployment, String> {
     let mut spec = ClusterSpec::new(&ctx.bench_server);
     spec.replicas = config.replicas;
-    spec.balancer = match config.balancer.as_str() {
-        "builtin" => BalancerKind::Builtin,
-        "haproxy" => BalancerKind::Haproxy,
-        "nginx" => BalancerKind::Nginx,
-        _ => BalancerKind::None,
-    };
-    spec.policy = match config.policy.as_str() {
-        "least-conn" => Policy::LeastConn,
-        "sticky-cookie" => Policy::StickyCookie,
-        "hash-session" => Policy::HashSession,
-        _ => Policy::RoundRobin,
-    };
+    spec.balancer = config.balancer.into();
+    spec.policy = server_policy(config.policy);
     spec.redis = match (config.store, &ctx.redis) {
         (Store::Redis, RedisSource::Spawn) => RedisMode::Spawn,
         (Store::Redis, RedisSource::External(url)) => RedisMode::External(url.clone()),
@@ -216,5 +285,34 @@ impl Deployment {
     /// Stops every process.
     pub async fn stop(self) {
         self.cluster.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// bench-server spells every name as the run document does (its flags are given these).
+    #[test]
+    fn bench_server_spells_every_name_the_same() {
+        for &s in Store::ALL {
+            assert_eq!(StoreKind::from(s).to_string(), s.as_str());
+        }
+        for &a in Alg::ALL {
+            assert_eq!(JwtAlg::from(a).to_string(), a.as_str());
+        }
+        for &r in Revocation::ALL {
+            assert_eq!(ServerRevocation::from(r).to_string(), r.as_str());
+        }
+        for &b in CryptoBackend::ALL {
+            assert_eq!(ServerBackend::from(b).to_string(), b.as_str());
+        }
+        for &b in Balancer::ALL {
+            assert_eq!(BalancerKind::from(b).to_string(), b.as_str());
+        }
+        for &p in Policy::ALL.iter().filter(|p| **p != Policy::None) {
+            assert_eq!(server_policy(p).as_str(), p.as_str());
+        }
+        assert_eq!(server_policy(Policy::None), ServerPolicy::RoundRobin);
     }
 }

@@ -8,20 +8,20 @@ use super::cell::{self, Windows};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::FaultPlan;
-use super::model::{FaultRun, Load, Second};
+use super::model::{FaultKind, FaultRun, Load, Second};
 
 /// How long Redis stays down in `restart-redis`.
 const REDIS_DOWN: Duration = Duration::from_secs(1);
 
 /// The instants (since the run started) at which `kind` strikes during `length`.
-pub fn fault_times(kind: &str, length: Duration) -> Vec<Duration> {
+pub fn fault_times(kind: FaultKind, length: Duration) -> Vec<Duration> {
     match kind {
         // Churn: a restart every quarter of the run, the first after one eighth.
-        "churn" => (0..4)
+        FaultKind::Churn => (0..4)
             .map(|i| length.mul_f64(0.125 + 0.25 * f64::from(i)))
             .filter(|t| *t + Duration::from_millis(500) < length)
             .collect(),
-        _ => vec![length / 3],
+        FaultKind::KillReplica | FaultKind::RestartRedis => vec![length / 3],
     }
 }
 
@@ -47,9 +47,9 @@ async fn drive(
         Duration::ZERO,
         plan.users,
     )?;
-    let times = fault_times(&plan.kind, plan.seconds);
+    let times = fault_times(plan.kind, plan.seconds);
     let replicas = plan.config.replicas;
-    let kind = plan.kind.clone();
+    let kind = plan.kind;
     let strike_times = times.clone();
     let cluster = &mut deployment.cluster;
     let faults = async move {
@@ -57,23 +57,23 @@ async fn drive(
         let mut log = Vec::new();
         for (i, at) in strike_times.iter().enumerate() {
             tokio::time::sleep_until(started + *at).await;
-            let outcome = match kind.as_str() {
-                "restart-redis" => match cluster.stop_redis().await {
+            let outcome = match kind {
+                FaultKind::RestartRedis => match cluster.stop_redis().await {
                     Ok(()) => {
                         tokio::time::sleep(REDIS_DOWN).await;
                         cluster.start_redis().await
                     }
                     Err(e) => Err(e),
                 },
-                "churn" => {
+                FaultKind::Churn => {
                     let victim = i % replicas;
                     match cluster.kill_replica(victim).await {
                         Ok(()) => cluster.restart_replica(victim).await,
                         Err(e) => Err(e),
                     }
                 }
-                // kill-replica: r1 stays down (r0 is where the revocation probes log in).
-                _ => cluster.kill_replica(1.min(replicas - 1)).await,
+                // r1 stays down (r0 is where the revocation probes log in).
+                FaultKind::KillReplica => cluster.kill_replica(1.min(replicas - 1)).await,
             };
             if let Err(e) = outcome {
                 log.push(e.to_string());
@@ -110,7 +110,7 @@ async fn drive(
         error_window(&trial.timeline, fault_at.first().copied());
     Ok(FaultRun {
         id: plan.id.clone(),
-        kind: plan.kind.clone(),
+        kind: plan.kind,
         config: plan.config.clone(),
         rate: plan.rate,
         fault_at_seconds: fault_at,
@@ -175,10 +175,10 @@ mod tests {
 
     #[test]
     fn churn_strikes_several_times_inside_the_run() {
-        let times = fault_times("churn", Duration::from_secs(8));
+        let times = fault_times(FaultKind::Churn, Duration::from_secs(8));
         assert_eq!(times, [1.0, 3.0, 5.0, 7.0].map(Duration::from_secs_f64));
         assert_eq!(
-            fault_times("kill-replica", Duration::from_secs(6)),
+            fault_times(FaultKind::KillReplica, Duration::from_secs(6)),
             [Duration::from_secs(2)]
         );
     }

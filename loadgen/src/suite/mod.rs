@@ -7,6 +7,7 @@
 //! and the report.
 //!
 //! * [`model`] — the run document (`run.json`) every later step reads.
+//! * [`vocabulary`] — its closed sets of names (algorithms, strategies, balancers…) as enums.
 //! * [`matrix`] — the matrix file and its expansion.
 //! * [`scrape`] — replica `/metrics`, balancer CPU from `/proc`, Redis `INFO`.
 
@@ -28,6 +29,7 @@ pub mod scrape;
 pub mod security;
 pub mod state_cost;
 pub mod tokens;
+pub mod vocabulary;
 
 use std::path::Path;
 

@@ -7,10 +7,12 @@
 //! is `loadgen/schema/suite-run.schema.json`; tests validate output against it.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::vocabulary::{
+    Alg, Auth, Balancer, CryptoBackend, FaultKind, Policy, Revocation, StateKind, Store, Trigger,
+};
 pub use crate::record::{Percentiles, Second};
 
 /// Version of `run.json`; bumped on any incompatible change.
@@ -130,48 +132,6 @@ pub struct Skipped {
     pub enable: String,
 }
 
-/// The authentication a cell exercises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Auth {
-    /// No authentication: `GET /healthz`, the in-run baseline.
-    None,
-    /// Session ID in a cookie.
-    Session,
-    /// Bearer JWT.
-    Jwt,
-}
-
-impl fmt::Display for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Auth::None => "none",
-            Auth::Session => "session",
-            Auth::Jwt => "jwt",
-        })
-    }
-}
-
-/// Where server-side state lives: sessions for the session scheme, the deny-list and token
-/// versions for JWT revocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Store {
-    /// In-process, per replica.
-    Memory,
-    /// Shared Redis.
-    Redis,
-}
-
-impl fmt::Display for Store {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Store::Memory => "memory",
-            Store::Redis => "redis",
-        })
-    }
-}
-
 /// The server and cluster configuration of a cell.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellConfig {
@@ -179,22 +139,20 @@ pub struct CellConfig {
     pub auth: Auth,
     /// Session store, or JWT revocation store.
     pub store: Store,
-    /// JWT algorithm (`HS256`, `RS256`, `ES256`, `EdDSA`); `None` for sessions.
-    pub alg: Option<String>,
-    /// JWT revocation strategy (`none`, `denylist`, `token-version`, `refresh`); `None` for
-    /// sessions.
-    pub revocation: Option<String>,
-    /// JWT crypto backend (`aws-lc`, `rust-crypto`); `None` for sessions.
-    pub crypto_backend: Option<String>,
+    /// JWT algorithm; `None` for sessions.
+    pub alg: Option<Alg>,
+    /// JWT revocation strategy; `None` for sessions.
+    pub revocation: Option<Revocation>,
+    /// JWT crypto backend; `None` for sessions.
+    pub crypto_backend: Option<CryptoBackend>,
     /// Extra claim bytes in every JWT.
     pub extra_claim_bytes: usize,
     /// Replica processes.
     pub replicas: usize,
-    /// Balancer (`builtin`, `haproxy`, `nginx`, `none`).
-    pub balancer: String,
-    /// Balancer policy (`round-robin`, `least-conn`, `sticky-cookie`, `hash-session`; `none`
-    /// without a balancer).
-    pub policy: String,
+    /// Balancer.
+    pub balancer: Balancer,
+    /// Balancer policy (`none` without a balancer).
+    pub policy: Policy,
 }
 
 impl CellConfig {
@@ -204,20 +162,20 @@ impl CellConfig {
             Auth::None => "no auth (/healthz)".to_owned(),
             Auth::Session => format!("session · {}", self.store),
             Auth::Jwt => {
-                let alg = self.alg.as_deref().unwrap_or("?");
-                match self.revocation.as_deref() {
-                    None | Some("none") => format!("jwt {alg}"),
+                let alg = self.alg.map_or("?", Alg::as_str);
+                match self.revocation {
+                    None | Some(Revocation::None) => format!("jwt {alg}"),
                     Some(strategy) => format!("jwt {alg} · {} {strategy}", self.store),
                 }
             }
         };
-        if let Some(backend) = self.crypto_backend.as_deref().filter(|b| *b != "aws-lc") {
+        if let Some(backend) = self.crypto_backend.filter(|b| *b != CryptoBackend::AwsLc) {
             out.push_str(&format!(" ({backend})"));
         }
         if self.extra_claim_bytes > 0 {
             out.push_str(&format!(" +{} B claims", self.extra_claim_bytes));
         }
-        if self.replicas > 1 || self.balancer != "none" {
+        if self.replicas > 1 || self.balancer != Balancer::None {
             out.push_str(&format!(
                 " · {}× {} {}",
                 self.replicas, self.balancer, self.policy
@@ -401,9 +359,9 @@ pub struct CpuCost {
 /// Bytes of server-side state per entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateCost {
-    /// What is stored: `session`, `denylist` (one entry per revoked token) or
-    /// `token-version` (one entry per user).
-    pub kind: String,
+    /// What is stored: a session, a deny-list entry (one per revoked token) or a token
+    /// version (one per user).
+    pub kind: StateKind,
     /// Where.
     pub store: Store,
     /// Entries added.
@@ -424,7 +382,7 @@ pub struct TokenSize {
     /// Scheme.
     pub auth: Auth,
     /// JWT algorithm.
-    pub alg: Option<String>,
+    pub alg: Option<Alg>,
     /// Extra claim bytes in the token.
     pub extra_claim_bytes: usize,
     /// The credential itself (session ID or compact JWT), bytes.
@@ -448,9 +406,9 @@ pub struct RevocationWindow {
     /// Session store, or JWT revocation store.
     pub store: Store,
     /// JWT revocation strategy.
-    pub revocation: Option<String>,
-    /// `logout` (by the holder) or `force-logout` (admin).
-    pub trigger: String,
+    pub revocation: Option<Revocation>,
+    /// Logout by the holder, or force-logout by an admin.
+    pub trigger: Trigger,
     /// Replicas probed (each directly, not through the balancer).
     pub replicas: usize,
     /// Replicas that accepted the credential before the trigger.
@@ -485,8 +443,8 @@ pub struct RefreshCheck {
 pub struct FaultRun {
     /// Stable identifier, e.g. `kill-replica/session-memory`.
     pub id: String,
-    /// `kill-replica`, `restart-redis` or `churn`.
-    pub kind: String,
+    /// The fault.
+    pub kind: FaultKind,
     /// Server and cluster.
     pub config: CellConfig,
     /// Offered rate, requests per second.
@@ -640,6 +598,58 @@ mod tests {
             exchanges: 0,
             hdr_log: None,
             timeline: Vec::new(),
+        }
+    }
+
+    fn results_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results")
+    }
+
+    /// The reference run reads into the typed model and writes back byte for byte, the way
+    /// the suite writes `run.json` (`result::write_atomically`: pretty JSON and a newline).
+    #[test]
+    fn the_reference_run_round_trips_byte_for_byte() {
+        let path = results_dir().join("2026-12-04-vm-default/run.json");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let run: SuiteRun = serde_json::from_slice(&bytes).unwrap();
+        let mut again = serde_json::to_vec_pretty(&run).unwrap();
+        again.push(b'\n');
+        assert!(
+            again == bytes,
+            "{} changed on a round trip through SuiteRun",
+            path.display()
+        );
+    }
+
+    /// Every run document kept under `results/` still reads (names outside the vocabulary
+    /// would fail here).
+    #[test]
+    fn every_kept_run_reads() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.file_name().is_some_and(|n| n == "run.json") {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&results_dir(), &mut found);
+        assert!(
+            !found.is_empty(),
+            "no run.json under {}",
+            results_dir().display()
+        );
+        for path in found {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Err(e) = serde_json::from_str::<SuiteRun>(&text) {
+                panic!("{}: {e}", path.display());
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use super::client;
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::RevocationPlan;
-use super::model::{RefreshCheck, RevocationWindow};
+use super::model::{RefreshCheck, RevocationWindow, Trigger};
 
 /// Pause between probe rounds.
 const PROBE_INTERVAL: Duration = Duration::from_millis(5);
@@ -58,9 +58,9 @@ async fn probe(
     }
     let before = round(ctx, replicas, &credential).await;
     let accepted_before = before.iter().filter(|a| **a == Some(true)).count();
-    match plan.trigger.as_str() {
-        "force-logout" => client::force_logout(&ctx.http, r0, &ctx.admin_token, 0).await?,
-        _ => client::logout(&ctx.http, r0, &credential).await?,
+    match plan.trigger {
+        Trigger::ForceLogout => client::force_logout(&ctx.http, r0, &ctx.admin_token, 0).await?,
+        Trigger::Logout => client::logout(&ctx.http, r0, &credential).await?,
     }
     let triggered = Instant::now();
     let mut window_ms = None;
@@ -90,8 +90,8 @@ async fn probe(
     Ok(RevocationWindow {
         auth: plan.config.auth,
         store: plan.config.store,
-        revocation: plan.config.revocation.clone(),
-        trigger: plan.trigger.clone(),
+        revocation: plan.config.revocation,
+        trigger: plan.trigger,
         replicas: replicas.len(),
         accepted_before,
         rejected_after: last.iter().filter(|a| **a == Some(false)).count(),

@@ -9,8 +9,9 @@ use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::{CellPlan, SuitePlan};
 use super::model::{
-    CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
+    Alg, CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
 };
+use super::vocabulary::StateMeasure;
 use super::{capacity, cell, cost, faults, revocation, security, state_cost, tokens};
 use crate::result::write_atomically;
 
@@ -135,7 +136,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         }
     }
     if let Some(state) = &plan.state_cost {
-        for kind in &state.kinds {
+        for &kind in &state.kinds {
             if ctx.stopped() {
                 break;
             }
@@ -175,7 +176,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
                         .map(|s| {
                             format!(
                                 "{} {} B",
-                                s.alg.as_deref().unwrap_or("session"),
+                                s.alg.map_or("session", Alg::as_str),
                                 s.credential_bytes
                             )
                         })
@@ -256,7 +257,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         save(ctx, &mut run, started);
     }
     if let Some(entry) = &plan.store_capacity {
-        let probe = state_cost::config_of("session-redis");
+        let probe = state_cost::config_of(StateMeasure::SessionRedis);
         if !ctx.stopped() && !skip(ctx, &mut progress, &mut run, &probe, "store capacity") {
             let t = Instant::now();
             match capacity::measure(ctx, entry).await {

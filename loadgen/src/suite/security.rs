@@ -9,6 +9,7 @@ use super::context::SuiteContext;
 use super::deploy;
 use super::model::{Auth, SessionSecurity};
 use super::state_cost::config_of;
+use super::vocabulary::StateMeasure;
 
 /// Logins sampled for distinct IDs.
 const SAMPLES: u64 = 1000;
@@ -17,7 +18,8 @@ const USERS: u64 = 50;
 
 /// Logs in [`SAMPLES`] times on a one-replica in-process cluster and inspects the cookies.
 pub async fn measure(ctx: &SuiteContext) -> Result<SessionSecurity, String> {
-    let deployment = deploy::start(ctx, &config_of("session-memory"), USERS as usize).await?;
+    let deployment =
+        deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize).await?;
     let base = deployment.entry();
     let mut ids = std::collections::HashSet::new();
     let mut first = None;

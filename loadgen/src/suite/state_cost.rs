@@ -10,7 +10,10 @@ use std::sync::Arc;
 use super::client::{self, Credential};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment};
-use super::model::{Auth, CellConfig, StateCost, Store};
+use super::model::{
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, StateCost, StateKind, Store,
+};
+use super::vocabulary::StateMeasure;
 
 /// Concurrent requests while seeding.
 const SEED_WORKERS: usize = 16;
@@ -19,32 +22,36 @@ const MAX_USERS: u64 = 1000;
 /// Token versions are one per user, so their count is capped by the users seeded.
 const MAX_VERSION_USERS: u64 = 20_000;
 
-/// The configuration a state-cost kind runs on.
-pub fn config_of(kind: &str) -> CellConfig {
-    let (auth, revocation, store) = match kind {
-        "session-memory" => (Auth::Session, None, Store::Memory),
-        "session-redis" => (Auth::Session, None, Store::Redis),
-        "denylist-memory" => (Auth::Jwt, Some("denylist"), Store::Memory),
-        "denylist-redis" => (Auth::Jwt, Some("denylist"), Store::Redis),
-        _ => (Auth::Jwt, Some("token-version"), Store::Redis),
+/// The configuration a state-cost measurement runs on.
+pub fn config_of(what: StateMeasure) -> CellConfig {
+    let (auth, revocation) = match what.kind() {
+        StateKind::Session => (Auth::Session, None),
+        StateKind::Denylist => (Auth::Jwt, Some(Revocation::Denylist)),
+        StateKind::TokenVersion => (Auth::Jwt, Some(Revocation::TokenVersion)),
     };
+    let jwt = auth == Auth::Jwt;
     CellConfig {
         auth,
-        store,
-        alg: (auth == Auth::Jwt).then(|| "HS256".to_owned()),
-        revocation: revocation.map(str::to_owned),
-        crypto_backend: (auth == Auth::Jwt).then(|| "aws-lc".to_owned()),
+        store: what.store(),
+        alg: jwt.then_some(Alg::Hs256),
+        revocation,
+        crypto_backend: jwt.then_some(CryptoBackend::AwsLc),
         extra_claim_bytes: 0,
         replicas: 1,
-        balancer: "none".into(),
-        policy: "none".into(),
+        balancer: Balancer::None,
+        policy: Policy::None,
     }
 }
 
-/// Measures `kind` with `entries` entries.
-pub async fn measure(ctx: &SuiteContext, kind: &str, entries: u64) -> Result<StateCost, String> {
-    let config = config_of(kind);
-    let versions = kind == "token-version-redis";
+/// Measures `what` with `entries` entries.
+pub async fn measure(
+    ctx: &SuiteContext,
+    what: StateMeasure,
+    entries: u64,
+) -> Result<StateCost, String> {
+    let config = config_of(what);
+    let kind = what.kind();
+    let versions = kind == StateKind::TokenVersion;
     let entries = if versions {
         entries.min(MAX_VERSION_USERS)
     } else {
@@ -64,7 +71,7 @@ pub async fn measure(ctx: &SuiteContext, kind: &str, entries: u64) -> Result<Sta
 async fn seed_and_measure(
     ctx: &SuiteContext,
     deployment: &Deployment,
-    kind: &str,
+    kind: StateKind,
     entries: u64,
     users: u64,
 ) -> Result<StateCost, String> {
@@ -87,20 +94,18 @@ async fn seed_and_measure(
     let redis = deployment.config.store == Store::Redis;
     let before = reading(ctx, deployment, redis).await?;
     let admin = Arc::new(ctx.admin_token.clone());
-    let job_kind = kind.to_owned();
     {
         let (http, base) = (http.clone(), Arc::clone(&base));
         client::parallel(entries, SEED_WORKERS, move |i| {
             let (http, base, admin) = (http.clone(), Arc::clone(&base), Arc::clone(&admin));
-            let kind = job_kind.clone();
             async move {
                 let user = (i % users) as usize;
-                match kind.as_str() {
-                    "session-memory" | "session-redis" => {
-                        client::login(&http, &base, auth, user).await.map(drop)
+                match kind {
+                    StateKind::Session => client::login(&http, &base, auth, user).await.map(drop),
+                    StateKind::TokenVersion => {
+                        client::force_logout(&http, &base, &admin, user).await
                     }
-                    "token-version-redis" => client::force_logout(&http, &base, &admin, user).await,
-                    _ => {
+                    StateKind::Denylist => {
                         let credential: Credential =
                             client::login(&http, &base, auth, user).await?;
                         client::logout(&http, &base, &credential).await
@@ -111,13 +116,8 @@ async fn seed_and_measure(
         .await?;
     }
     let after = reading(ctx, deployment, redis).await?;
-    let kind_name = match kind {
-        "session-memory" | "session-redis" => "session",
-        "token-version-redis" => "token-version",
-        _ => "denylist",
-    };
     Ok(StateCost {
-        kind: kind_name.into(),
+        kind,
         store: deployment.config.store,
         entries,
         measured: if redis {

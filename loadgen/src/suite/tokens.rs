@@ -4,19 +4,22 @@
 use super::client;
 use super::context::SuiteContext;
 use super::deploy;
-use super::model::{Auth, CellConfig, Store, TokenSize};
+use super::model::{
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store, TokenSize,
+};
 
-fn config(auth: Auth, alg: Option<&str>, extra_claim_bytes: usize) -> CellConfig {
+fn config(auth: Auth, alg: Option<Alg>, extra_claim_bytes: usize) -> CellConfig {
+    let jwt = auth == Auth::Jwt;
     CellConfig {
         auth,
         store: Store::Memory,
-        alg: alg.map(str::to_owned),
-        revocation: (auth == Auth::Jwt).then(|| "none".to_owned()),
-        crypto_backend: (auth == Auth::Jwt).then(|| "aws-lc".to_owned()),
+        alg,
+        revocation: jwt.then_some(Revocation::None),
+        crypto_backend: jwt.then_some(CryptoBackend::AwsLc),
         extra_claim_bytes,
         replicas: 1,
-        balancer: "none".into(),
-        policy: "none".into(),
+        balancer: Balancer::None,
+        policy: Policy::None,
     }
 }
 
@@ -24,14 +27,14 @@ fn config(auth: Auth, alg: Option<&str>, extra_claim_bytes: usize) -> CellConfig
 /// extra claim size.
 pub async fn measure(
     ctx: &SuiteContext,
-    algs: &[String],
+    algs: &[Alg],
     extra_claim_bytes: &[usize],
 ) -> Result<Vec<TokenSize>, String> {
     let mut configs = vec![config(Auth::Session, None, 0)];
-    for alg in algs {
+    for &alg in algs {
         configs.push(config(Auth::Jwt, Some(alg), 0));
     }
-    if let Some(first) = algs.first() {
+    if let Some(&first) = algs.first() {
         for &extra in extra_claim_bytes.iter().filter(|&&e| e > 0) {
             configs.push(config(Auth::Jwt, Some(first), extra));
         }
@@ -47,7 +50,7 @@ pub async fn measure(
         let credential = credential?;
         sizes.push(TokenSize {
             auth: config.auth,
-            alg: config.alg.clone(),
+            alg: config.alg,
             extra_claim_bytes: config.extra_claim_bytes,
             credential_bytes: credential.value.len() as u64,
             // The header line as sent: name, ": ", value, CRLF.

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use loadgen::record::{Percentiles, Second};
 use loadgen::suite::model::{
-    Auth, Cell, CellConfig, CpuCost, Env, Latency, Load, StateCost, Store, SuiteOptions, SuiteRun,
-    ToolInfo, Trial, WireBytes, SUITE_SCHEMA_VERSION,
+    Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Env, Latency, Load, Policy,
+    Revocation, StateCost, StateKind, Store, SuiteOptions, SuiteRun, ToolInfo, Trial, WireBytes,
+    SUITE_SCHEMA_VERSION,
 };
 
 /// Seconds in every synthetic trial's timeline.
@@ -121,13 +122,13 @@ pub fn config(auth: Auth) -> CellConfig {
     CellConfig {
         auth,
         store: Store::Memory,
-        alg: (auth == Auth::Jwt).then(|| "HS256".to_owned()),
-        revocation: (auth == Auth::Jwt).then(|| "none".to_owned()),
-        crypto_backend: (auth == Auth::Jwt).then(|| "aws-lc".to_owned()),
+        alg: (auth == Auth::Jwt).then_some(Alg::Hs256),
+        revocation: (auth == Auth::Jwt).then_some(Revocation::None),
+        crypto_backend: (auth == Auth::Jwt).then_some(CryptoBackend::AwsLc),
         extra_claim_bytes: 0,
         replicas: 1,
-        balancer: "none".into(),
-        policy: "round-robin".into(),
+        balancer: Balancer::None,
+        policy: Policy::RoundRobin,
     }
 }
 
@@ -223,10 +224,10 @@ impl RunBuilder {
     }
 
     /// Adds a state cost entry.
-    pub fn state(mut self, kind: &str, store: Store, bytes_per_entry: f64) -> RunBuilder {
+    pub fn state(mut self, kind: StateKind, store: Store, bytes_per_entry: f64) -> RunBuilder {
         let entries = 10_000;
         self.run.state_cost.push(StateCost {
-            kind: kind.into(),
+            kind,
             store,
             entries,
             measured: "replica_rss".into(),
@@ -238,7 +239,7 @@ impl RunBuilder {
     }
 
     /// Replaces the bytes per entry of the `kind` state cost entries.
-    pub fn state_bytes(mut self, kind: &str, bytes_per_entry: f64) -> RunBuilder {
+    pub fn state_bytes(mut self, kind: StateKind, bytes_per_entry: f64) -> RunBuilder {
         for s in self.run.state_cost.iter_mut().filter(|s| s.kind == kind) {
             s.bytes_per_entry = bytes_per_entry;
             s.bytes_after = s.bytes_before + (bytes_per_entry * s.entries as f64) as u64;
@@ -361,12 +362,12 @@ pub fn standard_run(
             make(closed, CLOSED_CELL, change.jwt),
         )
         .state(
-            "session",
+            StateKind::Session,
             Store::Memory,
             420.0 * change.session_bytes * (1.0 + 0.01 * jitter(run_key)),
         )
         .state(
-            "denylist",
+            StateKind::Denylist,
             Store::Memory,
             130.0 * (1.0 + 0.01 * jitter(run_key + 1)),
         )

@@ -16,6 +16,7 @@ use loadgen::compare::input::Side;
 use loadgen::compare::stats::BootstrapSettings;
 use loadgen::compare::threshold::Thresholds;
 use loadgen::compare::{compare, markdown, Normalise, Settings};
+use loadgen::suite::model::StateKind;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
@@ -332,7 +333,7 @@ fn session_bytes_verdict(base: [f64; 3], cand: [f64; 3]) -> (i32, serde_json::Va
         move |r: RunBuilder| {
             let i = next.get();
             next.set(i + 1);
-            r.state_bytes("session", values[i % 3])
+            r.state_bytes(StateKind::Session, values[i % 3])
         }
     };
     let dir = tempfile::tempdir().unwrap();

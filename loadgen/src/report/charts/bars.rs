@@ -186,11 +186,7 @@ pub fn bytes_per_request(run: &SuiteRun) -> Option<Chart> {
         .filter_map(|c| CellStats::of(c).map(|s| (c, s)))
         .filter_map(|(c, s)| {
             // One bar per credential shape: the store and revocation don't change the bytes.
-            let key = (
-                c.config.auth,
-                c.config.alg.clone(),
-                c.config.extra_claim_bytes,
-            );
+            let key = (c.config.auth, c.config.alg, c.config.extra_claim_bytes);
             if seen.contains(&key) {
                 return None;
             }
@@ -198,7 +194,7 @@ pub fn bytes_per_request(run: &SuiteRun) -> Option<Chart> {
             let label = match c.config.auth {
                 Auth::Session => "session cookie".to_owned(),
                 _ => {
-                    let mut l = format!("jwt {}", c.config.alg.as_deref().unwrap_or("?"));
+                    let mut l = format!("jwt {}", c.config.alg.map_or("?", Alg::as_str));
                     if c.config.extra_claim_bytes > 0 {
                         l.push_str(&format!(
                             " +{} claims",
@@ -271,15 +267,7 @@ pub fn state_bytes(run: &SuiteRun) -> Option<Chart> {
         .map(|s| {
             let col = if s.store == Store::Redis { STORE } else { APP };
             Bar {
-                label: format!(
-                    "{} · {}",
-                    match s.kind.as_str() {
-                        "denylist" => "revoked token",
-                        "token-version" => "token version",
-                        other => other,
-                    },
-                    s.store
-                ),
+                label: format!("{} · {}", s.kind.label(), s.store),
                 value_label: f::bytes(s.bytes_per_entry),
                 segments: vec![(s.bytes_per_entry, col.to_owned(), s.measured.clone())],
                 hatched: false,
@@ -432,9 +420,7 @@ pub fn revocation(run: &SuiteRun) -> Option<Chart> {
 /// Throughput as JWT claims grow.
 pub fn claims(run: &SuiteRun) -> Option<Chart> {
     let mut cells: Vec<_> = stats::cells(run, CLAIMS)
-        .filter_map(|c| {
-            CellStats::of(c).map(|s| (c.config.extra_claim_bytes, c.config.alg.clone(), s))
-        })
+        .filter_map(|c| CellStats::of(c).map(|s| (c.config.extra_claim_bytes, c.config.alg, s)))
         .collect();
     if cells.is_empty() {
         return None;
@@ -445,7 +431,7 @@ pub fn claims(run: &SuiteRun) -> Option<Chart> {
         .map(|(extra, alg, s)| Bar {
             label: format!(
                 "{} +{} claims",
-                alg.as_deref().unwrap_or("jwt"),
+                alg.map_or("jwt", Alg::as_str),
                 f::bytes(*extra as f64)
             ),
             value_label: f::rps(s.throughput_rps),

@@ -202,6 +202,15 @@ pub fn scaling(run: &SuiteRun) -> Option<Chart> {
     })
 }
 
+/// `text` with its first letter in upper case, for a title.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Requests and errors per second of one fault run, with the fault instants marked.
 pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
     let tl = &fr.trial.timeline;
@@ -209,12 +218,7 @@ pub fn fault_timeline(fr: &FaultRun, index: usize) -> Option<Chart> {
         return None;
     }
     let id = format!("chart-fault-{index}");
-    let kind = match fr.kind.as_str() {
-        "kill-replica" => "A replica killed".to_owned(),
-        "restart-redis" => "Redis restarted".to_owned(),
-        "churn" => "Replicas churned".to_owned(),
-        other => other.to_owned(),
-    };
+    let kind = capitalised(fr.kind.label());
     let subtitle = fr.config.describe();
     let title = format!("{kind}: {subtitle}");
     let w = HALF;

@@ -15,7 +15,9 @@ use crate::report::stats::{self, CellStats, CLAIMS, EQUAL_RATE};
 use crate::report::svg::{nines, text_width, Axis, Doc, Frame, Scale, PALETTE};
 use crate::report::tables::revocation_name;
 use crate::report::verdict::IMMEDIATE_MS;
-use crate::suite::model::{Auth, CellConfig, FaultRun, Store, SuiteRun};
+use crate::suite::model::{
+    Alg, Auth, CellConfig, CryptoBackend, FaultRun, Revocation, Store, SuiteRun,
+};
 
 /// Width of a full-width chart, px.
 pub const WIDTH: f64 = 920.0;
@@ -46,19 +48,19 @@ const GOOD: &str = "#59a14f";
 
 /// A stable colour per scheme configuration, so a scheme looks the same in every chart.
 pub fn color(c: &CellConfig) -> &'static str {
-    let rust_crypto = c.crypto_backend.as_deref() == Some("rust-crypto");
-    match (c.auth, c.store, c.alg.as_deref(), c.revocation.as_deref()) {
+    let rust_crypto = c.crypto_backend == Some(CryptoBackend::RustCrypto);
+    match (c.auth, c.store, c.alg, c.revocation) {
         (Auth::None, ..) => "#7f7f7f",
         (Auth::Session, Store::Memory, ..) => "#1f77b4",
         (Auth::Session, Store::Redis, ..) => "#17becf",
-        (Auth::Jwt, _, _, Some("denylist")) if c.store == Store::Redis => "#8c564b",
-        (Auth::Jwt, _, _, Some("denylist")) => "#bcbd22",
-        (Auth::Jwt, _, _, Some("token-version")) => "#e377c2",
-        (Auth::Jwt, _, Some("ES256"), _) if rust_crypto => "#393b79",
-        (Auth::Jwt, _, Some("HS256"), _) => "#ff7f0e",
-        (Auth::Jwt, _, Some("RS256"), _) => "#d62728",
-        (Auth::Jwt, _, Some("ES256"), _) => "#9467bd",
-        (Auth::Jwt, _, Some("EdDSA"), _) => "#2ca02c",
+        (Auth::Jwt, Store::Redis, _, Some(Revocation::Denylist)) => "#8c564b",
+        (Auth::Jwt, Store::Memory, _, Some(Revocation::Denylist)) => "#bcbd22",
+        (Auth::Jwt, _, _, Some(Revocation::TokenVersion)) => "#e377c2",
+        (Auth::Jwt, _, Some(Alg::Es256), _) if rust_crypto => "#393b79",
+        (Auth::Jwt, _, Some(Alg::Hs256), _) => "#ff7f0e",
+        (Auth::Jwt, _, Some(Alg::Rs256), _) => "#d62728",
+        (Auth::Jwt, _, Some(Alg::Es256), _) => "#9467bd",
+        (Auth::Jwt, _, Some(Alg::EdDsa), _) => "#2ca02c",
         _ => PALETTE[11],
     }
 }
@@ -89,8 +91,8 @@ pub fn all(run: &SuiteRun) -> Vec<(&'static str, Chart)> {
     push("equal-rate", latency_spectrum(run));
     push("equal-rate", cpu_per_request(run));
     push("scaling", scaling(run));
-    push("claims", bytes_per_request(run));
-    push("claims", claims(run));
+    push("claim-size", bytes_per_request(run));
+    push("claim-size", claims(run));
     push("state-cost", state_bytes(run));
     push("revocation", revocation(run));
     for (i, fr) in run.faults.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The example's load cells: equal-rate, scaling, balancing and claim-size groups.
 
-use crate::suite::model::{Auth, Cell, Load, Store};
+use crate::suite::model::{Alg, Auth, Cell, CryptoBackend, Load, Policy, Revocation, Store};
 
 use super::trial::{cell, clustered, config, jwt, jwt_revoking, session, Spec};
 use super::EXAMPLE_RATE;
@@ -18,8 +18,8 @@ pub(super) fn equal_rate_cells() -> Vec<Cell> {
     let open = Load::Open { rate: EXAMPLE_RATE };
     let r = EXAMPLE_RATE;
     let g = "equal-rate";
-    let mut es256_rust = jwt("ES256");
-    es256_rust.crypto_backend = Some("rust-crypto".to_owned());
+    let mut es256_rust = jwt(Alg::Es256);
+    es256_rust.crypto_backend = Some(CryptoBackend::RustCrypto);
     vec![
         cell(
             "rate/none",
@@ -45,49 +45,49 @@ pub(super) fn equal_rate_cells() -> Vec<Cell> {
         cell(
             "rate/jwt-hs256",
             g,
-            jwt("HS256"),
+            jwt(Alg::Hs256),
             open.clone(),
             &Spec::new(r, 204.0, 478.0, 1_010.0, 13.8, bearer_line(HS256_TOKEN)),
         ),
         cell(
             "rate/jwt-rs256",
             g,
-            jwt("RS256"),
+            jwt(Alg::Rs256),
             open.clone(),
             &Spec::new(r, 241.0, 562.0, 1_190.0, 40.1, bearer_line(RS256_TOKEN)),
         ),
         cell(
             "rate/jwt-es256",
             g,
-            jwt("ES256"),
+            jwt(Alg::Es256),
             open.clone(),
             &Spec::new(r, 283.0, 698.0, 1_610.0, 74.5, bearer_line(ES256_TOKEN)),
         ),
         cell(
             "rate/jwt-eddsa",
             g,
-            jwt("EdDSA"),
+            jwt(Alg::EdDsa),
             open.clone(),
             &Spec::new(r, 262.0, 641.0, 1_380.0, 59.2, bearer_line(ES256_TOKEN)),
         ),
         cell(
             "rate/jwt-hs256-denylist-redis",
             g,
-            jwt_revoking("denylist", Store::Redis),
+            jwt_revoking(Revocation::Denylist, Store::Redis),
             open.clone(),
             &Spec::new(r, 321.0, 741.0, 1_470.0, 19.8, bearer_line(HS256_TOKEN)).store(2.9, 1.0),
         ),
         cell(
             "rate/jwt-hs256-token-version-redis",
             g,
-            jwt_revoking("token-version", Store::Redis),
+            jwt_revoking(Revocation::TokenVersion, Store::Redis),
             open.clone(),
             &Spec::new(r, 318.0, 735.0, 1_450.0, 19.5, bearer_line(HS256_TOKEN)).store(2.8, 1.0),
         ),
         cell(
             "rate/jwt-hs256-denylist-memory",
             g,
-            jwt_revoking("denylist", Store::Memory),
+            jwt_revoking(Revocation::Denylist, Store::Memory),
             open.clone(),
             &Spec::new(r, 209.0, 489.0, 1_030.0, 14.3, bearer_line(HS256_TOKEN)).ops(2.0),
         ),
@@ -115,7 +115,7 @@ pub(super) fn scaling_cells() -> Vec<Cell> {
     );
     let jwt_hs256 = (
         "jwt-hs256",
-        jwt("HS256"),
+        jwt(Alg::Hs256),
         [28_130.0, 33_820.0, 34_460.0],
         [3_790.0, 3_420.0, 3_650.0],
         (15.1, None, bearer_line(HS256_TOKEN)),
@@ -137,7 +137,7 @@ pub(super) fn scaling_cells() -> Vec<Cell> {
             out.push(cell(
                 &format!("scale/{slug}/r{n}"),
                 "scaling",
-                clustered(config.clone(), n, "round-robin"),
+                clustered(config.clone(), n, Policy::RoundRobin),
                 closed.clone(),
                 &spec,
             ));
@@ -155,7 +155,7 @@ pub(super) fn balancing_cells() -> Vec<Cell> {
         cell(
             "balance/session-memory/round-robin",
             g,
-            clustered(session(Store::Memory), 3, "round-robin"),
+            clustered(session(Store::Memory), 3, Policy::RoundRobin),
             open.clone(),
             &Spec::new(r, 236.0, 583.0, 1_240.0, 10.9, COOKIE_LINE)
                 .ops(1.0)
@@ -165,7 +165,7 @@ pub(super) fn balancing_cells() -> Vec<Cell> {
         cell(
             "balance/session-memory/sticky-cookie",
             g,
-            clustered(session(Store::Memory), 3, "sticky-cookie"),
+            clustered(session(Store::Memory), 3, Policy::StickyCookie),
             open.clone(),
             &Spec::new(r, 231.0, 561.0, 1_190.0, 10.1, COOKIE_LINE)
                 .ops(1.0)
@@ -174,7 +174,7 @@ pub(super) fn balancing_cells() -> Vec<Cell> {
         cell(
             "balance/session-redis/round-robin",
             g,
-            clustered(session(Store::Redis), 3, "round-robin"),
+            clustered(session(Store::Redis), 3, Policy::RoundRobin),
             open.clone(),
             &Spec::new(r, 352.0, 812.0, 1_610.0, 16.0, COOKIE_LINE)
                 .store(3.2, 1.0)
@@ -183,7 +183,7 @@ pub(super) fn balancing_cells() -> Vec<Cell> {
         cell(
             "balance/jwt-hs256/round-robin",
             g,
-            clustered(jwt("HS256"), 3, "round-robin"),
+            clustered(jwt(Alg::Hs256), 3, Policy::RoundRobin),
             open,
             &Spec::new(r, 249.0, 598.0, 1_260.0, 14.4, bearer_line(HS256_TOKEN))
                 .balancer(11.7, &even),
@@ -209,7 +209,7 @@ pub(super) fn claims_cells() -> Vec<Cell> {
     ]
     .into_iter()
     .map(|(extra, rps, p99)| {
-        let mut c = jwt("HS256");
+        let mut c = jwt(Alg::Hs256);
         c.extra_claim_bytes = extra;
         cell(
             &format!("claims/jwt-hs256/{extra}"),

@@ -1,6 +1,6 @@
 //! The example's fault runs: a killed replica, a restarted Redis and session churn.
 
-use crate::suite::model::{CellConfig, FaultRun, Store, Trial};
+use crate::suite::model::{Alg, CellConfig, FaultKind, FaultRun, Policy, Store, Trial};
 
 use super::cells::COOKIE_LINE;
 use super::trial::{clustered, jwt, session, trial, Spec};
@@ -51,11 +51,11 @@ fn fault_trial(rate: f64, errors_at: &[(u64, u64, u64)], seconds: u64) -> Trial 
 
 pub(super) fn faults() -> Vec<FaultRun> {
     let rate = 1_000.0;
-    let sticky = clustered(session(Store::Memory), 3, "sticky-cookie");
-    let redis = clustered(session(Store::Redis), 3, "round-robin");
-    let hs = clustered(jwt("HS256"), 3, "round-robin");
+    let sticky = clustered(session(Store::Memory), 3, Policy::StickyCookie);
+    let redis = clustered(session(Store::Redis), 3, Policy::RoundRobin);
+    let hs = clustered(jwt(Alg::Hs256), 3, Policy::RoundRobin);
     let run = |id: &str,
-               kind: &str,
+               kind: FaultKind,
                config: &CellConfig,
                at: &[f64],
                errors: &[(u64, u64, u64)],
@@ -63,7 +63,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         let trial = fault_trial(rate, errors, 30);
         FaultRun {
             id: id.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             config: config.clone(),
             rate,
             fault_at_seconds: at.to_vec(),
@@ -76,7 +76,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
     vec![
         run(
             "kill-replica/session-memory-sticky",
-            "kill-replica",
+            FaultKind::KillReplica,
             &sticky,
             &[10.0],
             &[(10, 33, 5)],
@@ -84,7 +84,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         ),
         run(
             "kill-replica/jwt-hs256",
-            "kill-replica",
+            FaultKind::KillReplica,
             &hs,
             &[10.0],
             &[(10, 0, 4)],
@@ -92,7 +92,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         ),
         run(
             "restart-redis/session-redis",
-            "restart-redis",
+            FaultKind::RestartRedis,
             &redis,
             &[10.0],
             &[(10, 0, 610), (11, 100, 240)],
@@ -100,7 +100,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         ),
         run(
             "churn/session-memory-sticky",
-            "churn",
+            FaultKind::Churn,
             &sticky,
             &churn_at,
             &[
@@ -114,7 +114,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         ),
         run(
             "churn/session-redis",
-            "churn",
+            FaultKind::Churn,
             &redis,
             &churn_at,
             &[(5, 0, 3), (10, 0, 2), (15, 0, 4), (20, 0, 3), (25, 0, 2)],
@@ -122,7 +122,7 @@ pub(super) fn faults() -> Vec<FaultRun> {
         ),
         run(
             "churn/jwt-hs256",
-            "churn",
+            FaultKind::Churn,
             &hs,
             &churn_at,
             &[(5, 0, 3), (10, 0, 3), (15, 0, 2), (20, 0, 3), (25, 0, 3)],

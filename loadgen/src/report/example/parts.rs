@@ -1,12 +1,15 @@
 //! The example's state cost, token size and revocation-window parts.
 
-use crate::suite::model::{Auth, RefreshCheck, RevocationWindow, StateCost, Store, TokenSize};
+use crate::suite::model::{
+    Alg, Auth, RefreshCheck, Revocation, RevocationWindow, StateCost, StateKind, Store, TokenSize,
+    Trigger,
+};
 
 use super::cells::{bearer_line, hs256_token, COOKIE_LINE, ES256_TOKEN, HS256_TOKEN, RS256_TOKEN};
 
 pub(super) fn state_costs() -> Vec<StateCost> {
-    let row = |kind: &str, store: Store, measured: &str, before: u64, per: f64| StateCost {
-        kind: kind.to_owned(),
+    let row = |kind: StateKind, store: Store, measured: &str, before: u64, per: f64| StateCost {
+        kind,
         store,
         entries: 100_000,
         measured: measured.to_owned(),
@@ -15,24 +18,36 @@ pub(super) fn state_costs() -> Vec<StateCost> {
         bytes_per_entry: per,
     };
     vec![
-        row("session", Store::Memory, "replica_rss", 14_680_064, 212.4),
         row(
-            "session",
+            StateKind::Session,
+            Store::Memory,
+            "replica_rss",
+            14_680_064,
+            212.4,
+        ),
+        row(
+            StateKind::Session,
             Store::Redis,
             "redis_used_memory",
             1_048_576,
             161.3,
         ),
-        row("denylist", Store::Memory, "replica_rss", 14_811_136, 118.2),
         row(
-            "denylist",
+            StateKind::Denylist,
+            Store::Memory,
+            "replica_rss",
+            14_811_136,
+            118.2,
+        ),
+        row(
+            StateKind::Denylist,
             Store::Redis,
             "redis_used_memory",
             1_048_576,
             128.7,
         ),
         row(
-            "token-version",
+            StateKind::TokenVersion,
             Store::Redis,
             "redis_used_memory",
             1_048_576,
@@ -42,9 +57,9 @@ pub(super) fn state_costs() -> Vec<StateCost> {
 }
 
 pub(super) fn token_sizes() -> Vec<TokenSize> {
-    let jwt = |alg: &str, extra: usize, token: u64| TokenSize {
+    let jwt = |alg: Alg, extra: usize, token: u64| TokenSize {
         auth: Auth::Jwt,
-        alg: Some(alg.to_owned()),
+        alg: Some(alg),
         extra_claim_bytes: extra,
         credential_bytes: token,
         header_bytes: bearer_line(token) as u64,
@@ -57,29 +72,29 @@ pub(super) fn token_sizes() -> Vec<TokenSize> {
             credential_bytes: 43,
             header_bytes: COOKIE_LINE as u64,
         },
-        jwt("HS256", 0, HS256_TOKEN),
-        jwt("RS256", 0, RS256_TOKEN),
-        jwt("ES256", 0, ES256_TOKEN),
-        jwt("EdDSA", 0, ES256_TOKEN),
-        jwt("HS256", 256, hs256_token(256)),
-        jwt("HS256", 1_024, hs256_token(1_024)),
-        jwt("HS256", 2_048, hs256_token(2_048)),
-        jwt("HS256", 4_096, hs256_token(4_096)),
+        jwt(Alg::Hs256, 0, HS256_TOKEN),
+        jwt(Alg::Rs256, 0, RS256_TOKEN),
+        jwt(Alg::Es256, 0, ES256_TOKEN),
+        jwt(Alg::EdDsa, 0, ES256_TOKEN),
+        jwt(Alg::Hs256, 256, hs256_token(256)),
+        jwt(Alg::Hs256, 1_024, hs256_token(1_024)),
+        jwt(Alg::Hs256, 2_048, hs256_token(2_048)),
+        jwt(Alg::Hs256, 4_096, hs256_token(4_096)),
     ]
 }
 
 pub(super) fn revocations() -> Vec<RevocationWindow> {
     let row = |auth: Auth,
                store: Store,
-               revocation: Option<&str>,
-               trigger: &str,
+               revocation: Option<Revocation>,
+               trigger: Trigger,
                accepted: usize,
                rejected: usize,
                window: Option<f64>| RevocationWindow {
         auth,
         store,
-        revocation: revocation.map(str::to_owned),
-        trigger: trigger.to_owned(),
+        revocation,
+        trigger,
         replicas: 3,
         accepted_before: accepted,
         rejected_after: rejected,
@@ -93,8 +108,8 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
         refresh: None,
     };
     let mut out = Vec::new();
-    for trigger in ["logout", "force-logout"] {
-        let force = trigger == "force-logout";
+    for &trigger in Trigger::ALL {
+        let force = trigger == Trigger::ForceLogout;
         out.extend([
             row(
                 Auth::Session,
@@ -114,11 +129,19 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
                 3,
                 Some(if force { 0.9 } else { 0.7 }),
             ),
-            row(Auth::Jwt, Store::Memory, Some("none"), trigger, 3, 0, None),
             row(
                 Auth::Jwt,
                 Store::Memory,
-                Some("denylist"),
+                Some(Revocation::None),
+                trigger,
+                3,
+                0,
+                None,
+            ),
+            row(
+                Auth::Jwt,
+                Store::Memory,
+                Some(Revocation::Denylist),
                 trigger,
                 3,
                 1,
@@ -127,7 +150,7 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
             row(
                 Auth::Jwt,
                 Store::Redis,
-                Some("denylist"),
+                Some(Revocation::Denylist),
                 trigger,
                 3,
                 3,
@@ -136,7 +159,7 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
             row(
                 Auth::Jwt,
                 Store::Redis,
-                Some("token-version"),
+                Some(Revocation::TokenVersion),
                 trigger,
                 3,
                 3,
@@ -155,7 +178,7 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
                 ..row(
                     Auth::Jwt,
                     Store::Redis,
-                    Some("refresh"),
+                    Some(Revocation::Refresh),
                     trigger,
                     3,
                     3,

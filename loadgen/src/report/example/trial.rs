@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::record::{Percentiles, Second};
 use crate::suite::model::{
-    Auth, Cell, CellConfig, CpuCost, Latency, Load, SpectrumPoint, Store, Trial, WireBytes,
+    Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Latency, Load, Policy,
+    Revocation, SpectrumPoint, Store, Trial, WireBytes,
 };
 
 use super::{TRIALS, WINDOW};
@@ -240,19 +241,19 @@ pub(super) fn trial(spec: &Spec, k: usize, window: f64) -> Trial {
 pub(super) fn config(
     auth: Auth,
     store: Store,
-    alg: Option<&str>,
-    revocation: Option<&str>,
+    alg: Option<Alg>,
+    revocation: Option<Revocation>,
 ) -> CellConfig {
     CellConfig {
         auth,
         store,
-        alg: alg.map(str::to_owned),
-        revocation: revocation.map(str::to_owned),
-        crypto_backend: alg.map(|_| "aws-lc".to_owned()),
+        alg,
+        revocation,
+        crypto_backend: alg.map(|_| CryptoBackend::AwsLc),
         extra_claim_bytes: 0,
         replicas: 1,
-        balancer: "none".to_owned(),
-        policy: "round-robin".to_owned(),
+        balancer: Balancer::None,
+        policy: Policy::RoundRobin,
     }
 }
 
@@ -260,18 +261,18 @@ pub(super) fn session(store: Store) -> CellConfig {
     config(Auth::Session, store, None, None)
 }
 
-pub(super) fn jwt(alg: &str) -> CellConfig {
-    config(Auth::Jwt, Store::Memory, Some(alg), Some("none"))
+pub(super) fn jwt(alg: Alg) -> CellConfig {
+    config(Auth::Jwt, Store::Memory, Some(alg), Some(Revocation::None))
 }
 
-pub(super) fn jwt_revoking(strategy: &str, store: Store) -> CellConfig {
-    config(Auth::Jwt, store, Some("HS256"), Some(strategy))
+pub(super) fn jwt_revoking(strategy: Revocation, store: Store) -> CellConfig {
+    config(Auth::Jwt, store, Some(Alg::Hs256), Some(strategy))
 }
 
-pub(super) fn clustered(mut c: CellConfig, replicas: usize, policy: &str) -> CellConfig {
+pub(super) fn clustered(mut c: CellConfig, replicas: usize, policy: Policy) -> CellConfig {
     c.replicas = replicas;
-    c.balancer = "builtin".to_owned();
-    c.policy = policy.to_owned();
+    c.balancer = Balancer::Builtin;
+    c.policy = policy;
     c
 }
 

@@ -11,7 +11,7 @@ use crate::report::latency::{AddedLatency, MIN_TRIALS};
 use crate::report::projection::{self, StoreLimit};
 use crate::report::stats::{self, CellStats, BALANCING, CLAIMS, EQUAL_RATE, SCALING};
 use crate::report::verdict::{self, COOKIE_LIMIT_BYTES};
-use crate::suite::model::{Auth, Cell, Load, SuiteRun};
+use crate::suite::model::{Alg, Auth, Cell, Load, Revocation, SuiteRun};
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +347,7 @@ pub fn balancing(run: &SuiteRun) -> Section {
 
 /// Throughput as JWT claims grow.
 pub fn claims(run: &SuiteRun) -> Section {
-    let mut s = Section::new("claims", "JWT size vs throughput");
+    let mut s = Section::new("claim-size", "JWT size vs throughput");
     let mut cells: Vec<_> = stats::cells(run, CLAIMS)
         .filter_map(|c| CellStats::of(c).map(|st| (c, st)))
         .collect();
@@ -410,12 +410,7 @@ pub fn state_cost(run: &SuiteRun) -> Section {
     ]);
     for c in &run.state_cost {
         t.row(vec![
-            match c.kind.as_str() {
-                "session" => "session".to_owned(),
-                "denylist" => "deny-listed token".to_owned(),
-                "token-version" => "token version (per user)".to_owned(),
-                other => other.to_owned(),
-            },
+            c.kind.label().to_owned(),
             c.store.to_string(),
             c.measured.clone(),
             f::int(c.entries),
@@ -448,7 +443,7 @@ pub fn token_sizes(run: &SuiteRun) -> Section {
     for c in &run.token_sizes {
         t.row(vec![
             c.auth.to_string(),
-            c.alg.clone().unwrap_or_else(|| "–".to_owned()),
+            c.alg.map_or("–", Alg::as_str).to_owned(),
             f::bytes(c.extra_claim_bytes as f64),
             f::bytes(c.credential_bytes as f64),
             f::bytes(c.header_bytes as f64),
@@ -462,9 +457,9 @@ pub fn token_sizes(run: &SuiteRun) -> Section {
 pub fn revocation_name(r: &crate::suite::model::RevocationWindow) -> String {
     match r.auth {
         Auth::Session => format!("session · {}", r.store),
-        Auth::Jwt => match r.revocation.as_deref() {
-            None | Some("none") => "jwt · no revocation".to_owned(),
-            Some(st) => format!("jwt · {} {st}", r.store),
+        Auth::Jwt => match r.revocation.unwrap_or(Revocation::None) {
+            Revocation::None => format!("jwt · {}", Revocation::None.label()),
+            strategy => format!("jwt · {} {strategy}", r.store),
         },
         Auth::None => "none".to_owned(),
     }
@@ -494,7 +489,7 @@ pub fn revocation(run: &SuiteRun) -> Section {
     for r in &run.revocation {
         t.row(vec![
             revocation_name(r),
-            r.trigger.clone(),
+            r.trigger.to_string(),
             format!("{} of {}", r.accepted_before, r.replicas),
             format!("{} of {}", r.rejected_after, r.replicas),
             match r.window_ms {
@@ -546,7 +541,7 @@ pub fn faults(run: &SuiteRun) -> Section {
     for fr in &run.faults {
         let tr = &fr.trial;
         t.row(vec![
-            fr.kind.clone(),
+            fr.kind.to_string(),
             fr.config.describe(),
             f::rps(fr.rate),
             fr.fault_at_seconds

@@ -32,7 +32,7 @@ pub(super) fn s2(run: &SuiteRun) -> (Outcome, String) {
         ("in-process sessions", Store::Memory),
         ("Redis sessions", Store::Redis),
     ] {
-        if let Some(s) = balanced(run, pick::session_policy(store, "round-robin")) {
+        if let Some(s) = balanced(run, pick::session_policy(store, Policy::RoundRobin)) {
             ev.push(format!(
                 "{name} under round-robin: {} 401s",
                 f::pct(s.unauthorized_share)
@@ -49,7 +49,10 @@ pub(super) fn s2(run: &SuiteRun) -> (Outcome, String) {
     if stores.len() < 2 {
         ev.push("Redis sessions under round-robin not measured".to_owned());
     }
-    if let Some(s) = balanced(run, pick::session_policy(Store::Memory, "sticky-cookie")) {
+    if let Some(s) = balanced(
+        run,
+        pick::session_policy(Store::Memory, Policy::StickyCookie),
+    ) {
         ev.push(format!(
             "sticky cookies: {} 401s, spread CV {}{}",
             f::pct(s.unauthorized_share),
@@ -160,7 +163,7 @@ pub fn j2_rule(
 
 pub(super) fn kill_effect(
     run: &SuiteRun,
-    kind: &str,
+    kind: FaultKind,
     pred: impl Fn(&CellConfig) -> bool,
 ) -> Option<FaultEffect> {
     run.faults
@@ -179,9 +182,11 @@ pub(super) fn efficiency_at_largest(
 }
 
 pub(super) fn j2(run: &SuiteRun) -> (Outcome, String) {
-    let rr = balanced(run, |c| pick::jwt("HS256")(c) && c.policy == "round-robin");
-    let kill = kill_effect(run, "kill-replica", |c| c.auth == Auth::Jwt);
-    let jwt_eff = efficiency_at_largest(run, pick::jwt("HS256"));
+    let rr = balanced(run, |c| {
+        pick::jwt(Alg::Hs256)(c) && c.policy == Policy::RoundRobin
+    });
+    let kill = kill_effect(run, FaultKind::KillReplica, |c| c.auth == Auth::Jwt);
+    let jwt_eff = efficiency_at_largest(run, pick::jwt(Alg::Hs256));
     let ses_eff = efficiency_at_largest(run, pick::session(Store::Redis));
     let eff = match (jwt_eff, ses_eff) {
         (Some((n, j)), Some((m, s))) if n == m => Some((n, j, s)),
@@ -254,7 +259,10 @@ pub fn a1_rule(sticky_401_share: f64, sticky_cv: f64) -> Outcome {
 }
 
 pub(super) fn a1(run: &SuiteRun) -> (Outcome, String) {
-    let Some(sticky) = balanced(run, pick::session_policy(Store::Memory, "sticky-cookie")) else {
+    let Some(sticky) = balanced(
+        run,
+        pick::session_policy(Store::Memory, Policy::StickyCookie),
+    ) else {
         return (
             not_measured(run, "Sticky-cookie balancing", &["balanc", "sticky"]),
             String::new(),
@@ -267,7 +275,7 @@ pub(super) fn a1(run: &SuiteRun) -> (Outcome, String) {
         f::pct(sticky.unauthorized_share),
         f::ratio(sticky.imbalance_cv)
     );
-    if let Some(k) = kill_effect(run, "kill-replica", |c| {
+    if let Some(k) = kill_effect(run, FaultKind::KillReplica, |c| {
         c.auth == Auth::Session && c.store == Store::Memory
     }) {
         let _ = write!(

@@ -67,7 +67,7 @@ pub(super) fn s1(run: &SuiteRun) -> (Outcome, String) {
     let state: Vec<String> = run
         .state_cost
         .iter()
-        .filter(|c| c.kind == "session")
+        .filter(|c| c.kind == StateKind::Session)
         .map(|c| format!("{} per session in {}", f::bytes(c.bytes_per_entry), c.store))
         .collect();
     if !state.is_empty() {
@@ -227,8 +227,8 @@ pub(super) fn j1(run: &SuiteRun) -> (Outcome, String) {
     }
     if let Some(rc) = cost_of(run, |c| {
         c.auth == Auth::Jwt
-            && c.alg.as_deref() == Some("ES256")
-            && c.crypto_backend.as_deref() == Some("rust-crypto")
+            && c.alg == Some(Alg::Es256)
+            && c.crypto_backend == Some(CryptoBackend::RustCrypto)
             && c.extra_claim_bytes == 0
     }) {
         ev.push(format!(
@@ -274,7 +274,10 @@ pub(super) fn x1(run: &SuiteRun) -> (Outcome, String) {
     let mut stores = Vec::new();
     let mut ev = vec![format!("added CPU per request over no auth ({})", how(run))];
     for (name, store) in [("memory", Store::Memory), ("Redis", Store::Redis)] {
-        let d = cost_of(run, pick::jwt_revoking("HS256", "denylist", store));
+        let d = cost_of(
+            run,
+            pick::jwt_revoking(Alg::Hs256, Revocation::Denylist, store),
+        );
         let s = cost_of(run, pick::session(store));
         if let (Some(d), Some(s)) = (d, s) {
             let (diff, r) = cmp_cost(&d, &s);
@@ -286,7 +289,10 @@ pub(super) fn x1(run: &SuiteRun) -> (Outcome, String) {
                 resolved(r)
             );
             if let (Some(dl), Some(sl)) = (
-                eq_rate(run, pick::jwt_revoking("HS256", "denylist", store)),
+                eq_rate(
+                    run,
+                    pick::jwt_revoking(Alg::Hs256, Revocation::Denylist, store),
+                ),
                 eq_rate(run, pick::session(store)),
             ) {
                 let _ = write!(
@@ -309,7 +315,11 @@ pub(super) fn x1(run: &SuiteRun) -> (Outcome, String) {
                 not_measured(
                     run,
                     "JWT deny-list cost parts",
-                    &["denylist", "deny-list", "redis"],
+                    &[
+                        Revocation::Denylist.as_str(),
+                        Revocation::Denylist.label(),
+                        "redis",
+                    ],
                 )
             },
             String::new(),
@@ -317,20 +327,20 @@ pub(super) fn x1(run: &SuiteRun) -> (Outcome, String) {
     };
     if let Some(t) = cost_of(
         run,
-        pick::jwt_revoking("HS256", "token-version", Store::Redis),
+        pick::jwt_revoking(Alg::Hs256, Revocation::TokenVersion, Store::Redis),
     ) {
         ev.push(format!(
             "token versions in Redis {}",
             f::interval_us(&t.total)
         ));
     }
-    if let Some(j) = cost_of(run, pick::jwt("HS256")) {
+    if let Some(j) = cost_of(run, pick::jwt(Alg::Hs256)) {
         ev.push(format!("stateless HS256 {}", f::interval_us(&j.total)));
     }
     let denylist_state: Vec<String> = run
         .state_cost
         .iter()
-        .filter(|c| c.kind == "denylist")
+        .filter(|c| c.kind == StateKind::Denylist)
         .map(|c| {
             format!(
                 "{} per revoked token in {}",

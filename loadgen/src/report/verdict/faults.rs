@@ -26,7 +26,11 @@ pub fn a2_rule(jwt_401_share: f64, sessions: &[(&str, f64)]) -> Outcome {
 }
 
 pub(super) fn a2(run: &SuiteRun) -> (Outcome, String) {
-    let churn: Vec<&FaultRun> = run.faults.iter().filter(|f| f.kind == "churn").collect();
+    let churn: Vec<&FaultRun> = run
+        .faults
+        .iter()
+        .filter(|f| f.kind == FaultKind::Churn)
+        .collect();
     let Some(jwt) = churn.iter().find(|f| f.config.auth == Auth::Jwt) else {
         return (
             not_measured(run, "Churn runs", &["churn", "fault"]),

@@ -183,7 +183,7 @@ fn session_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
 fn jwt_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
     added_latencies(
         run,
-        ["HS256", "RS256", "ES256", "EdDSA"].map(|alg| {
+        Alg::ALL.iter().map(|&alg| {
             let pred: Box<dyn Fn(&CellConfig) -> bool> = Box::new(pick::jwt(alg));
             (format!("JWT {alg}"), pred)
         }),

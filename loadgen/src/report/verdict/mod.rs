@@ -28,7 +28,10 @@ use std::fmt::Write as _;
 use crate::report::format as f;
 use crate::report::projection;
 use crate::report::stats::{self, pick, CellStats, BALANCING, CLAIMS, EQUAL_RATE};
-use crate::suite::model::{Auth, CellConfig, FaultRun, RevocationWindow, Store, SuiteRun};
+use crate::suite::model::{
+    Alg, Auth, CellConfig, CryptoBackend, FaultKind, FaultRun, Policy, Revocation,
+    RevocationWindow, StateKind, Store, SuiteRun, Trigger,
+};
 
 /// Two costs or latencies within ±10 % of the reference count as no difference.
 pub const SAME_WITHIN: f64 = 0.10;
@@ -235,9 +238,9 @@ fn sessions(run: &SuiteRun) -> Vec<(&'static str, CellStats)> {
 
 /// Stateless JWTs of the equal-rate group, by algorithm.
 fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
-    ["HS256", "RS256", "ES256", "EdDSA"]
-        .into_iter()
-        .filter_map(|alg| eq_rate(run, pick::jwt(alg)).map(|s| (alg.to_owned(), s)))
+    Alg::ALL
+        .iter()
+        .filter_map(|&alg| eq_rate(run, pick::jwt(alg)).map(|s| (alg.to_string(), s)))
         .collect()
 }
 
@@ -274,9 +277,9 @@ fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::report::cost::Adde
 
 /// Added costs of the stateless JWTs, by algorithm.
 fn jwt_costs(run: &SuiteRun) -> Vec<(String, crate::report::cost::AddedCost)> {
-    ["HS256", "RS256", "ES256", "EdDSA"]
-        .into_iter()
-        .filter_map(|alg| cost_of(run, pick::jwt(alg)).map(|c| (alg.to_owned(), c)))
+    Alg::ALL
+        .iter()
+        .filter_map(|&alg| cost_of(run, pick::jwt(alg)).map(|c| (alg.to_string(), c)))
         .collect()
 }
 

@@ -4,24 +4,16 @@ use super::*;
 
 /// What a revocation row revokes: the session store, or the JWT strategy and its store.
 pub(super) fn strategy_name(r: &RevocationWindow) -> String {
-    match (r.auth, r.revocation.as_deref()) {
+    match (r.auth, r.revocation.unwrap_or(Revocation::None)) {
         (Auth::Session, _) => match r.store {
             Store::Memory => "in-process sessions".to_owned(),
             Store::Redis => "Redis sessions".to_owned(),
         },
-        (_, None | Some("none")) => "no revocation".to_owned(),
-        (_, Some(s)) => {
-            let what = match s {
-                "denylist" => "deny-list",
-                "token-version" => "token versions",
-                "refresh" => "refresh tokens",
-                other => other,
-            };
-            match r.store {
-                Store::Memory => format!("{what} in memory"),
-                Store::Redis => format!("{what} in Redis"),
-            }
-        }
+        (_, Revocation::None) => Revocation::None.label().to_owned(),
+        (_, strategy) => match r.store {
+            Store::Memory => format!("{} in memory", strategy.label()),
+            Store::Redis => format!("{} in Redis", strategy.label()),
+        },
     }
 }
 
@@ -54,7 +46,7 @@ pub(super) fn strategy_items(groups: &[(String, Vec<&RevocationWindow>)]) -> Vec
             let fast: Vec<String> = rows
                 .iter()
                 .filter(|r| immediate(r.window_ms))
-                .map(|r| r.trigger.clone())
+                .map(|r| r.trigger.to_string())
                 .collect();
             if fast.len() == rows.len() {
                 (name.clone(), true)
@@ -210,7 +202,7 @@ pub fn j5_rule(strategies: &[(String, bool)]) -> Option<Outcome> {
 pub(super) fn j5(run: &SuiteRun) -> (Outcome, String) {
     let rows: Vec<&RevocationWindow> = revocation_rows(run, Auth::Jwt)
         .into_iter()
-        .filter(|r| r.trigger == "logout")
+        .filter(|r| r.trigger == Trigger::Logout)
         .collect();
     // A token that works on after logout for longer than "immediately" (the lifetime of a
     // short access token, say) is a stolen token that keeps working.
@@ -329,7 +321,7 @@ pub(super) fn s5_checks(run: &SuiteRun) -> (SessionChecks, Vec<String>) {
     let logout: Vec<&RevocationWindow> = run
         .revocation
         .iter()
-        .filter(|r| r.auth == Auth::Session && r.trigger == "logout")
+        .filter(|r| r.auth == Auth::Session && r.trigger == Trigger::Logout)
         .collect();
     if !logout.is_empty() {
         let all = logout.iter().all(|r| immediate(r.window_ms));

@@ -34,7 +34,7 @@ pub fn cookie_limit_claims(run: &SuiteRun) -> Option<(usize, bool)> {
     let mut hs: Vec<(usize, u64)> = run
         .token_sizes
         .iter()
-        .filter(|t| t.auth == Auth::Jwt && t.alg.as_deref() == Some("HS256"))
+        .filter(|t| t.auth == Auth::Jwt && t.alg == Some(Alg::Hs256))
         .map(|t| (t.extra_claim_bytes, t.credential_bytes))
         .collect();
     hs.sort();
@@ -84,7 +84,7 @@ pub(super) fn j6(run: &SuiteRun) -> (Outcome, String) {
                 .iter()
                 .filter(|t| t.auth == Auth::Jwt && t.extra_claim_bytes == 0)
             {
-                let a = t.alg.clone().unwrap_or_default();
+                let a = t.alg.map(|a| a.to_string()).unwrap_or_default();
                 bigger.push((
                     a,
                     stats::relative(t.header_bytes as f64, s.header_bytes as f64).unwrap_or(0.0),
@@ -96,7 +96,7 @@ pub(super) fn j6(run: &SuiteRun) -> (Outcome, String) {
                 run.token_sizes
                     .iter()
                     .filter(|t| t.auth == Auth::Jwt && t.extra_claim_bytes == 0)
-                    .map(|t| format!("{} {}", t.alg.as_deref().unwrap_or("?"), t.header_bytes))
+                    .map(|t| format!("{} {}", t.alg.map_or("?", Alg::as_str), t.header_bytes))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));

@@ -164,7 +164,7 @@ fn j1_names_lookups_by_role_when_they_are_indistinguishable() {
     let variant = |redis: &[f64]| {
         let mut run = example_run();
         run.cost
-            .retain(|p| p.config.auth != Auth::Jwt || pick::jwt("HS256")(&p.config));
+            .retain(|p| p.config.auth != Auth::Jwt || pick::jwt(Alg::Hs256)(&p.config));
         set_added(
             &mut run,
             pick::session(Store::Memory),
@@ -173,7 +173,7 @@ fn j1_names_lookups_by_role_when_they_are_indistinguishable() {
         set_added(&mut run, pick::session(Store::Redis), redis);
         set_added(
             &mut run,
-            pick::jwt("HS256"),
+            pick::jwt(Alg::Hs256),
             &[13.0, 13.1, 12.9, 13.0, 13.1, 12.9],
         );
         run
@@ -183,7 +183,7 @@ fn j1_names_lookups_by_role_when_they_are_indistinguishable() {
     for run in [&a, &b] {
         let m = cost_of(run, pick::session(Store::Memory)).unwrap();
         let r = cost_of(run, pick::session(Store::Redis)).unwrap();
-        let h = cost_of(run, pick::jwt("HS256")).unwrap();
+        let h = cost_of(run, pick::jwt(Alg::Hs256)).unwrap();
         assert_eq!(crate::report::cost::compare(&r, &m).1, Same);
         assert_eq!(crate::report::cost::compare(&h, &m).1, More);
         assert_eq!(crate::report::cost::compare(&h, &r).1, Same);
@@ -786,7 +786,7 @@ fn whole_run_texts_carry_no_figures() {
         let kill = run
             .faults
             .iter_mut()
-            .find(|f| f.kind == "kill-replica" && f.config.auth == Auth::Jwt)
+            .find(|f| f.kind == FaultKind::KillReplica && f.config.auth == Auth::Jwt)
             .unwrap();
         kill.trial.errors = errors;
         kill.trial.status.insert("401".to_owned(), unauthorized);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{secs, CellPlan};
-use crate::suite::model::{Auth, CellConfig};
+use crate::suite::model::{Auth, Balancer, CellConfig, Policy};
 
 /// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -58,8 +58,8 @@ pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPla
     for cell in cells.iter().filter(|c| c.group == "equal-rate") {
         let config = CellConfig {
             replicas: 1,
-            balancer: "none".into(),
-            policy: "none".into(),
+            balancer: Balancer::None,
+            policy: Policy::None,
             ..cell.config.clone()
         };
         if config.auth != Auth::None && !configs.contains(&config) {

@@ -7,13 +7,18 @@
 //! revocation keeps no state, so its store does not matter).
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::deploy::REFRESH_ACCESS_TTL;
-use super::model::{Auth, CellConfig, Load, Store};
+use super::model::{
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, Load, Policy, Revocation, Store,
+    Trigger,
+};
+use super::vocabulary::StateMeasure;
 
 /// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
 pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
@@ -223,13 +228,31 @@ pub struct CellPlan {
     pub trials: u32,
 }
 
+/// State-cost measurements to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateCostPlan {
+    /// Entries seeded per measurement (`--sessions` overrides).
+    pub sessions: u64,
+    /// What to measure, in order.
+    pub kinds: Vec<StateMeasure>,
+}
+
+/// Credential sizes to measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSizesPlan {
+    /// Algorithms measured at no extra claims.
+    pub algs: Vec<Alg>,
+    /// Extra claim sizes measured with the first algorithm.
+    pub extra_claim_bytes: Vec<usize>,
+}
+
 /// A revocation-window measurement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RevocationPlan {
     /// Configuration (replicas probed one by one).
     pub config: CellConfig,
-    /// `logout` or `force-logout`.
-    pub trigger: String,
+    /// What ends the credential.
+    pub trigger: Trigger,
     /// Probe at most this long.
     pub observe: Duration,
 }
@@ -239,8 +262,8 @@ pub struct RevocationPlan {
 pub struct FaultPlan {
     /// Unique id.
     pub id: String,
-    /// `kill-replica`, `restart-redis`, `churn`.
-    pub kind: String,
+    /// The fault.
+    pub kind: FaultKind,
     /// Configuration.
     pub config: CellConfig,
     /// Open-loop rate.
@@ -261,9 +284,9 @@ pub struct SuitePlan {
     /// Load cells in order.
     pub cells: Vec<CellPlan>,
     /// State-cost kinds and the entry count.
-    pub state_cost: Option<StateCostEntry>,
+    pub state_cost: Option<StateCostPlan>,
     /// Credential sizes.
-    pub token_sizes: Option<TokenSizesEntry>,
+    pub token_sizes: Option<TokenSizesPlan>,
     /// Revocation windows.
     pub revocation: Vec<RevocationPlan>,
     /// Fault runs.
@@ -289,7 +312,7 @@ impl SuitePlan {
             || self
                 .state_cost
                 .as_ref()
-                .is_some_and(|s| s.kinds.iter().any(|k| k.ends_with("-redis")))
+                .is_some_and(|s| s.kinds.iter().any(|k| k.store() == Store::Redis))
     }
 }
 
@@ -313,29 +336,29 @@ pub fn load(spec: &str) -> Result<SuitePlan, String> {
     }
 }
 
-const ALGS: [&str; 4] = ["HS256", "RS256", "ES256", "EdDSA"];
-const REVOCATIONS: [&str; 4] = ["none", "denylist", "token-version", "refresh"];
-const BACKENDS: [&str; 2] = ["aws-lc", "rust-crypto"];
-const BALANCERS: [&str; 4] = ["builtin", "haproxy", "nginx", "none"];
-const POLICIES: [&str; 4] = ["round-robin", "least-conn", "sticky-cookie", "hash-session"];
-const FAULTS: [&str; 3] = ["kill-replica", "restart-redis", "churn"];
-const TRIGGERS: [&str; 2] = ["logout", "force-logout"];
-const STATE_KINDS: [&str; 5] = [
-    "session-memory",
-    "session-redis",
-    "denylist-memory",
-    "denylist-redis",
-    "token-version-redis",
-];
+/// `value` as one of `allowed`, or an error naming the key and the value.
+fn one_of<T: Copy + fmt::Display>(key: &str, value: &str, allowed: &[T]) -> Result<T, String> {
+    allowed
+        .iter()
+        .copied()
+        .find(|a| a.to_string() == value)
+        .ok_or_else(|| {
+            let names: Vec<String> = allowed.iter().map(T::to_string).collect();
+            format!("{key} = {value:?} is not one of {}", names.join(", "))
+        })
+}
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{key} = {value:?} is not one of {}",
-            allowed.join(", ")
-        ))
+/// The values of `key` (one or a list) as members of `allowed`; `default` when absent.
+fn each_of<T: Copy + fmt::Display>(
+    key: &str,
+    given: &Option<OneOrMany<String>>,
+    default: T,
+    allowed: &[T],
+) -> Result<Vec<T>, String> {
+    match given {
+        None => Ok(vec![default]),
+        Some(OneOrMany::One(v)) => Ok(vec![one_of(key, v, allowed)?]),
+        Some(OneOrMany::Many(vs)) => vs.iter().map(|v| one_of(key, v, allowed)).collect(),
     }
 }
 
@@ -343,49 +366,61 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
 fn configs(entry: &Entry, section: &str) -> Result<Vec<CellConfig>, String> {
     let auths = OneOrMany::values(&entry.auth, Auth::Jwt);
     let stores = OneOrMany::values(&entry.store, Store::Memory);
-    let algs = OneOrMany::values(&entry.alg, "HS256".to_owned());
-    let revocations = OneOrMany::values(&entry.revocation, "none".to_owned());
-    let backends = OneOrMany::values(&entry.crypto_backend, "aws-lc".to_owned());
+    let key = |name: &str| format!("{section}.{name}");
+    let algs = each_of(&key("alg"), &entry.alg, Alg::Hs256, Alg::ALL)?;
+    let revocations = each_of(
+        &key("revocation"),
+        &entry.revocation,
+        Revocation::None,
+        Revocation::ALL,
+    )?;
+    let backends = each_of(
+        &key("crypto_backend"),
+        &entry.crypto_backend,
+        CryptoBackend::AwsLc,
+        CryptoBackend::ALL,
+    )?;
     let extras = OneOrMany::values(&entry.extra_claim_bytes, 0);
     let replicas = OneOrMany::values(&entry.replicas, 1);
-    let balancers = OneOrMany::values(&entry.balancer, "none".to_owned());
-    let policies = OneOrMany::values(&entry.policy, "round-robin".to_owned());
-    for alg in &algs {
-        one_of(&format!("{section}.alg"), alg, &ALGS)?;
-    }
-    for r in &revocations {
-        one_of(&format!("{section}.revocation"), r, &REVOCATIONS)?;
-    }
-    for b in &backends {
-        one_of(&format!("{section}.crypto_backend"), b, &BACKENDS)?;
-    }
-    for b in &balancers {
-        one_of(&format!("{section}.balancer"), b, &BALANCERS)?;
-    }
-    for p in &policies {
-        one_of(&format!("{section}.policy"), p, &POLICIES)?;
-    }
+    let balancers = each_of(
+        &key("balancer"),
+        &entry.balancer,
+        Balancer::None,
+        Balancer::ALL,
+    )?;
+    // `none` is what a configuration without a balancer records, not a policy to ask for.
+    let balancing: Vec<Policy> = Policy::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != Policy::None)
+        .collect();
+    let policies = each_of(
+        &key("policy"),
+        &entry.policy,
+        Policy::RoundRobin,
+        &balancing,
+    )?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for &auth in &auths {
         for &store in &stores {
-            for alg in &algs {
-                for revocation in &revocations {
-                    for backend in &backends {
+            for &alg in &algs {
+                for &revocation in &revocations {
+                    for &backend in &backends {
                         for &extra in &extras {
                             for &n in &replicas {
-                                for balancer in &balancers {
-                                    for policy in &policies {
+                                for &balancer in &balancers {
+                                    for &policy in &policies {
                                         let config = normalise(CellConfig {
                                             auth,
                                             store,
-                                            alg: Some(alg.clone()),
-                                            revocation: Some(revocation.clone()),
-                                            crypto_backend: Some(backend.clone()),
+                                            alg: Some(alg),
+                                            revocation: Some(revocation),
+                                            crypto_backend: Some(backend),
                                             extra_claim_bytes: extra,
                                             replicas: n,
-                                            balancer: balancer.clone(),
-                                            policy: policy.clone(),
+                                            balancer,
+                                            policy,
                                         });
                                         check(&config, section)?;
                                         let key = format!("{config:?}");
@@ -412,14 +447,14 @@ fn normalise(mut c: CellConfig) -> CellConfig {
         c.revocation = None;
         c.crypto_backend = None;
         c.extra_claim_bytes = 0;
-    } else if c.revocation.as_deref() == Some("none") {
+    } else if c.revocation == Some(Revocation::None) {
         c.store = Store::Memory;
     }
     if c.auth == Auth::None {
         c.store = Store::Memory;
     }
-    if c.balancer == "none" {
-        c.policy = "none".into();
+    if c.balancer == Balancer::None {
+        c.policy = Policy::None;
     }
     c
 }
@@ -428,13 +463,13 @@ fn check(c: &CellConfig, section: &str) -> Result<(), String> {
     if c.replicas == 0 {
         return Err(format!("{section}.replicas must be at least 1"));
     }
-    if c.balancer == "none" && c.replicas > 1 {
+    if c.balancer == Balancer::None && c.replicas > 1 {
         return Err(format!(
             "{section}: {} replicas need a balancer (balancer = \"builtin\", \"haproxy\" or \"nginx\")",
             c.replicas
         ));
     }
-    if c.balancer == "nginx" && c.policy == "sticky-cookie" {
+    if c.balancer == Balancer::Nginx && c.policy == Policy::StickyCookie {
         return Err(format!(
             "{section}: open-source nginx has no sticky cookie; use policy = \"hash-session\" or balancer = \"builtin\"/\"haproxy\""
         ));
@@ -449,11 +484,11 @@ pub fn slug(c: &CellConfig) -> String {
         Auth::None => "healthz".to_owned(),
         Auth::Session => format!("session-{}", c.store),
         Auth::Jwt => {
-            let mut s = format!("jwt-{}", c.alg.as_deref().unwrap_or("?").to_lowercase());
-            if let Some(r) = c.revocation.as_deref().filter(|r| *r != "none") {
+            let mut s = format!("jwt-{}", c.alg.map_or("?", Alg::as_str).to_lowercase());
+            if let Some(r) = c.revocation.filter(|r| r.revokes()) {
                 s.push_str(&format!("-{r}-{}", c.store));
             }
-            if let Some(b) = c.crypto_backend.as_deref().filter(|b| *b != "aws-lc") {
+            if let Some(b) = c.crypto_backend.filter(|b| *b != CryptoBackend::AwsLc) {
                 s.push_str(&format!("-{b}"));
             }
             s
@@ -463,7 +498,7 @@ pub fn slug(c: &CellConfig) -> String {
         s.push_str(&format!("-claims{}", c.extra_claim_bytes));
     }
     s.push_str(&format!("/r{}", c.replicas));
-    if c.balancer != "none" {
+    if c.balancer != Balancer::None {
         s.push_str(&format!("-{}-{}", c.balancer, c.policy));
     }
     s
@@ -543,24 +578,26 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
     for (i, entry) in file.revocation.iter().enumerate() {
         let section = format!("revocation[{i}]");
         let observe = secs(&format!("{section}.observe"), entry.observe.unwrap_or(2.0))?;
-        let triggers = OneOrMany::values(&entry.triggers, "logout".to_owned());
-        for t in &triggers {
-            one_of(&format!("{section}.triggers"), t, &TRIGGERS)?;
-        }
+        let triggers = each_of(
+            &format!("{section}.triggers"),
+            &entry.triggers,
+            Trigger::Logout,
+            Trigger::ALL,
+        )?;
         for config in configs(entry, &section)? {
             if config.auth == Auth::None {
                 return Err(format!("{section}: auth = \"none\" has nothing to revoke"));
             }
             // Refresh rotation revokes when the access token expires: watch for that long.
-            let observe = if config.revocation.as_deref() == Some("refresh") {
+            let observe = if config.revocation == Some(Revocation::Refresh) {
                 observe.max(REFRESH_ACCESS_TTL + Duration::from_secs(2))
             } else {
                 observe
             };
-            for trigger in &triggers {
+            for &trigger in &triggers {
                 revocation.push(RevocationPlan {
                     config: config.clone(),
-                    trigger: trigger.clone(),
+                    trigger,
                     observe,
                 });
             }
@@ -573,14 +610,19 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             &format!("{section}.seconds"),
             entry.seconds.unwrap_or(d.seconds),
         )?;
-        let kinds = OneOrMany::values(&entry.kind, "kill-replica".to_owned());
-        for kind in &kinds {
-            one_of(&format!("{section}.kind"), kind, &FAULTS)?;
+        let kinds = each_of(
+            &format!("{section}.kind"),
+            &entry.kind,
+            FaultKind::KillReplica,
+            FaultKind::ALL,
+        )?;
+        for kind in kinds {
             for config in configs(entry, &section)? {
-                if kind == "restart-redis" && config.store != Store::Redis {
+                let restart_redis = kind == FaultKind::RestartRedis;
+                if restart_redis && config.store != Store::Redis {
                     continue;
                 }
-                if kind != "restart-redis" && config.replicas < 2 {
+                if !restart_redis && config.replicas < 2 {
                     return Err(format!(
                         "{section}: {kind} needs at least 2 replicas behind a balancer"
                     ));
@@ -591,7 +633,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                 }
                 faults.push(FaultPlan {
                     id,
-                    kind: kind.clone(),
+                    kind,
                     config,
                     rate: entry.rate.unwrap_or(d.rate),
                     seconds,
@@ -600,22 +642,40 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             }
         }
     }
-    if let Some(state) = &file.state_cost {
-        for kind in &state.kinds {
-            one_of("state_cost.kinds", kind, &STATE_KINDS)?;
+    let state_cost = match &file.state_cost {
+        Some(state) => {
+            let kinds = state
+                .kinds
+                .iter()
+                .map(|k| one_of("state_cost.kinds", k, StateMeasure::ALL))
+                .collect::<Result<Vec<_>, _>>()?;
+            if state.sessions == 0 {
+                return Err("state_cost.sessions must be at least 1".into());
+            }
+            Some(StateCostPlan {
+                sessions: state.sessions,
+                kinds,
+            })
         }
-        if state.sessions == 0 {
-            return Err("state_cost.sessions must be at least 1".into());
+        None => None,
+    };
+    let token_sizes = match &file.token_sizes {
+        Some(tokens) => {
+            let algs = tokens
+                .algs
+                .iter()
+                .map(|a| one_of("token_sizes.algs", a, Alg::ALL))
+                .collect::<Result<Vec<_>, _>>()?;
+            if algs.is_empty() {
+                return Err("token_sizes.algs must name at least one algorithm".into());
+            }
+            Some(TokenSizesPlan {
+                algs,
+                extra_claim_bytes: tokens.extra_claim_bytes.clone(),
+            })
         }
-    }
-    if let Some(tokens) = &file.token_sizes {
-        for alg in &tokens.algs {
-            one_of("token_sizes.algs", alg, &ALGS)?;
-        }
-        if tokens.algs.is_empty() {
-            return Err("token_sizes.algs must name at least one algorithm".into());
-        }
-    }
+        None => None,
+    };
     if let Some(cap) = &file.store_capacity {
         secs("store_capacity.seconds", cap.seconds)?;
         if cap.connections == 0 {
@@ -630,8 +690,8 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
         name: name.to_owned(),
         defaults: file.defaults,
         cells,
-        state_cost: file.state_cost,
-        token_sizes: file.token_sizes,
+        state_cost,
+        token_sizes,
         revocation,
         faults,
         store_capacity: file.store_capacity,

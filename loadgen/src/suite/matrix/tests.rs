@@ -131,3 +131,56 @@ fn cells_may_set_their_own_trials_and_warm_up() {
     assert_eq!(plan.cells[1].trials, 1);
     assert_eq!(plan.cells[1].warmup, Duration::from_millis(500));
 }
+
+/// Ids are made of the vocabulary's names: the configurations of the reference run give
+/// back the ids it recorded.
+#[test]
+fn slugs_rebuild_the_reference_run_ids() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/2026-12-04-vm-default/run.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let run: crate::suite::model::SuiteRun = serde_json::from_str(&text).unwrap();
+    assert!(!run.cells.is_empty() && !run.faults.is_empty());
+    for cell in &run.cells {
+        assert_eq!(format!("{}/{}", cell.group, slug(&cell.config)), cell.id);
+    }
+    for fault in &run.faults {
+        assert_eq!(format!("{}/{}", fault.kind, slug(&fault.config)), fault.id);
+    }
+}
+
+#[test]
+fn unknown_names_are_refused_with_their_key() {
+    for (text, needle) in [
+        (
+            "[[cells]]\npolicy = \"none\"",
+            "cells[0].policy = \"none\" is not one of round-robin, least-conn, sticky-cookie, hash-session",
+        ),
+        (
+            "[[cells]]\nrevocation = [\"none\", \"blocklist\"]",
+            "cells[0].revocation = \"blocklist\" is not one of none, denylist, token-version, refresh",
+        ),
+        ("[[revocation]]\ntriggers = \"expire\"", "revocation[0].triggers = \"expire\""),
+        ("[[faults]]\nkind = \"kill-redis\"", "faults[0].kind = \"kill-redis\""),
+        (
+            "[state_cost]\nsessions = 10\nkinds = [\"session-disk\"]",
+            "state_cost.kinds = \"session-disk\"",
+        ),
+        ("[token_sizes]\nalgs = [\"hs256\"]\nextra_claim_bytes = []", "token_sizes.algs = \"hs256\""),
+    ] {
+        let err = parse("t", text).unwrap_err();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+    let plan = parse(
+        "t",
+        "[state_cost]\nsessions = 10\nkinds = [\"session-memory\", \"denylist-redis\"]\n\
+         [token_sizes]\nalgs = [\"EdDSA\", \"HS256\"]\nextra_claim_bytes = [0, 512]",
+    )
+    .unwrap();
+    let kinds = plan.state_cost.unwrap().kinds;
+    assert_eq!(
+        kinds,
+        [StateMeasure::SessionMemory, StateMeasure::DenylistRedis]
+    );
+    assert_eq!(plan.token_sizes.unwrap().algs, [Alg::EdDsa, Alg::Hs256]);
+}
