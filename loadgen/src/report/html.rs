@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::report::charts::{self, Chart};
-use crate::report::format as f;
+use crate::report::markup::{self, Markup};
 use crate::report::svg::esc;
-use crate::report::tables::{self, Align, Section, Table};
-use crate::report::verdict::{self, Outcome};
+use crate::report::tables::{Align, FactStyle, Header, Section, Table};
+use crate::report::verdict::{self, Outcome, Verdict};
 use crate::suite::model::SuiteRun;
 
 const CSS: &str = r#"
@@ -128,27 +128,6 @@ fn figures(out: &mut String, charts: &[&Chart]) {
     out.push_str("</div>\n");
 }
 
-fn section(out: &mut String, s: &Section, charts: &[(&'static str, Chart)]) {
-    let _ = writeln!(out, r#"<section id="{}"><h2>{}</h2>"#, s.id, esc(&s.title));
-    for p in &s.intro {
-        let _ = writeln!(out, "<p>{}</p>", inline_code(p));
-    }
-    match (&s.table, &s.missing) {
-        (Some(t), _) => table(out, t, ""),
-        (None, Some(m)) => {
-            let _ = writeln!(out, r#"<p class="missing">{}</p>"#, esc(m));
-        }
-        (None, None) => {}
-    }
-    let mine: Vec<&Chart> = charts
-        .iter()
-        .filter(|(id, _)| *id == s.id)
-        .map(|(_, c)| c)
-        .collect();
-    figures(out, &mine);
-    out.push_str("</section>\n");
-}
-
 /// Escapes `text`, turning `` `code` `` spans into `<code>`.
 fn inline_code(text: &str) -> String {
     let mut out = String::new();
@@ -162,126 +141,156 @@ fn inline_code(text: &str) -> String {
     out
 }
 
-fn header(out: &mut String, run: &SuiteRun) {
-    let e = &run.env;
-    let _ = writeln!(out, "<header><h1>authbench suite: {}</h1>", esc(&run.label));
-    let _ = writeln!(
-        out,
-        r#"<p class="sub">Session IDs vs JWTs, measured. {} · {} · {} cores</p>"#,
-        esc(&f::utc(run.started_at_unix)),
-        esc(&e.cpu_model),
-        e.cores
-    );
-    if run.partial {
-        out.push_str(r#"<p class="warn"><strong>Partial run:</strong> the suite was interrupted; only the parts that finished are here.</p>"#);
-    }
-    if run.options.slowdown_us > 0 {
-        let _ = write!(
-            out,
-            r#"<p class="warn">The replicas were slowed down by {} µs per verification or lookup (a test knob): these numbers are not real costs.</p>"#,
-            run.options.slowdown_us
-        );
-    }
-    out.push_str(r#"<dl class="meta">"#);
-    let mut kv = |k: &str, v: String| {
-        let _ = write!(out, "<dt>{}</dt><dd>{v}</dd>", esc(k));
-    };
-    kv(
-        "machine",
-        esc(&format!(
-            "{} · {} · {} cores · {} · {}",
-            e.hostname,
-            e.cpu_model,
-            e.cores,
-            f::bytes(e.memory_bytes as f64),
-            e.kernel
-        )),
-    );
-    kv(
-        "commit",
-        format!(
-            "<code>{}</code>",
-            esc(e.git_commit.as_deref().unwrap_or("unknown"))
-        ),
-    );
-    kv(
-        "command",
-        format!("<code>{}</code>", esc(&f::command_line(&run.command))),
-    );
-    kv("wall time", esc(&f::seconds(run.wall_seconds)));
-    kv(
-        "tool",
-        esc(&format!(
-            "{} {} · run.json schema {}",
-            run.tool.name, run.tool.version, run.schema_version
-        )),
-    );
-    out.push_str("</dl>\n");
+/// The HTML [`Markup`]: writes `report.html`, with the run's charts in their sections.
+#[derive(Debug)]
+pub struct Html {
+    out: String,
+    charts: Vec<(&'static str, Chart)>,
 }
 
-fn claims(out: &mut String, run: &SuiteRun) {
-    let verdicts = verdict::verdicts(run);
-    let [supported, refuted, depends, not_measured] = verdict::tally(&verdicts);
-    let _ = writeln!(
-        out,
-        r#"<section id="claims"><h2>Claims</h2><p>{} supported, {} refuted, {} depend, {} not measured. Each verdict follows a fixed rule with the thresholds listed in docs/claims.md, “How the report decides”.</p>"#,
-        supported, refuted, depends, not_measured
-    );
-    out.push_str(r#"<div class="scroll"><table class="claims"><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>"#);
-    for v in &verdicts {
-        let why = v.outcome.detail().map_or(String::new(), |d| {
-            format!(r#"<span class="why">{}</span>"#, esc(d))
-        });
+impl Html {
+    /// A page for `run`, whose charts it places in the sections they name.
+    pub fn new(run: &SuiteRun) -> Html {
+        Html {
+            out: String::with_capacity(256 * 1024),
+            charts: charts::all(run),
+        }
+    }
+}
+
+impl Markup for Html {
+    fn begin(&mut self, h: &Header) {
         let _ = write!(
-            out,
-            r#"<tr><td>{}</td><td>{}<span class="why">{}</span></td><td><span class="badge {}">{}</span>{why}</td><td>{}</td></tr>"#,
-            esc(v.claim),
-            esc(v.claim_text),
-            esc(v.metric),
-            class(&v.outcome),
-            esc(v.outcome.label()),
-            if v.evidence.is_empty() {
-                "–".to_owned()
-            } else {
-                esc(&v.evidence)
-            }
+            self.out,
+            r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{}</title>
+<style>{CSS}</style></head>
+<body><main>
+"#,
+            esc(&h.title)
         );
     }
-    out.push_str("</tbody></table></div></section>\n");
+
+    /// The header's title, warnings and facts; [`Markup::contents`] closes `<header>` after
+    /// the navigation.
+    fn header(&mut self, h: &Header) {
+        let out = &mut self.out;
+        let _ = writeln!(out, "<header><h1>{}</h1>", esc(&h.title));
+        let _ = writeln!(out, r#"<p class="sub">{}</p>"#, esc(&h.subtitle));
+        for w in &h.warnings {
+            match w.lead {
+                Some(lead) => {
+                    let _ = write!(
+                        out,
+                        r#"<p class="warn"><strong>{}:</strong> {}</p>"#,
+                        esc(lead),
+                        esc(&w.text)
+                    );
+                }
+                None => {
+                    let _ = write!(out, r#"<p class="warn">{}</p>"#, esc(&w.text));
+                }
+            }
+        }
+        out.push_str(r#"<dl class="meta">"#);
+        for fact in &h.facts {
+            let value = match fact.style {
+                FactStyle::Text => esc(&fact.value),
+                FactStyle::Id | FactStyle::Command => {
+                    format!("<code>{}</code>", esc(&fact.value))
+                }
+            };
+            let _ = write!(out, "<dt>{}</dt><dd>{value}</dd>", esc(fact.key));
+        }
+        out.push_str("</dl>\n");
+    }
+
+    fn contents(&mut self, sections: &[Section]) {
+        let out = &mut self.out;
+        out.push_str(r##"<nav><a href="#claims">Claims</a>"##);
+        for s in sections {
+            let _ = write!(out, r##"<a href="#{}">{}</a>"##, s.id, esc(&s.title));
+        }
+        out.push_str("</nav></header>\n");
+    }
+
+    fn claims(&mut self, verdicts: &[Verdict]) {
+        let out = &mut self.out;
+        let [supported, refuted, depends, not_measured] = verdict::tally(verdicts);
+        let _ = writeln!(
+            out,
+            r#"<section id="claims"><h2>Claims</h2><p>{} supported, {} refuted, {} depend, {} not measured. Each verdict follows a fixed rule with the thresholds listed in docs/claims.md, “How the report decides”.</p>"#,
+            supported, refuted, depends, not_measured
+        );
+        out.push_str(r#"<div class="scroll"><table class="claims"><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>evidence</th></tr></thead><tbody>"#);
+        for v in verdicts {
+            let why = v.outcome.detail().map_or(String::new(), |d| {
+                format!(r#"<span class="why">{}</span>"#, esc(d))
+            });
+            let _ = write!(
+                out,
+                r#"<tr><td>{}</td><td>{}<span class="why">{}</span></td><td><span class="badge {}">{}</span>{why}</td><td>{}</td></tr>"#,
+                esc(v.claim),
+                esc(v.claim_text),
+                esc(v.metric),
+                class(&v.outcome),
+                esc(v.outcome.label()),
+                if v.evidence.is_empty() {
+                    "–".to_owned()
+                } else {
+                    esc(&v.evidence)
+                }
+            );
+        }
+        out.push_str("</tbody></table></div></section>\n");
+    }
+
+    fn heading(&mut self, id: &str, title: &str) {
+        let _ = writeln!(self.out, r#"<section id="{id}"><h2>{}</h2>"#, esc(title));
+    }
+
+    fn paragraph(&mut self, text: &str) {
+        let _ = writeln!(self.out, "<p>{}</p>", inline_code(text));
+    }
+
+    fn table(&mut self, t: &Table) {
+        table(&mut self.out, t, "");
+    }
+
+    fn missing(&mut self, text: &str) {
+        let _ = writeln!(self.out, r#"<p class="missing">{}</p>"#, esc(text));
+    }
+
+    /// The section's charts, then its end.
+    fn end_section(&mut self, id: &str) {
+        let mine: Vec<&Chart> = self
+            .charts
+            .iter()
+            .filter(|(chart_id, _)| *chart_id == id)
+            .map(|(_, c)| c)
+            .collect();
+        figures(&mut self.out, &mine);
+        self.out.push_str("</section>\n");
+    }
+
+    fn footer(&mut self, tool: &str, version: &str) {
+        let _ = write!(
+            self.out,
+            "<footer>Generated by {} {} from run.json; re-render with <code>loadgen report &lt;run folder&gt;</code>. Numbers from one machine compare only with the same machine class.</footer>\n</main></body></html>\n",
+            esc(tool),
+            esc(version)
+        );
+    }
+
+    fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Renders `report.html`.
 pub fn render(run: &SuiteRun) -> String {
-    let sections = tables::sections(run);
-    let charts = charts::all(run);
-    let mut out = String::with_capacity(256 * 1024);
-    let _ = write!(
-        out,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>authbench suite: {}</title>
-<style>{CSS}</style></head>
-<body><main>
-"#,
-        esc(&run.label)
-    );
-    header(&mut out, run);
-    out.push_str(r##"<nav><a href="#claims">Claims</a>"##);
-    for s in &sections {
-        let _ = write!(out, r##"<a href="#{}">{}</a>"##, s.id, esc(&s.title));
-    }
-    out.push_str("</nav></header>\n");
-    claims(&mut out, run);
-    for s in &sections {
-        section(&mut out, s, &charts);
-    }
-    let _ = write!(
-        out,
-        "<footer>Generated by {} {} from run.json; re-render with <code>loadgen report &lt;run folder&gt;</code>. Numbers from one machine compare only with the same machine class.</footer>\n</main></body></html>\n",
-        esc(&run.tool.name),
-        esc(&run.tool.version)
-    );
-    out
+    markup::render(Html::new(run), &markup::document(run))
 }
 
 #[cfg(test)]
@@ -360,7 +369,7 @@ mod tests {
     #[test]
     fn every_chart_names_an_existing_section() {
         let run = example_run();
-        let sections = tables::sections(&run);
+        let sections = crate::report::tables::sections(&run);
         for (id, chart) in charts::all(&run) {
             assert!(
                 sections.iter().any(|s| s.id == id),

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::report::format as f;
-use crate::report::tables::{self, Align, Section, Table};
-use crate::report::verdict::{self, Outcome};
+use crate::report::markup::{self, Markup};
+use crate::report::tables::{Align, FactStyle, Header, Table};
+use crate::report::verdict::{self, Outcome, Verdict};
 use crate::suite::model::SuiteRun;
 
 /// Escapes text for a Markdown table cell: pipes, line breaks and HTML-significant characters.
@@ -24,54 +24,6 @@ pub fn cell(text: &str) -> String {
     out
 }
 
-fn table(out: &mut String, t: &Table) {
-    let _ = writeln!(
-        out,
-        "| {} |",
-        t.headers
-            .iter()
-            .map(|h| cell(h))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(
-        out,
-        "|{}|",
-        t.align
-            .iter()
-            .map(|a| match a {
-                Align::Left => "---",
-                Align::Right => "--:",
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for row in &t.rows {
-        let _ = writeln!(
-            out,
-            "| {} |",
-            row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
-        );
-    }
-}
-
-fn section(out: &mut String, s: &Section) {
-    if !out.ends_with("\n\n") {
-        out.push('\n');
-    }
-    let _ = writeln!(out, "## {}\n", s.title);
-    for p in &s.intro {
-        let _ = writeln!(out, "{p}\n");
-    }
-    match (&s.table, &s.missing) {
-        (Some(t), _) => table(out, t),
-        (None, Some(m)) => {
-            let _ = writeln!(out, "_{}_", m.replace('_', "\\_"));
-        }
-        (None, None) => {}
-    }
-}
-
 fn verdict_cell(o: &Outcome) -> String {
     match o {
         Outcome::Supported => "✅ **supported**".to_owned(),
@@ -81,98 +33,131 @@ fn verdict_cell(o: &Outcome) -> String {
     }
 }
 
-/// The header lines: label, date, machine, commit, command, wall time.
-fn header(out: &mut String, run: &SuiteRun) {
-    let e = &run.env;
-    let _ = writeln!(out, "# authbench suite: {}\n", run.label);
-    if run.partial {
+/// The Markdown [`Markup`]: writes `summary.md`.
+#[derive(Debug, Default)]
+pub struct Markdown {
+    out: String,
+}
+
+impl Markup for Markdown {
+    /// The header: title, warnings, then the run's facts as a two-column table.
+    fn header(&mut self, h: &Header) {
+        let out = &mut self.out;
+        let _ = writeln!(out, "# {}\n", h.title);
+        for w in &h.warnings {
+            match w.lead {
+                Some(lead) => {
+                    let _ = writeln!(out, "> ⚠ **{lead}**: {}\n", w.text);
+                }
+                None => {
+                    let _ = writeln!(out, "> ⚠ {}\n", w.text);
+                }
+            }
+        }
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| date | {} |", h.date);
+        for fact in &h.facts {
+            let value = match fact.style {
+                FactStyle::Text | FactStyle::Id => cell(&fact.value),
+                FactStyle::Command => {
+                    format!("`{}`", fact.value.replace('|', "\\|").replace('`', "'"))
+                }
+            };
+            let _ = writeln!(out, "| {} | {value} |", fact.key);
+        }
+    }
+
+    fn claims(&mut self, verdicts: &[Verdict]) {
+        let out = &mut self.out;
+        let [supported, refuted, depends, not_measured] = verdict::tally(verdicts);
         let _ = writeln!(
             out,
-            "> ⚠ **Partial run**: the suite was interrupted; only the parts that finished are here.\n"
+            "\n## Claims\n\n{} supported, {} refuted, {} depend, {} not measured. Rules and \
+             thresholds: docs/claims.md, \"How the report decides\".\n",
+            supported, refuted, depends, not_measured
         );
-    }
-    if run.options.slowdown_us > 0 {
         let _ = writeln!(
             out,
-            "> ⚠ The replicas were slowed down by {} µs per verification or lookup (a test knob): \
-             these numbers are not real costs.\n",
-            run.options.slowdown_us
+            "| id | claim | verdict | evidence |\n|---|---|---|---|"
+        );
+        for v in verdicts {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                v.claim,
+                cell(v.claim_text),
+                verdict_cell(&v.outcome),
+                if v.evidence.is_empty() {
+                    "–".to_owned()
+                } else {
+                    cell(&v.evidence)
+                }
+            );
+        }
+    }
+
+    fn heading(&mut self, _id: &str, title: &str) {
+        if !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+        let _ = writeln!(self.out, "## {title}\n");
+    }
+
+    fn paragraph(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}\n");
+    }
+
+    fn table(&mut self, t: &Table) {
+        let out = &mut self.out;
+        let _ = writeln!(
+            out,
+            "| {} |",
+            t.headers
+                .iter()
+                .map(|h| cell(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(
+            out,
+            "|{}|",
+            t.align
+                .iter()
+                .map(|a| match a {
+                    Align::Left => "---",
+                    Align::Right => "--:",
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for row in &t.rows {
+            let _ = writeln!(
+                out,
+                "| {} |",
+                row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+            );
+        }
+    }
+
+    fn missing(&mut self, text: &str) {
+        let _ = writeln!(self.out, "_{}_", text.replace('_', "\\_"));
+    }
+
+    fn footer(&mut self, _tool: &str, _version: &str) {
+        let _ = writeln!(
+            self.out,
+            "\n---\nRe-render with `loadgen report <run folder>`; the charts are in `report.html`."
         );
     }
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| date | {} |", f::utc(run.started_at_unix));
-    let _ = writeln!(
-        out,
-        "| machine | {} |",
-        cell(&format!(
-            "{} · {} · {} cores · {} · {}",
-            e.hostname,
-            e.cpu_model,
-            e.cores,
-            f::bytes(e.memory_bytes as f64),
-            e.kernel
-        ))
-    );
-    let _ = writeln!(
-        out,
-        "| commit | {} |",
-        cell(e.git_commit.as_deref().unwrap_or("unknown"))
-    );
-    let _ = writeln!(
-        out,
-        "| command | `{}` |",
-        f::command_line(&run.command)
-            .replace('|', "\\|")
-            .replace('`', "'")
-    );
-    let _ = writeln!(out, "| wall time | {} |", f::seconds(run.wall_seconds));
-    let _ = writeln!(
-        out,
-        "| tool | {} {} · run.json schema {} |",
-        cell(&run.tool.name),
-        cell(&run.tool.version),
-        run.schema_version
-    );
+
+    fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Renders `summary.md`.
 pub fn render(run: &SuiteRun) -> String {
-    let mut out = String::new();
-    header(&mut out, run);
-    let verdicts = verdict::verdicts(run);
-    let [supported, refuted, depends, not_measured] = verdict::tally(&verdicts);
-    let _ = writeln!(
-        out,
-        "\n## Claims\n\n{} supported, {} refuted, {} depend, {} not measured. Rules and \
-         thresholds: docs/claims.md, \"How the report decides\".\n",
-        supported, refuted, depends, not_measured
-    );
-    let _ = writeln!(
-        out,
-        "| id | claim | verdict | evidence |\n|---|---|---|---|"
-    );
-    for v in &verdicts {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            v.claim,
-            cell(v.claim_text),
-            verdict_cell(&v.outcome),
-            if v.evidence.is_empty() {
-                "–".to_owned()
-            } else {
-                cell(&v.evidence)
-            }
-        );
-    }
-    for s in tables::sections(run) {
-        section(&mut out, &s);
-    }
-    let _ = writeln!(
-        out,
-        "\n---\nRe-render with `loadgen report <run folder>`; the charts are in `report.html`."
-    );
-    out
+    markup::render(Markdown::default(), &markup::document(run))
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 //! * [`verdict`] — one verdict per claim of docs/claims.md, by documented rules;
 //! * [`projection`] — the scale-out projection from per-request costs;
 //! * [`tables`] — the report's tables, shared by both renderers;
-//! * [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by [`svg`];
+//! * [`markup`] — the report as one document, rendered through a [`markup::Markup`] per
+//!   format: [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by
+//!   [`svg`];
 //! * [`format`] — units and numbers; [`example`] — a synthetic run for tests and docs.
 
 pub mod agreement;
@@ -24,6 +26,7 @@ pub mod html;
 pub mod interval;
 pub mod latency;
 pub mod markdown;
+pub mod markup;
 pub mod projection;
 pub mod stats;
 pub mod svg;
@@ -32,7 +35,7 @@ pub mod verdict;
 
 use std::path::{Path, PathBuf};
 
-use crate::result::write_bytes_atomically;
+use crate::fsutil::write_bytes_atomically;
 use crate::suite::model::{SuiteRun, SUITE_SCHEMA_VERSION};
 
 /// File name of the Markdown summary in a run folder.
@@ -53,9 +56,10 @@ pub struct Rendered {
 
 /// Renders `run` as Markdown and HTML.
 pub fn render(run: &SuiteRun) -> Rendered {
+    let doc = markup::document(run);
     Rendered {
-        markdown: markdown::render(run),
-        html: html::render(run),
+        markdown: markup::render(markdown::Markdown::default(), &doc),
+        html: markup::render(html::Html::new(run), &doc),
     }
 }
 
@@ -171,7 +175,7 @@ mod tests {
     fn write_and_load_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let run = example::example_run();
-        crate::result::write_atomically(&dir.path().join(RUN_FILE), &run).unwrap();
+        crate::fsutil::write_atomically(&dir.path().join(RUN_FILE), &run).unwrap();
         let back = load(dir.path()).unwrap();
         assert_eq!(back, run);
         let [md, html] = write(dir.path(), &back).unwrap();

@@ -1,10 +1,13 @@
 //! The report's sections as plain tables of formatted text, so that `summary.md` and
 //! `report.html` show the same figures. A section whose data is missing carries a
-//! "not measured" line instead of a table.
+//! "not measured" line instead of a table. The [`header`] (title, warnings, run facts) is
+//! built here too.
 
 mod cost;
+mod header;
 
 pub use cost::added_cost;
+pub use header::{header, Fact, FactStyle, Header, Warning};
 
 use crate::report::format as f;
 use crate::report::latency::{AddedLatency, MIN_TRIALS};

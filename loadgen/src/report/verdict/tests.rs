@@ -819,3 +819,44 @@ fn whole_run_texts_carry_no_figures() {
     let j2 = verdicts(&b).into_iter().find(|v| v.claim == "J2").unwrap();
     assert!(j2.evidence.contains("1,234 401s"), "{}", j2.evidence);
 }
+
+/// docs/claims.md's table "Claims and deciding metrics" lists exactly the claims of
+/// [`CLAIMS_LIST`], in its order, with the same ids and texts: the report quotes the code's
+/// texts and refers readers to the doc, so the two must not drift apart.
+#[test]
+fn claims_match_docs_claims_md() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/claims.md");
+    let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let start = doc
+        .find("## Claims and deciding metrics")
+        .expect("docs/claims.md has the section \"Claims and deciding metrics\"");
+    let section = &doc[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let rows: Vec<(&str, &str)> = section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .strip_prefix('|')?
+                .strip_suffix('|')?
+                .split(" | ")
+                .map(str::trim)
+                .collect();
+            match cells.as_slice() {
+                [id, text, _metric] if id.len() == 2 && *id != "id" => Some((*id, *text)),
+                _ => None,
+            }
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = CLAIMS_LIST.iter().map(|c| (c.id, c.text)).collect();
+    assert_eq!(
+        rows, expected,
+        "docs/claims.md's claims table and CLAIMS_LIST differ"
+    );
+    for c in &CLAIMS_LIST {
+        assert!(
+            doc.contains(&format!("| {} | {} |", c.id, c.text)),
+            "claim {} is not written identically in {path}",
+            c.id
+        );
+    }
+}
