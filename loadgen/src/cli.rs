@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use crate::fsutil::write_atomically;
 use crate::plan::{
     parse_duration, parse_stages, parse_target, LoadModel, Mix, Plan, PlanError, Scheme, Stage,
     StopAt,
 };
-use crate::result::{write_atomically, RunResult};
+use crate::result::RunResult;
 
 /// Drives virtual users through login → requests → logout against a bench-server and
 /// records latency without coordinated omission.
@@ -34,7 +35,7 @@ pub enum Command {
     Suite(Box<crate::suite::command::SuiteArgs>),
     /// Compare two suite runs (or pooled folders of runs): the CI regression gate. Exits 0
     /// when nothing regressed, 1 when something did, 2 when they cannot be compared.
-    Compare(Box<CompareArgs>),
+    Compare(Box<crate::compare::command::CompareArgs>),
     /// Re-render a suite run folder's summary.md and report.html from its run.json.
     Report(ReportArgs),
     /// How the verdicts of several runs of one build agree, claim by claim. Exits 0 when
@@ -54,45 +55,6 @@ pub struct VerdictsArgs {
     /// (1 to the number of runs; outside that, exit 2).
     #[arg(long, value_name = "N")]
     pub min_agree: Option<usize>,
-}
-
-/// Flags of `compare`.
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// Baseline: a run.json, a run folder, or a folder of run folders (pooled per cell).
-    pub baseline: PathBuf,
-    /// Candidate, likewise.
-    pub candidate: PathBuf,
-    /// Regression threshold METRIC=CHANGE, repeatable, e.g. p99=20%, throughput=-5%,
-    /// error-rate=0.5pp or added-cpu=5us. Ratios (throughput, p50, p99, p99.9, cpu,
-    /// state-bytes) take a percentage; error-rate takes percentage points (1% or 1pp);
-    /// added-cpu takes CPU-µs per request (5, 5us or 5µs; not %).
-    #[arg(long, value_name = "METRIC=CHANGE")]
-    pub threshold: Vec<String>,
-    /// TOML file of thresholds, global and per `[group.NAME]` / `[cell."ID"]`.
-    #[arg(long, value_name = "FILE")]
-    pub thresholds: Option<PathBuf>,
-    /// Divide latencies and CPU by the in-run no-auth cell (default: when both sides have it).
-    #[arg(long, conflicts_with = "no_normalize")]
-    pub normalize: bool,
-    /// Compare raw values.
-    #[arg(long)]
-    pub no_normalize: bool,
-    /// Two-sided confidence level of the intervals.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Bootstrap resamples.
-    #[arg(long, default_value_t = crate::compare::DEFAULT_RESAMPLES)]
-    pub resamples: usize,
-    /// Bootstrap seed (the same inputs and seed give the same intervals).
-    #[arg(long, default_value_t = crate::compare::DEFAULT_SEED)]
-    pub seed: u64,
-    /// Write the Markdown summary here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
-    /// Write the comparison as JSON here.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
 }
 
 /// Flags of `report`.
@@ -317,7 +279,7 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         Command::Suite(args) => {
             crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
         }
-        Command::Compare(args) => Ok(match crate::compare::command(&args)? {
+        Command::Compare(args) => Ok(match crate::compare::command::execute(&args)? {
             true => ExitCode::from(crate::compare::EXIT_REGRESSED),
             false => ExitCode::SUCCESS,
         }),

@@ -1,5 +1,6 @@
-//! Runs a plan: dispatches the schedule (open loop) or lets users loop (closed loop), feeds
-//! the recorder, and stops on time, on a request count, or on shutdown (marked partial).
+//! Runs a plan: dispatches the schedule to the workers (open loop) or lets the workers loop
+//! (closed loop), feeds the recorder, and stops on time, on a request count, or on shutdown
+//! (marked partial). A worker is one connection serving a group of users ([`crate::worker`]).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,28 +15,10 @@ use crate::http::HttpClient;
 use crate::plan::{LoadModel, Plan, StopAt};
 use crate::progress::Progress;
 use crate::record::Recorder;
+use crate::result::RunOutcome;
 use crate::schedule::Schedule;
 use crate::user::Context;
 use crate::worker::Worker;
-
-/// What a finished run hands to the result writer.
-#[derive(Debug)]
-pub struct RunOutcome {
-    /// Everything recorded.
-    pub recorder: Recorder,
-    /// Wall-clock start.
-    pub started_at: SystemTime,
-    /// From start to the last response.
-    pub elapsed: Duration,
-    /// Stopped early (Ctrl-C): the numbers cover only what ran.
-    pub partial: bool,
-    /// Requests the schedule handed out (open loop) or users started (closed loop).
-    pub dispatched: u64,
-    /// Largest number of scheduled requests waiting for a free user at once (open loop):
-    /// more than zero means the users were all busy, and those requests went out late —
-    /// their lateness is in the corrected latency, and counted in `late_starts`.
-    pub max_backlog: u64,
-}
 
 /// One scheduled request.
 #[derive(Debug, Clone, Copy)]
@@ -196,7 +179,7 @@ async fn open_loop(
         }
         (dispatched, max_backlog)
     });
-    // A panicking dispatcher drops `jobs_tx` while unwinding, so the users still drain the
+    // A panicking dispatcher drops `jobs_tx` while unwinding, so the workers still drain the
     // queue and stop; the run then fails instead of passing as one that dispatched nothing.
     let counts = dispatcher_outcome(dispatcher.await);
     while users.join_next().await.is_some() {}
@@ -224,7 +207,7 @@ fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T,
     })
 }
 
-/// How early the dispatcher may release a request: a user that picks it up sends it at once,
+/// How early the dispatcher may release a request: a worker that picks it up sends it at once,
 /// and its latency still counts from the intended instant, so early release only removes the
 /// dispatcher's own wake-up delay from the measurement.
 const EARLY_RELEASE: Duration = Duration::from_micros(20);

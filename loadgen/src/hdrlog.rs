@@ -15,23 +15,10 @@ use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-use crate::record::new_histogram;
-
-/// One interval of one tag, compressed.
-#[derive(Debug, Clone)]
-pub struct Interval {
-    /// Start, relative to the run's start.
-    pub offset: Duration,
-    /// Length.
-    pub length: Duration,
-    /// Tag.
-    pub tag: String,
-    /// V2-deflate bytes of the histogram.
-    pub encoded: Vec<u8>,
-}
+use crate::record::{encode, new_histogram, Interval};
 
 /// Errors reading, writing or merging logs.
 #[derive(Debug, thiserror::Error)]
@@ -39,27 +26,16 @@ pub enum LogError {
     /// File system.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
         path: String,
-        /// The cause.
         source: std::io::Error,
     },
     /// Not a V2 interval log, or a histogram that does not decode.
     #[error("{path}: {message}")]
     Format {
-        /// The file.
         path: String,
         /// What is wrong.
         message: String,
     },
-}
-
-/// Compresses a histogram.
-pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    // Serialising into a Vec cannot fail for a valid histogram.
-    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
-    bytes
 }
 
 fn decode(bytes: &[u8]) -> Result<Histogram<u64>, String> {
@@ -109,7 +85,7 @@ pub fn write(
                 })?;
         }
     }
-    crate::result::write_bytes_atomically(path, &text).map_err(io)
+    crate::fsutil::write_bytes_atomically(path, &text).map_err(io)
 }
 
 /// One interval read from a log, with its absolute start.
@@ -117,11 +93,9 @@ pub fn write(
 pub struct ReadInterval {
     /// Start, since the Unix epoch.
     pub start: Duration,
-    /// Length.
     pub length: Duration,
     /// Tag (empty when untagged).
     pub tag: String,
-    /// The histogram.
     pub histogram: Histogram<u64>,
 }
 

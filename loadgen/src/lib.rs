@@ -8,28 +8,31 @@
 //!
 //! ## Layout
 //!
-//! Data flows one way: flags → [`plan`] → [`engine`] (with [`schedule`], [`user`], [`http`])
-//! → [`record`] → [`result`] → [`summary`].
+//! Data flows one way: flags → [`plan`] → [`engine`] (with [`schedule`], [`worker`], [`user`],
+//! [`http`]) → [`record`] → [`result`] → [`summary`]; [`hdrlog`] writes the recorder's
+//! intervals.
 //!
 //! * [`cli`] — `loadgen run` flags and the entry point;
 //! * [`plan`] — the validated plan: target, scheme, load model, stop condition, mix;
 //! * [`schedule`] — intended send times of the open loop (pure, clock-free);
-//! * [`engine`] — runs the plan: dispatcher, users, recorder task, shutdown;
+//! * [`engine`] — runs the plan: dispatcher, workers, recorder task, shutdown;
 //! * [`worker`] — one connection serving a group of users;
 //! * [`user`] — one virtual user's login → request → logout state machine;
 //! * [`http`] — the lean HTTP/1.1 client (pre-serialised requests, `httparse` responses);
-//! * [`sink`] — per-user sample batches on their way to the recorder;
+//! * [`sink`] — a worker's sample batches on their way to the recorder;
 //! * [`record`] — samples, HdrHistograms (µs), per-second timeline;
-//! * [`result`] — the versioned JSON result, written atomically;
+//! * [`result`] — the run's outcome and the versioned JSON result;
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
 //! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
 //! * [`suite`] — `loadgen suite`: the matrix, the experiments, the run document;
 //! * [`report`] — verdicts, projection, `summary.md` and `report.html` (`loadgen report`);
-//! * [`compare`] — `loadgen compare`, the CI regression gate over suite runs.
+//! * [`compare`] — `loadgen compare`, the CI regression gate over suite runs;
+//! * [`fsutil`] — atomic file writes; [`serde_util`] — serde helpers (durations as seconds).
 
 pub mod cli;
 pub mod compare;
 pub mod engine;
+pub mod fsutil;
 pub mod hdrlog;
 pub mod http;
 pub mod plan;
@@ -38,6 +41,7 @@ pub mod record;
 pub mod report;
 pub mod result;
 pub mod schedule;
+pub mod serde_util;
 pub mod sink;
 pub mod suite;
 pub mod summary;

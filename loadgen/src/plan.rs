@@ -62,7 +62,7 @@ pub enum LoadModel {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Stage {
     /// How long the stage lasts.
-    #[serde(serialize_with = "crate::result::secs")]
+    #[serde(serialize_with = "crate::serde_util::secs")]
     pub length: Duration,
     /// Requests per second during the stage (ramped linearly from the previous stage's rate
     /// when `ramp` is set).
@@ -194,7 +194,7 @@ pub enum StopAt {
     /// After this long (warm-up included).
     Duration {
         /// Total length.
-        #[serde(serialize_with = "crate::result::secs")]
+        #[serde(serialize_with = "crate::serde_util::secs")]
         length: Duration,
     },
     /// After this many measured authenticated requests (warm-up excluded).
@@ -219,7 +219,7 @@ pub struct Plan {
     /// When to stop.
     pub stop: StopAt,
     /// Initial period whose requests are sent but not recorded.
-    #[serde(serialize_with = "crate::result::secs")]
+    #[serde(serialize_with = "crate::serde_util::secs")]
     pub warmup: Duration,
     /// Virtual users: seeded accounts `user<first>…`, each holding its own credential.
     pub users: usize,
@@ -235,10 +235,10 @@ pub struct Plan {
     /// Log out every user when the run ends.
     pub logout_at_end: bool,
     /// Re-login this long before the credential expires.
-    #[serde(serialize_with = "crate::result::secs")]
+    #[serde(serialize_with = "crate::serde_util::secs")]
     pub renew_before: Duration,
     /// Per-request timeout.
-    #[serde(serialize_with = "crate::result::secs")]
+    #[serde(serialize_with = "crate::serde_util::secs")]
     pub timeout: Duration,
 }
 

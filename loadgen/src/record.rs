@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -135,6 +137,26 @@ pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
     })
 }
 
+/// Compresses a histogram (V2-deflate, the interval log's encoding).
+pub fn encode(h: &Histogram<u64>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // Serialising into a Vec cannot fail for a valid histogram.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    bytes
+}
+
+/// One interval of one tag (`request-corrected`, `request-uncorrected`), compressed; the
+/// interval log is written from these.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Start, relative to the run's start.
+    pub offset: Duration,
+    pub length: Duration,
+    pub tag: String,
+    /// [`encode`]d histogram.
+    pub encoded: Vec<u8>,
+}
+
 fn micros(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_micros())
         .unwrap_or(u64::MAX)
@@ -235,7 +257,7 @@ pub struct Recorder {
     /// Finalised seconds.
     pub timeline: Vec<Second>,
     /// Per-second request histograms, compressed, for the interval log.
-    pub intervals: Vec<crate::hdrlog::Interval>,
+    pub intervals: Vec<Interval>,
     open: BTreeMap<u64, OpenSecond>,
     /// First and last completion in the measured window.
     pub window: Option<(Instant, Instant)>,
@@ -339,11 +361,11 @@ impl Recorder {
                 ("request-corrected", &open.latency),
                 ("request-uncorrected", &open.uncorrected),
             ] {
-                self.intervals.push(crate::hdrlog::Interval {
-                    offset: std::time::Duration::from_secs(t),
-                    length: std::time::Duration::from_secs(1),
+                self.intervals.push(Interval {
+                    offset: Duration::from_secs(t),
+                    length: Duration::from_secs(1),
                     tag: tag.to_owned(),
-                    encoded: crate::hdrlog::encode(histogram),
+                    encoded: encode(histogram),
                 });
             }
             self.timeline.push(Second {

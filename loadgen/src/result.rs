@@ -3,22 +3,33 @@
 //! `loadgen/schema/run-result.schema.json`; tests validate output against it.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use crate::engine::RunOutcome;
 use crate::plan::Plan;
-use crate::record::{Percentiles, Phase, PhaseStats, Second};
+use crate::record::{Percentiles, Phase, PhaseStats, Recorder, Second};
 
 /// Version of the result format; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Serialises a duration as fractional seconds.
-pub fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
+/// What a finished run hands to the result writer.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Everything recorded.
+    pub recorder: Recorder,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// From start to the last response.
+    pub elapsed: Duration,
+    /// Stopped early (Ctrl-C): the numbers cover only what ran.
+    pub partial: bool,
+    /// Requests the schedule handed out (open loop) or the workers started (closed loop).
+    pub dispatched: u64,
+    /// Largest number of scheduled requests waiting for a free worker at once (open loop):
+    /// more than zero means every connection was busy, and those requests went out late —
+    /// their lateness is in the corrected latency, and counted in `late_starts`.
+    pub max_backlog: u64,
 }
 
 /// Tool identity.
@@ -112,7 +123,7 @@ pub struct Summary {
     pub dispatched: u64,
     /// Requests excluded as warm-up (all phases).
     pub warmup_samples: u64,
-    /// Largest backlog of scheduled requests waiting for a free user (open loop).
+    /// Largest backlog of scheduled requests waiting for a free worker (open loop).
     pub max_backlog: u64,
     /// Run length, seconds.
     pub elapsed_seconds: f64,
@@ -123,7 +134,6 @@ pub struct Summary {
 pub struct RunResult<'a> {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// The tool.
     pub tool: Tool,
     /// The command line as given.
     pub command: Vec<String>,
@@ -131,7 +141,6 @@ pub struct RunResult<'a> {
     pub started_at_unix: f64,
     /// Interrupted before the plan finished.
     pub partial: bool,
-    /// The plan.
     pub plan: &'a Plan,
     /// Headline numbers.
     pub summary: Summary,
@@ -191,35 +200,4 @@ impl<'a> RunResult<'a> {
             timeline: r.timeline.clone(),
         }
     }
-}
-
-/// Writes `value` as pretty JSON to `path` atomically: a temporary file in the same folder,
-/// flushed, then renamed over the destination, so a crash never leaves half a result.
-pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    write_bytes_atomically(path, &bytes)
-}
-
-/// Writes `bytes` to `path` atomically (temporary file, sync, rename).
-pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "result".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

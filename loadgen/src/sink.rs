@@ -1,5 +1,6 @@
-//! A per-user buffer of samples, handed to the recorder in batches so the send loop pays for
-//! a channel operation (and a recorder wake-up) once per batch rather than once per request.
+//! A worker's buffer of samples (shared by the users it serves), handed to the recorder in
+//! batches so the send loop pays for a channel operation (and a recorder wake-up) once per
+//! batch rather than once per request.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ const BATCH: usize = 64;
 /// Oldest a held sample may get before a flush, so the per-second timeline stays current.
 const MAX_AGE: Duration = Duration::from_millis(200);
 
-/// Buffers one user's samples.
+/// Buffers one worker's samples.
 #[derive(Debug)]
 pub struct SampleSink {
     tx: UnboundedSender<Vec<Sample>>,
@@ -48,7 +49,7 @@ impl SampleSink {
         }
         let batch = std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH));
         self.oldest = None;
-        // The recorder outlives every user; a closed channel means the run is being torn down.
+        // The recorder outlives every worker; a closed channel means the run is being torn down.
         let _ = self.tx.send(batch);
     }
 }

@@ -13,12 +13,10 @@ use crate::plan::{Plan, Scheme};
 use crate::record::{Outcome, Phase, Sample};
 use crate::sink::SampleSink;
 
-/// What every user of a run shares.
+/// What every worker and user of a run shares.
 #[derive(Debug)]
 pub struct Context {
-    /// The plan.
     pub plan: Plan,
-    /// The HTTP client.
     pub client: HttpClient,
     samples: UnboundedSender<Vec<Sample>>,
     /// The mix's requests, serialised once, in mix order.
@@ -29,7 +27,7 @@ pub struct Context {
 }
 
 impl Context {
-    /// Shares `plan` and `client` with every user; sample batches go to `samples`.
+    /// Shares `plan` and `client` with every worker; sample batches go to `samples`.
     pub fn new(
         plan: Plan,
         client: HttpClient,
@@ -56,7 +54,7 @@ impl Context {
         })
     }
 
-    /// A sample sink for one user.
+    /// A sample sink for one worker (the users it serves share it).
     pub fn sink(&self) -> SampleSink {
         SampleSink::new(self.samples.clone())
     }

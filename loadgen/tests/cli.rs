@@ -282,7 +282,7 @@ fn verdicts_exit_2_when_it_cannot_tell_and_1_when_too_few_agree() {
     let write = |name: &str, run: &loadgen::suite::model::SuiteRun| {
         let path = dir.path().join(name);
         std::fs::create_dir(&path).unwrap();
-        loadgen::result::write_atomically(&path.join(loadgen::report::RUN_FILE), run).unwrap();
+        loadgen::fsutil::write_atomically(&path.join(loadgen::report::RUN_FILE), run).unwrap();
         path
     };
     let a = write("a", &example_run());

@@ -54,7 +54,7 @@ fn older_documents_without_session_security_still_load() {
 fn report_command_renders_a_run_folder() {
     let dir = tempfile::tempdir().unwrap();
     let run = example_run_without_redis();
-    loadgen::result::write_atomically(&dir.path().join("run.json"), &run).unwrap();
+    loadgen::fsutil::write_atomically(&dir.path().join("run.json"), &run).unwrap();
     let out = Command::new(BIN)
         .arg("report")
         .arg(dir.path())
@@ -122,7 +122,7 @@ fn example_run_folder() {
     let temp = tempfile::tempdir().unwrap();
     let dir = keep.clone().unwrap_or_else(|| temp.path().to_owned());
     std::fs::create_dir_all(&dir).unwrap();
-    loadgen::result::write_atomically(&dir.join("run.json"), &example_run()).unwrap();
+    loadgen::fsutil::write_atomically(&dir.join("run.json"), &example_run()).unwrap();
     let out = Command::new(BIN).arg("report").arg(&dir).output().unwrap();
     assert!(
         out.status.success(),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::error::BalanceError;
-use super::policy::fnv1a;
+use super::hash::fnv1a;
 use super::pool::Pool;
 
 /// A `--backend` value: `[NAME=]http://HOST:PORT`. Without a name, the balancer names

@@ -5,6 +5,7 @@
 //! * [`policy`] — round-robin, least-conn, sticky-cookie, hash-session;
 //! * [`cookie`] — the sticky `SERVERID` cookie and the `sid` cookie the hash reads;
 //! * [`backend`] — one backend: address, health, in-flight count, counters;
+//! * `hash` — FNV-1a, the stable hash of session keys and backend names;
 //! * [`pool`] — idle connections to a backend, and connecting;
 //! * [`proxy`] — forwarding a request, with the connect-retry rule;
 //! * [`body`] — streamed response bodies that give the connection back when done;
@@ -19,6 +20,7 @@ pub mod body;
 pub mod command;
 pub mod cookie;
 pub mod error;
+mod hash;
 pub mod health;
 pub mod policy;
 pub mod pool;

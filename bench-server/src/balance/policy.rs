@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::backend::Backend;
+use super::hash::fnv1a;
 
 /// How the balancer picks a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -115,13 +116,6 @@ impl Picker {
             .max_by_key(|&i| mix(key_hash ^ backends[i].name_hash()))
             .unwrap_or(0)
     }
-}
-
-/// 64-bit FNV-1a: stable across runs and processes, which the hash policy needs.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// splitmix64 finaliser: spreads the combined key/backend hash.

@@ -25,10 +25,10 @@
 //!
 //! # Normalisation
 //!
-//! When normalising, a latency or CPU value is divided by the same metric of the in-run
-//! baseline cell (no authentication) in the same run and trial, so drift of the machine
-//! between runs cancels; trials without that partner are left out (and counted). Throughput
-//! is never normalised ([`Metric::normalisable`]).
+//! When normalising, a CPU-per-request value is divided by the in-run baseline cell's (no
+//! authentication) in the same run and trial, so drift of the machine between runs cancels;
+//! trials without that partner are left out (and counted). Latency and throughput are never
+//! normalised ([`Metric::normalisable`]).
 
 use crate::suite::model::Trial;
 

@@ -28,9 +28,6 @@ pub const MIN_GROUPS: usize = 3;
 /// sessions behind round-robin, say): its error rate is reported, not gated.
 pub const ERRORS_BY_DESIGN: f64 = 0.10;
 
-/// Below this many trials per side the interval is noted as rough.
-const FEW_GROUPS: usize = 3;
-
 /// Whether to divide by the in-run baseline cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Normalise {
@@ -45,11 +42,9 @@ pub enum Normalise {
 /// How to compare.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Normalisation.
     pub normalise: Normalise,
     /// Bootstrap resamples, confidence and base seed.
     pub bootstrap: BootstrapSettings,
-    /// Thresholds.
     pub thresholds: Thresholds,
 }
 
@@ -161,7 +156,6 @@ pub struct CellReport {
 /// One metric of one cell (or one state cost entry).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricReport {
-    /// The metric.
     pub metric: Metric,
     /// Baseline: median of the raw trial values, in the metric's unit.
     pub baseline: Option<f64>,
@@ -176,7 +170,6 @@ pub struct MetricReport {
     pub ci_high: Option<f64>,
     /// The regression threshold, signed the bad way (−0.10 for throughput, +0.25 for p99).
     pub threshold: f64,
-    /// The verdict.
     pub verdict: Verdict,
     /// Unchanged, but the estimate is beyond the threshold: too noisy to tell.
     pub inconclusive: bool,
@@ -313,7 +306,7 @@ pub fn compare(
                     tested.inconclusive = false;
                     (tested.ci_low, tested.ci_high) = (None, None);
                     tested.note = Some(format!(
-                        "a trial has fewer than {min} requests: under 10 samples beyond the \
+                        "a trial has fewer than {min} requests: under 50 samples beyond the \
                          percentile"
                     ));
                 }
@@ -336,12 +329,12 @@ pub fn compare(
     }
     let few = cells
         .iter()
-        .filter(|c| c.baseline_trials.min(c.candidate_trials) < FEW_GROUPS)
+        .filter(|c| c.baseline_trials.min(c.candidate_trials) < MIN_GROUPS)
         .count();
     if few > 0 {
         notes.push(format!(
-            "{few} cell(s) have fewer than {FEW_GROUPS} trials on a side: their intervals are \
-             rough, and below {MIN_GROUPS} nothing is tested. Pool more runs (e.g. ROUNDS=5)."
+            "{few} cell(s) have fewer than {MIN_GROUPS} trials on a side: nothing is tested \
+             there. Pool more runs (e.g. ROUNDS=5)."
         ));
     }
 

@@ -14,10 +14,9 @@ use super::matrix::CellPlan;
 use super::model::{
     Auth, Cell, CellConfig, CpuCost, Latency, Load, SpectrumPoint, Trial, WireBytes,
 };
-use crate::engine::RunOutcome;
 use crate::plan::{parse_target, LoadModel, Mix, Plan, Scheme, Stage, StopAt};
 use crate::record::{Percentiles, Phase};
-use crate::result::RunResult;
+use crate::result::{RunOutcome, RunResult};
 
 /// Percentiles of the spectrum chart (HdrHistogram's plots use the same log-scaled axis).
 const SPECTRUM: [f64; 14] = [

@@ -106,7 +106,7 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
     let run_dir = runner::run_dir(&args.out, &env.hostname, &label, SystemTime::now());
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    crate::result::write_atomically(&run_dir.join("env.json"), &env)
+    crate::fsutil::write_atomically(&run_dir.join("env.json"), &env)
         .with_context(|| format!("writing {}/env.json", run_dir.display()))?;
 
     let mut builder = tokio::runtime::Builder::new_multi_thread();

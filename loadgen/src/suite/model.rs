@@ -606,7 +606,7 @@ mod tests {
     }
 
     /// The reference run reads into the typed model and writes back byte for byte, the way
-    /// the suite writes `run.json` (`result::write_atomically`: pretty JSON and a newline).
+    /// the suite writes `run.json` (`fsutil::write_atomically`: pretty JSON and a newline).
     #[test]
     fn the_reference_run_round_trips_byte_for_byte() {
         let path = results_dir().join("2026-12-04-vm-default/run.json");

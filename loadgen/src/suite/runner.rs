@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::vocabulary::StateMeasure;
 use super::{capacity, cell, cost, faults, revocation, security, state_cost, tokens};
-use crate::result::write_atomically;
+use crate::fsutil::write_atomically;
 
 /// What the runner needs besides the plan and the context.
 #[derive(Debug, Clone)]

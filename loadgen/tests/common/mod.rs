@@ -6,8 +6,8 @@ use bench_server::config::ServerConfig;
 use bench_server::users::HashCost;
 use bench_server::AppState;
 use loadgen::cli::{Cli, Command};
-use loadgen::engine::RunOutcome;
 use loadgen::plan::Plan;
+use loadgen::result::RunOutcome;
 use tokio::sync::oneshot;
 
 pub const ADMIN_TOKEN: &str = "loadgen-test-admin-token-123";
