@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use rand::RngCore;
+use rand::{RngCore as _, TryRngCore as _};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
@@ -140,7 +140,7 @@ impl UserDirectory {
     /// Seeds `count` users with cost `cost`. Cheap: one salt per user, no hashing yet.
     pub fn seeded(count: usize, cost: HashCost) -> Result<Arc<Self>, String> {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.params()?);
-        let mut rng = rand::rngs::OsRng;
+        let mut rng = rand::rngs::OsRng.unwrap_err();
         let mut users = HashMap::with_capacity(count);
         for index in 0..count {
             let mut salt = [0u8; SALT_LEN];

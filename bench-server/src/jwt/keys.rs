@@ -24,7 +24,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::{RngCore as _, TryRngCore as _};
+// rsa 0.9, p256 0.13 and ed25519-dalek 2 take rand_core 0.6 RNGs (rand 0.9 is rand_core
+// 0.9): generate keys with that version's OS RNG.
+use rsa::rand_core::OsRng as KeygenOsRng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -156,7 +159,7 @@ impl KeySet {
             JwtAlg::Hs256 => Ok(random_token(64)),
             JwtAlg::Rs256 => {
                 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-                let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048)
+                let key = rsa::RsaPrivateKey::new(&mut KeygenOsRng, 2048)
                     .map_err(|e| invalid(e.to_string()))?;
                 let pem = key
                     .to_pkcs8_pem(LineEnding::LF)
@@ -165,7 +168,7 @@ impl KeySet {
             }
             JwtAlg::Es256 => {
                 use p256::pkcs8::{EncodePrivateKey, LineEnding};
-                let key = p256::SecretKey::random(&mut OsRng);
+                let key = p256::SecretKey::random(&mut KeygenOsRng);
                 let pem = key
                     .to_pkcs8_pem(LineEnding::LF)
                     .map_err(|e| invalid(e.to_string()))?;
@@ -173,7 +176,7 @@ impl KeySet {
             }
             JwtAlg::EdDsa => {
                 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
-                let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+                let key = ed25519_dalek::SigningKey::generate(&mut KeygenOsRng);
                 let pem = key
                     .to_pkcs8_pem(LineEnding::LF)
                     .map_err(|e| invalid(e.to_string()))?;
@@ -331,7 +334,7 @@ impl KeySet {
 /// `n` random bytes from the OS CSPRNG, base64url without padding.
 pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
+    OsRng.unwrap_err().fill_bytes(&mut bytes);
     B64.encode(bytes)
 }
 

@@ -22,10 +22,10 @@ use super::{BoxFuture, RevocationStore, Session, SessionStore, StoreError, Store
 pub async fn connect(url: &str) -> StoreResult<ConnectionManager> {
     let client = redis::Client::open(url)?;
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(2))
-        .set_response_timeout(Duration::from_secs(2))
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
         .set_number_of_retries(2)
-        .set_max_delay(500);
+        .set_max_delay(Duration::from_millis(500));
     Ok(ConnectionManager::new_with_config(client, config).await?)
 }
 

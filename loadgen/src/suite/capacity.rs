@@ -46,9 +46,12 @@ pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> Result<StoreC
 
 async fn hammer(url: &str, connections: usize, length: Duration) -> Result<f64, String> {
     let client = redis::Client::open(url).map_err(|e| format!("redis {url}: {e}"))?;
+    // redis 1.x gives async connections a 500 ms response timeout by default; a slow reply
+    // under saturation must count as slow, not end that connection's loop, so none here.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     let key = "authbench-suite-capacity-probe";
     let mut setup = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .map_err(|e| format!("redis {url}: {e}"))?;
     redis::cmd("SET")
@@ -63,7 +66,7 @@ async fn hammer(url: &str, connections: usize, length: Duration) -> Result<f64, 
     for _ in 0..connections {
         // A connection of its own each, so every GET waits for its reply (no pipelining).
         let mut conn = client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(|e| format!("redis {url}: {e}"))?;
         let (ops, done) = (Arc::clone(&ops), Arc::clone(&done));

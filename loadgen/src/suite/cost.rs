@@ -34,7 +34,7 @@ pub enum Side {
 /// configuration first in odd ones (A B, B A, A B …), so neither side always runs on a server
 /// just woken up by the other, nor always last before the next configuration.
 pub fn order(round: u32) -> [Side; 2] {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         [Side::Baseline, Side::Case]
     } else {
         [Side::Case, Side::Baseline]

@@ -199,9 +199,15 @@ pub fn redis_snapshot(info: &str) -> RedisSnapshot {
 /// `INFO cpu` + `INFO memory` from the Redis at `url`.
 pub async fn redis(url: &str) -> Result<RedisSnapshot, String> {
     let client = redis::Client::open(url).map_err(|e| format!("redis {url}: {e}"))?;
+    // As under redis 0.32: the 5 s bound below covers connecting and INFO has no timeout of
+    // its own; redis 1.x's default 1 s connect / 500 ms response timeouts could fail the
+    // scrape while the run saturates Redis.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(None)
+        .set_response_timeout(None);
     let mut conn = tokio::time::timeout(
         Duration::from_secs(5),
-        client.get_multiplexed_async_connection(),
+        client.get_multiplexed_async_connection_with_config(&config),
     )
     .await
     .map_err(|_| format!("redis {url}: connect timed out"))?
