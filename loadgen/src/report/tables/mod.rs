@@ -4,7 +4,12 @@
 //! built here too.
 
 mod cost;
+mod environment;
 mod header;
+mod scale_out;
+
+pub use environment::environment;
+pub use scale_out::projection;
 
 pub use cost::added_cost;
 pub use header::{header, Fact, FactStyle, Header, Warning};
@@ -106,36 +111,6 @@ fn errors(s: &CellStats) -> String {
 
 fn opt_us(v: Option<f64>) -> String {
     v.map_or("–".to_owned(), f::us)
-}
-
-/// `cells: 1–5 trial(s) of 0.50–2.00 s`, over every cell of the run.
-fn cell_lengths(run: &SuiteRun) -> String {
-    let range = |v: Vec<f64>, fmt: &dyn Fn(f64) -> String| {
-        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        match (lo.is_finite(), lo == hi) {
-            (false, _) => "–".to_owned(),
-            (true, true) => fmt(lo),
-            (true, false) => format!("{}–{}", fmt(lo), fmt(hi)),
-        }
-    };
-    let trials = range(
-        run.cells.iter().map(|c| c.trials.len() as f64).collect(),
-        &|v| format!("{v:.0}"),
-    );
-    let seconds = range(
-        run.cells
-            .iter()
-            // To the 10 ms: measured windows end a few ms apart.
-            .flat_map(|c| {
-                c.trials
-                    .iter()
-                    .map(|t| (t.window_seconds * 100.0).round() / 100.0)
-            })
-            .collect(),
-        &f::seconds,
-    );
-    format!("cells: {trials} trial(s) of {seconds}")
 }
 
 /// How many trials of what length the `cells` ran, from the cells themselves (the matrix
@@ -563,110 +538,6 @@ pub fn faults(run: &SuiteRun) -> Section {
     s.table(t)
 }
 
-/// The scale-out projection: costs and throughput per N.
-pub fn projection(run: &SuiteRun) -> Vec<Section> {
-    let projections = projection::projections(run);
-    let mut costs = Section::new(
-        "projection",
-        "Scale-out projection (computed, not measured)",
-    );
-    if projections.is_empty() {
-        return vec![costs.missing(
-            run,
-            "The equal-rate cells the projection needs were",
-            &["equal-rate"],
-        )];
-    }
-    costs.intro.push(
-        "A projection from the per-request costs measured above, not a measurement: N replicas \
-         on N cores serve at most N · 10⁶ / (app + balancer CPU-µs per request, as measured on \
-         a busy replica in the closed-loop one-replica cell when the run has one); requests that \
-         touch the shared store are also capped by the store's capacity (its measured \
-         operations per second ÷ operations per request, or one Redis core at the measured \
-         store CPU per request when capacity was not measured). Network, kernel and \
-         loadgen costs are left out, so real clusters land lower."
-            .to_owned(),
-    );
-    if !projections.iter().any(|p| p.costs.store_ops > 0.0) {
-        if let Some(why) =
-            verdict::not_measured(run, "The shared-store configurations were", &["redis"]).detail()
-        {
-            costs.intro.push(format!(
-                "{why}; only stateless configurations are projected."
-            ));
-        }
-    }
-    if let Some(cap) = &run.store_capacity {
-        costs.intro.push(format!(
-            "Store capacity measured: {} ({}).",
-            f::rps(cap.ops_per_second).replace("/s", " operations/s"),
-            cap.method
-        ));
-    }
-    let mut t = Table::new(&[
-        ("configuration", Left),
-        ("CPU app", Right),
-        ("CPU balancer", Right),
-        ("per core", Right),
-        ("store ops/req", Right),
-        ("store limit", Right),
-        ("store saturates at", Right),
-    ]);
-    for p in &projections {
-        t.row(vec![
-            p.name.clone(),
-            f::us(p.costs.app_us),
-            if p.costs.balancer_measured {
-                f::us(p.costs.balancer_us)
-            } else {
-                "not measured".to_owned()
-            },
-            f::rps(p.per_core_rps),
-            if p.costs.store_ops > 0.0 {
-                format!("{:.1}", p.costs.store_ops)
-            } else {
-                "0".to_owned()
-            },
-            match (&p.limit, p.store_rps) {
-                (StoreLimit::None, _) => "none".to_owned(),
-                (StoreLimit::Measured { .. }, Some(r)) => format!("{} (measured)", f::rps(r)),
-                (StoreLimit::FromCpu, Some(r)) => format!("{} (1 Redis core)", f::rps(r)),
-                _ => "unknown".to_owned(),
-            },
-            match p.saturates_at {
-                Some(n) => format!("{n} replicas"),
-                None if matches!(p.limit, StoreLimit::None) => "never".to_owned(),
-                None => "unknown".to_owned(),
-            },
-        ]);
-    }
-    costs = costs.table(t);
-    let mut points = Section::new(
-        "projection-points",
-        "Projected throughput, N replicas on N cores",
-    );
-    let mut headers: Vec<(&str, Align)> = vec![("replicas", Right)];
-    let names: Vec<String> = projections.iter().map(|p| p.name.clone()).collect();
-    for n in &names {
-        headers.push((n.as_str(), Right));
-    }
-    let mut t = Table::new(&headers);
-    for (i, &n) in projection::PROJECTED_REPLICAS.iter().enumerate() {
-        let mut row = vec![n.to_string()];
-        for p in &projections {
-            let (_, rps, bound) = p.points[i];
-            row.push(if bound {
-                format!("{} (store-bound)", f::rps(rps))
-            } else {
-                f::rps(rps)
-            });
-        }
-        t.row(row);
-    }
-    points = points.table(t);
-    vec![costs, points]
-}
-
 /// Parts that did not run.
 pub fn skipped(run: &SuiteRun) -> Section {
     let mut s = Section::new("skipped", "Skipped parts");
@@ -679,59 +550,6 @@ pub fn skipped(run: &SuiteRun) -> Section {
         t.row(vec![k.what.clone(), k.reason.clone(), k.enable.clone()]);
     }
     s.table(t)
-}
-
-/// The machine and software.
-pub fn environment(run: &SuiteRun) -> Section {
-    let e = &run.env;
-    let mut t = Table::new(&[("", Left), ("", Left)]);
-    let mut kv = |k: &str, v: String| t.row(vec![k.to_owned(), v]);
-    kv("host", e.hostname.clone());
-    kv("CPU", format!("{} · {} cores", e.cpu_model, e.cores));
-    kv("memory", f::bytes(e.memory_bytes as f64));
-    kv("kernel", e.kernel.clone());
-    kv(
-        "commit",
-        e.git_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
-    );
-    kv(
-        "rustc",
-        e.rustc.clone().unwrap_or_else(|| "unknown".to_owned()),
-    );
-    kv(
-        "crates",
-        e.crates
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    kv(
-        "redis",
-        e.redis.clone().unwrap_or_else(|| "not used".to_owned()),
-    );
-    if let Some(h) = &e.haproxy {
-        kv("haproxy", h.clone());
-    }
-    if let Some(n) = &e.nginx {
-        kv("nginx", n.clone());
-    }
-    kv(
-        "suite",
-        format!(
-            "matrix {}, {}, Redis {}, {} seeded sessions{}",
-            run.options.matrix,
-            cell_lengths(run),
-            run.options.redis,
-            f::int(run.options.sessions),
-            if run.options.slowdown_us > 0 {
-                format!(", ⚠ slowdown {} µs (test knob)", run.options.slowdown_us)
-            } else {
-                String::new()
-            }
-        ),
-    );
-    Section::new("environment", "Environment").table(t)
 }
 
 /// Every measurement section, in report order (the claims table comes first, apart).
