@@ -202,15 +202,8 @@ mod tests {
 
     #[test]
     fn an_empty_run_renders() {
-        let mut run = example_run();
+        let mut run = crate::report::example::example_run_without_parts();
         run.cells.clear();
-        run.state_cost.clear();
-        run.token_sizes.clear();
-        run.revocation.clear();
-        run.faults.clear();
-        run.store_capacity = None;
-        run.session_security = None;
-        run.cost.clear();
         run.partial = true;
         let md = render(&run);
         assert!(md.contains("Partial run"));

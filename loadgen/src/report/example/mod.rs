@@ -110,6 +110,21 @@ pub fn example_run() -> SuiteRun {
     }
 }
 
+/// [`example_run`] with every part but the load cells emptied: no state, token sizes,
+/// revocation windows, faults, store capacity, session checks or cost part.
+#[doc(hidden)]
+pub fn example_run_without_parts() -> SuiteRun {
+    let mut run = example_run();
+    run.state_cost.clear();
+    run.token_sizes.clear();
+    run.revocation.clear();
+    run.faults.clear();
+    run.store_capacity = None;
+    run.session_security = None;
+    run.cost.clear();
+    run
+}
+
 /// [`example_run`] as it looks when redis-server is missing: no Redis cells, state, windows,
 /// faults or store capacity, and a [`Skipped`] entry saying how to enable them.
 #[doc(hidden)]

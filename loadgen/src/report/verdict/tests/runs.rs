@@ -65,15 +65,8 @@ fn missing_redis_degrades_to_not_measured_with_how_to_enable() {
 
 #[test]
 fn an_empty_run_is_not_measured_everywhere() {
-    let mut run = example_run();
+    let mut run = crate::report::example::example_run_without_parts();
     run.cells.iter_mut().for_each(|c| c.trials.clear());
-    run.state_cost.clear();
-    run.token_sizes.clear();
-    run.revocation.clear();
-    run.faults.clear();
-    run.store_capacity = None;
-    run.session_security = None;
-    run.cost.clear();
     run.options.matrix = "quick".to_owned();
     for v in verdicts(&run) {
         let text = v.outcome.detail().unwrap_or_default();
