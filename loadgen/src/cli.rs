@@ -35,7 +35,7 @@ pub enum Command {
     Suite(Box<crate::suite::command::SuiteArgs>),
     /// Compare two suite runs (or pooled folders of runs): the CI regression gate. Exits 0
     /// when nothing regressed, 1 when something did, 2 when they cannot be compared.
-    Compare(Box<crate::compare::command::CompareArgs>),
+    Compare(Box<authbench_report::compare::command::CompareArgs>),
     /// Re-render a suite run folder's summary.md and report.html from its run.json.
     Report(ReportArgs),
     /// How the verdicts of several runs of one build agree, claim by claim. Exits 0 when
@@ -279,8 +279,8 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         Command::Suite(args) => {
             crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
         }
-        Command::Compare(args) => Ok(match crate::compare::command::execute(&args)? {
-            true => ExitCode::from(crate::compare::EXIT_REGRESSED),
+        Command::Compare(args) => Ok(match authbench_report::compare::command::execute(&args)? {
+            true => ExitCode::from(authbench_report::compare::EXIT_REGRESSED),
             false => ExitCode::SUCCESS,
         }),
     }
@@ -289,10 +289,13 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
 /// The exit status for an error `execute` returned: 2 for a comparison that cannot be made
 /// or verdicts that cannot be gathered (as for clap's usage errors), 1 otherwise.
 pub fn failure_code(err: &anyhow::Error) -> ExitCode {
-    if err.downcast_ref::<crate::compare::CompareError>().is_some() {
-        ExitCode::from(crate::compare::EXIT_UNCOMPARABLE)
+    if err
+        .downcast_ref::<authbench_report::compare::CompareError>()
+        .is_some()
+    {
+        ExitCode::from(authbench_report::compare::EXIT_UNCOMPARABLE)
     } else if err.downcast_ref::<VerdictsError>().is_some() {
-        ExitCode::from(crate::report::agreement::EXIT_UNUSABLE)
+        ExitCode::from(authbench_report::render::agreement::EXIT_UNUSABLE)
     } else {
         ExitCode::FAILURE
     }
@@ -303,7 +306,7 @@ pub fn failure_code(err: &anyhow::Error) -> ExitCode {
 pub enum VerdictsError {
     /// A run folder without a readable run.json.
     #[error(transparent)]
-    Load(#[from] crate::report::ReportError),
+    Load(#[from] authbench_report::render::ReportError),
     /// `--min-agree` outside 1..=runs.
     #[error("--min-agree {value}: must be between 1 and the number of runs ({runs})")]
     MinAgree {
@@ -315,8 +318,8 @@ pub enum VerdictsError {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<()> {
-    let run = crate::report::load(&args.run_dir)?;
-    let written = crate::report::write(&args.run_dir, &run)?;
+    let run = authbench_report::render::load(&args.run_dir)?;
+    let written = authbench_report::render::write(&args.run_dir, &run)?;
     for path in written {
         println!("wrote {}", path.display());
     }
@@ -324,11 +327,11 @@ fn report(args: &ReportArgs) -> anyhow::Result<()> {
 }
 
 fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
-    use crate::report::agreement::EXIT_TOO_FEW_AGREE;
+    use authbench_report::render::agreement::EXIT_TOO_FEW_AGREE;
     let runs = args
         .run_dirs
         .iter()
-        .map(|dir| crate::report::load(dir))
+        .map(|dir| authbench_report::render::load(dir))
         .collect::<Result<Vec<_>, _>>()
         .map_err(VerdictsError::from)?;
     if let Some(n) = args.min_agree {
@@ -340,8 +343,8 @@ fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    let rows = crate::report::agreement::agreement(&runs);
-    print!("{}", crate::report::agreement::markdown(&rows));
+    let rows = authbench_report::render::agreement::agreement(&runs);
+    print!("{}", authbench_report::render::agreement::markdown(&rows));
     let short = rows
         .iter()
         .filter(|r| args.min_agree.is_some_and(|n| r.agree < n))

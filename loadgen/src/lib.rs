@@ -25,20 +25,19 @@
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
 //! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
 //! * [`suite`] — `loadgen suite`: the matrix, the experiments, the run document;
-//! * [`report`] — verdicts, projection, `summary.md` and `report.html` (`loadgen report`);
-//! * [`compare`] — `loadgen compare`, the CI regression gate over suite runs;
-//! * [`fsutil`] — atomic file writes; [`serde_util`] — serde helpers (durations as seconds).
+//! * [`serde_util`] — serde helpers (durations as seconds).
+//!
+//! The run document, the report rendered from it and `loadgen compare` live in the
+//! `authbench-report` crate (re-exported here as [`fsutil`]); `loadgen report`, `verdicts`
+//! and `compare` are its subcommands.
 
 pub mod cli;
-pub mod compare;
 pub mod engine;
-pub mod fsutil;
 pub mod hdrlog;
 pub mod http;
 pub mod plan;
 pub mod progress;
 pub mod record;
-pub mod report;
 pub mod result;
 pub mod schedule;
 pub mod serde_util;
@@ -49,4 +48,5 @@ pub mod user;
 pub mod worker;
 
 /// Completes on Ctrl-C or SIGTERM (the same signal handling as bench-server's).
+pub use authbench_report::fsutil;
 pub use bench_server::shutdown_signal;

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::time::Instant;
+
+pub use authbench_report::measure::{Percentiles, Second};
 
 use crate::http::Failure;
 
@@ -74,59 +76,6 @@ pub struct Sample {
     pub bytes_in: u64,
     /// Bytes of the credential header line sent (0 when none).
     pub credential_bytes: u64,
-}
-
-/// Latency percentiles in µs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Percentiles {
-    /// Samples.
-    pub count: u64,
-    /// Minimum.
-    pub min_us: u64,
-    /// Mean.
-    pub mean_us: f64,
-    /// Median.
-    pub p50_us: u64,
-    /// 90th.
-    pub p90_us: u64,
-    /// 99th.
-    pub p99_us: u64,
-    /// 99.9th.
-    pub p99_9_us: u64,
-    /// 99.99th.
-    pub p99_99_us: u64,
-    /// Maximum.
-    pub max_us: u64,
-}
-
-impl Percentiles {
-    /// Percentiles of `h` (all zero when empty).
-    pub fn of(h: &Histogram<u64>) -> Percentiles {
-        if h.is_empty() {
-            return Percentiles {
-                count: 0,
-                min_us: 0,
-                mean_us: 0.0,
-                p50_us: 0,
-                p90_us: 0,
-                p99_us: 0,
-                p99_9_us: 0,
-                p99_99_us: 0,
-                max_us: 0,
-            };
-        }
-        Percentiles {
-            count: h.len(),
-            min_us: h.min(),
-            mean_us: (h.mean() * 10.0).round() / 10.0,
-            p50_us: h.value_at_quantile(0.5),
-            p90_us: h.value_at_quantile(0.9),
-            p99_us: h.value_at_quantile(0.99),
-            p99_9_us: h.value_at_quantile(0.999),
-            p99_99_us: h.value_at_quantile(0.9999),
-            max_us: h.max(),
-        }
-    }
 }
 
 /// A latency histogram with the project's fixed range and precision.
@@ -216,21 +165,6 @@ impl PhaseStats {
             .sum();
         bad_status + self.failures.values().sum::<u64>()
     }
-}
-
-/// One second of the run.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Second {
-    /// Seconds since the run started.
-    pub t: u64,
-    /// Authenticated requests completed in this second.
-    pub requests: u64,
-    /// Of which errors.
-    pub errors: u64,
-    /// Corrected median, µs.
-    pub p50_us: u64,
-    /// Corrected 99th percentile, µs.
-    pub p99_us: u64,
 }
 
 #[derive(Debug)]

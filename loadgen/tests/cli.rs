@@ -275,14 +275,15 @@ fn verdicts(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
 
 #[test]
 fn verdicts_exit_2_when_it_cannot_tell_and_1_when_too_few_agree() {
-    use loadgen::report::example::example_run;
+    use authbench_report::render::example::example_run;
     use std::ffi::OsStr;
 
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, run: &loadgen::suite::model::SuiteRun| {
+    let write = |name: &str, run: &authbench_report::model::SuiteRun| {
         let path = dir.path().join(name);
         std::fs::create_dir(&path).unwrap();
-        loadgen::fsutil::write_atomically(&path.join(loadgen::report::RUN_FILE), run).unwrap();
+        loadgen::fsutil::write_atomically(&path.join(authbench_report::render::RUN_FILE), run)
+            .unwrap();
         path
     };
     let a = write("a", &example_run());

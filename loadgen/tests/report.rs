@@ -6,12 +6,12 @@
 
 use std::process::Command;
 
-use loadgen::report::example::{example_run, example_run_without_redis};
+use authbench_report::render::example::{example_run, example_run_without_redis};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
 fn validator() -> jsonschema::Validator {
-    let text = include_str!("../schema/suite-run.schema.json");
+    let text = include_str!("../../report/schema/suite-run.schema.json");
     let schema: serde_json::Value = serde_json::from_str(text).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
@@ -46,7 +46,7 @@ fn older_documents_without_session_security_still_load() {
     let mut value = serde_json::to_value(example_run()).unwrap();
     value.as_object_mut().unwrap().remove("session_security");
     assert!(violations(&value).is_empty());
-    let run: loadgen::suite::model::SuiteRun = serde_json::from_value(value).unwrap();
+    let run: authbench_report::model::SuiteRun = serde_json::from_value(value).unwrap();
     assert_eq!(run.session_security, None);
 }
 
@@ -67,7 +67,7 @@ fn report_command_renders_a_run_folder() {
     );
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    let rendered = loadgen::report::render(&run);
+    let rendered = authbench_report::render::render(&run);
     assert_eq!(md, rendered.markdown);
     assert_eq!(html, rendered.html);
     assert!(md.contains("redis-server not found on PATH"));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use loadgen::suite::model::{Auth, FaultKind, Revocation, SuiteRun};
+use authbench_report::model::{Auth, FaultKind, Revocation, SuiteRun};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
@@ -201,7 +201,7 @@ fn a_small_matrix_writes_a_complete_run_folder() {
     assert!(dir.join("env.json").is_file());
     // The document validates against its committed schema, and the reports are written.
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schema/suite-run.schema.json")).unwrap();
+        serde_json::from_str(include_str!("../../report/schema/suite-run.schema.json")).unwrap();
     let document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

@@ -4,16 +4,16 @@
 //!
 //! Only measurements live here; verdicts, projections and comparisons are computed from them
 //! by the report and compare modules, so a better analysis re-reads old runs. Its JSON Schema
-//! is `loadgen/schema/suite-run.schema.json`; tests validate output against it.
+//! is `report/schema/suite-run.schema.json`; tests validate output against it.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::vocabulary::{
+pub use crate::measure::{Percentiles, Second};
+pub use crate::vocabulary::{
     Alg, Auth, Balancer, CryptoBackend, FaultKind, Policy, Revocation, StateKind, Store, Trigger,
 };
-pub use crate::record::{Percentiles, Second};
 
 /// Version of `run.json`; bumped on any incompatible change.
 pub const SUITE_SCHEMA_VERSION: u32 = 1;
@@ -182,6 +182,33 @@ impl CellConfig {
             ));
         }
         out
+    }
+
+    /// A short, stable slug, e.g. `jwt-es256-rust-crypto/r1` or
+    /// `session-memory/r3-builtin-sticky-cookie`: the second half of cell and part ids.
+    pub fn slug(&self) -> String {
+        let mut s = match self.auth {
+            Auth::None => "healthz".to_owned(),
+            Auth::Session => format!("session-{}", self.store),
+            Auth::Jwt => {
+                let mut s = format!("jwt-{}", self.alg.map_or("?", Alg::as_str).to_lowercase());
+                if let Some(r) = self.revocation.filter(|r| r.revokes()) {
+                    s.push_str(&format!("-{r}-{}", self.store));
+                }
+                if let Some(b) = self.crypto_backend.filter(|b| *b != CryptoBackend::AwsLc) {
+                    s.push_str(&format!("-{b}"));
+                }
+                s
+            }
+        };
+        if self.extra_claim_bytes > 0 {
+            s.push_str(&format!("-claims{}", self.extra_claim_bytes));
+        }
+        s.push_str(&format!("/r{}", self.replicas));
+        if self.balancer != Balancer::None {
+            s.push_str(&format!("-{}-{}", self.balancer, self.policy));
+        }
+        s
     }
 }
 
@@ -579,8 +606,8 @@ mod tests {
             window_seconds: 1.0,
             throughput_rps: 0.0,
             latency: Latency {
-                corrected: Percentiles::of(&crate::record::new_histogram(3)),
-                uncorrected: Percentiles::of(&crate::record::new_histogram(3)),
+                corrected: Percentiles::default(),
+                uncorrected: Percentiles::default(),
                 spectrum: Vec::new(),
             },
             status: BTreeMap::new(),

@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn the_schema_allows_exactly_these_names() {
         let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../../schema/suite-run.schema.json")).unwrap();
+            serde_json::from_str(include_str!("../schema/suite-run.schema.json")).unwrap();
         let allowed = |pointer: &str| -> String {
             let values = schema.pointer(pointer).and_then(|v| v.as_array());
             let values = values.unwrap_or_else(|| panic!("{pointer} is not an enum"));

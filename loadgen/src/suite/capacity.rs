@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::CapacityEntry;
-use super::model::StoreCapacity;
 use super::state_cost::config_of;
-use super::vocabulary::StateMeasure;
+use authbench_report::model::StoreCapacity;
+use authbench_report::vocabulary::StateMeasure;
 
 /// Measures Redis GETs per second.
 pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> Result<StoreCapacity, String> {

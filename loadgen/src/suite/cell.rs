@@ -11,12 +11,12 @@ use hdrhistogram::Histogram;
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::CellPlan;
-use super::model::{
-    Auth, Cell, CellConfig, CpuCost, Latency, Load, SpectrumPoint, Trial, WireBytes,
-};
 use crate::plan::{parse_target, LoadModel, Mix, Plan, Scheme, Stage, StopAt};
 use crate::record::{Percentiles, Phase};
 use crate::result::{RunOutcome, RunResult};
+use authbench_report::model::{
+    Auth, Cell, CellConfig, CpuCost, Latency, Load, SpectrumPoint, Trial, WireBytes,
+};
 
 /// Percentiles of the spectrum chart (HdrHistogram's plots use the same log-scaled axis).
 const SPECTRUM: [f64; 14] = [

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use reqwest::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 
-use super::model::Auth;
+use authbench_report::model::Auth;
 
 /// A credential as a client holds it: the header that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,9 +14,9 @@ use super::cell::{load_plan, request_route, wait_for_stop};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::CostPlan;
-use super::model::{Auth, CellConfig, CostPart, CostRound, CostSample, Load};
 use super::pin::{self, Layout, SelfPin};
 use crate::result::RunResult;
+use authbench_report::model::{Auth, CellConfig, CostPart, CostRound, CostSample, Load};
 
 /// Worker threads of the measured replica: one, so it is bound by one core.
 pub const WORKER_THREADS: usize = 1;
@@ -247,7 +247,7 @@ async fn measure_side(
         return Err("interrupted".into());
     }
     let to = deployment.snapshot(ctx).await;
-    let redis = deployment.config.store == crate::suite::model::Store::Redis
+    let redis = deployment.config.store == authbench_report::model::Store::Redis
         && deployment.cluster.redis_url().is_some();
     for (when, snap) in [("before", &from), ("after", &to)] {
         check_scraped(snap, redis).map_err(|what| format!("{what} {when} the window"))?;

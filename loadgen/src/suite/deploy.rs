@@ -12,60 +12,52 @@ use bench_server::jwt::backend::CryptoBackend as ServerBackend;
 use bench_server::jwt::keys::JwtAlg;
 
 use super::context::{RedisSource, SuiteContext};
-use super::model::{Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store};
 use super::scrape::{self, RedisSnapshot, ReplicaSnapshot};
+use authbench_report::model::{
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store,
+};
 
 // The run document's names, as bench-server's own types: every variant maps, so a name
 // added on either side fails to compile here instead of falling back to a default.
 
-impl From<Store> for StoreKind {
-    fn from(store: Store) -> Self {
-        match store {
-            Store::Memory => StoreKind::Memory,
-            Store::Redis => StoreKind::Redis,
-        }
+fn server_store(store: Store) -> StoreKind {
+    match store {
+        Store::Memory => StoreKind::Memory,
+        Store::Redis => StoreKind::Redis,
     }
 }
 
-impl From<Alg> for JwtAlg {
-    fn from(alg: Alg) -> Self {
-        match alg {
-            Alg::Hs256 => JwtAlg::Hs256,
-            Alg::Rs256 => JwtAlg::Rs256,
-            Alg::Es256 => JwtAlg::Es256,
-            Alg::EdDsa => JwtAlg::EdDsa,
-        }
+fn server_alg(alg: Alg) -> JwtAlg {
+    match alg {
+        Alg::Hs256 => JwtAlg::Hs256,
+        Alg::Rs256 => JwtAlg::Rs256,
+        Alg::Es256 => JwtAlg::Es256,
+        Alg::EdDsa => JwtAlg::EdDsa,
     }
 }
 
-impl From<Revocation> for ServerRevocation {
-    fn from(revocation: Revocation) -> Self {
-        match revocation {
-            Revocation::None => ServerRevocation::None,
-            Revocation::Denylist => ServerRevocation::Denylist,
-            Revocation::TokenVersion => ServerRevocation::TokenVersion,
-            Revocation::Refresh => ServerRevocation::Refresh,
-        }
+fn server_revocation(revocation: Revocation) -> ServerRevocation {
+    match revocation {
+        Revocation::None => ServerRevocation::None,
+        Revocation::Denylist => ServerRevocation::Denylist,
+        Revocation::TokenVersion => ServerRevocation::TokenVersion,
+        Revocation::Refresh => ServerRevocation::Refresh,
     }
 }
 
-impl From<CryptoBackend> for ServerBackend {
-    fn from(backend: CryptoBackend) -> Self {
-        match backend {
-            CryptoBackend::AwsLc => ServerBackend::AwsLc,
-            CryptoBackend::RustCrypto => ServerBackend::RustCrypto,
-        }
+fn server_backend(backend: CryptoBackend) -> ServerBackend {
+    match backend {
+        CryptoBackend::AwsLc => ServerBackend::AwsLc,
+        CryptoBackend::RustCrypto => ServerBackend::RustCrypto,
     }
 }
 
-impl From<Balancer> for BalancerKind {
-    fn from(balancer: Balancer) -> Self {
-        match balancer {
-            Balancer::Builtin => BalancerKind::Builtin,
-            Balancer::Haproxy => BalancerKind::Haproxy,
-            Balancer::Nginx => BalancerKind::Nginx,
-            Balancer::None => BalancerKind::None,
-        }
+fn server_balancer(balancer: Balancer) -> BalancerKind {
+    match balancer {
+        Balancer::Builtin => BalancerKind::Builtin,
+        Balancer::Haproxy => BalancerKind::Haproxy,
+        Balancer::Nginx => BalancerKind::Nginx,
+        Balancer::None => BalancerKind::None,
     }
 }
 
@@ -145,23 +137,19 @@ pub fn serve_args(ctx: &SuiteContext, config: &CellConfig, users: usize) -> Vec<
         "--key-dir".into(),
         ctx.key_dir.display().to_string(),
         "--session-store".into(),
-        StoreKind::from(config.store).to_string(),
+        server_store(config.store).to_string(),
     ];
     if config.auth == Auth::Jwt {
         // Flag values as bench-server itself spells them.
         for (flag, value) in [
-            ("--jwt-alg", config.alg.map(|a| JwtAlg::from(a).to_string())),
+            ("--jwt-alg", config.alg.map(|a| server_alg(a).to_string())),
             (
                 "--revocation",
-                config
-                    .revocation
-                    .map(|r| ServerRevocation::from(r).to_string()),
+                config.revocation.map(|r| server_revocation(r).to_string()),
             ),
             (
                 "--crypto-backend",
-                config
-                    .crypto_backend
-                    .map(|b| ServerBackend::from(b).to_string()),
+                config.crypto_backend.map(|b| server_backend(b).to_string()),
             ),
         ] {
             if let Some(value) = value {
@@ -228,7 +216,7 @@ pub async fn start_with(
 ) -> Result<Deployment, String> {
     let mut spec = ClusterSpec::new(&ctx.bench_server);
     spec.replicas = config.replicas;
-    spec.balancer = config.balancer.into();
+    spec.balancer = server_balancer(config.balancer);
     spec.policy = server_policy(config.policy);
     spec.redis = match (config.store, &ctx.redis) {
         (Store::Redis, RedisSource::Spawn) => RedisMode::Spawn,
@@ -296,19 +284,19 @@ mod tests {
     #[test]
     fn bench_server_spells_every_name_the_same() {
         for &s in Store::ALL {
-            assert_eq!(StoreKind::from(s).to_string(), s.as_str());
+            assert_eq!(server_store(s).to_string(), s.as_str());
         }
         for &a in Alg::ALL {
-            assert_eq!(JwtAlg::from(a).to_string(), a.as_str());
+            assert_eq!(server_alg(a).to_string(), a.as_str());
         }
         for &r in Revocation::ALL {
-            assert_eq!(ServerRevocation::from(r).to_string(), r.as_str());
+            assert_eq!(server_revocation(r).to_string(), r.as_str());
         }
         for &b in CryptoBackend::ALL {
-            assert_eq!(ServerBackend::from(b).to_string(), b.as_str());
+            assert_eq!(server_backend(b).to_string(), b.as_str());
         }
         for &b in Balancer::ALL {
-            assert_eq!(BalancerKind::from(b).to_string(), b.as_str());
+            assert_eq!(server_balancer(b).to_string(), b.as_str());
         }
         for &p in Policy::ALL.iter().filter(|p| **p != Policy::None) {
             assert_eq!(server_policy(p).as_str(), p.as_str());

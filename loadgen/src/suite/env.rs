@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use super::model::Env;
+use authbench_report::model::Env;
 
 /// Crates whose versions decide the numbers, as locked when loadgen was built.
 const CRATES: [&str; 8] = [

@@ -8,7 +8,7 @@ use super::cell::{self, Windows};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::FaultPlan;
-use super::model::{FaultKind, FaultRun, Load, Second};
+use authbench_report::model::{FaultKind, FaultRun, Load, Second};
 
 /// How long Redis stays down in `restart-redis`.
 const REDIS_DOWN: Duration = Duration::from_secs(1);

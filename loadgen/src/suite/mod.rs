@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: [`matrix`] (TOML) → [`matrix::SuitePlan`] → the experiments
 //! ([`cell`], [`cost`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
-//! reading the servers' own counters through [`scrape`] → [`model::SuiteRun`] → `run.json`
+//! reading the servers' own counters through [`scrape`] → [`SuiteRun`](authbench_report::model::SuiteRun) → `run.json`
 //! and the report.
 //!
 //! * [`model`] — the run document (`run.json`) every later step reads.
@@ -21,7 +21,6 @@ pub mod deploy;
 pub mod env;
 pub mod faults;
 pub mod matrix;
-pub mod model;
 pub mod pin;
 pub mod revocation;
 pub mod runner;
@@ -29,12 +28,11 @@ pub mod scrape;
 pub mod security;
 pub mod state_cost;
 pub mod tokens;
-pub mod vocabulary;
 
 use std::path::Path;
 
 /// Writes the run's reports (`summary.md`, `report.html`) next to its `run.json`.
-pub fn finish(run_dir: &Path, run: &model::SuiteRun) -> anyhow::Result<()> {
-    crate::report::write(run_dir, run)?;
+pub fn finish(run_dir: &Path, run: &authbench_report::model::SuiteRun) -> anyhow::Result<()> {
+    authbench_report::render::write(run_dir, run)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use super::client;
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::RevocationPlan;
-use super::model::{RefreshCheck, RevocationWindow, Trigger};
+use authbench_report::model::{RefreshCheck, RevocationWindow, Trigger};
 
 /// Pause between probe rounds.
 const PROBE_INTERVAL: Duration = Duration::from_millis(5);

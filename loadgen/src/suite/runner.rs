@@ -8,12 +8,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::{CellPlan, SuitePlan};
-use super::model::{
-    Alg, CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
-};
-use super::vocabulary::StateMeasure;
 use super::{capacity, cell, cost, faults, revocation, security, state_cost, tokens};
 use crate::fsutil::write_atomically;
+use authbench_report::model::{
+    Alg, CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
+};
+use authbench_report::vocabulary::StateMeasure;
 
 /// What the runner needs besides the plan and the context.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         }
     }
     if let Some(cost_plan) = &plan.cost {
-        let what = |c: &CellConfig| format!("cost/{}", super::matrix::slug(c));
+        let what = |c: &CellConfig| format!("cost/{}", c.slug());
         let runnable: Vec<CellConfig> = cost_plan
             .configs
             .iter()
@@ -198,11 +198,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         if ctx.stopped() {
             break;
         }
-        let what = format!(
-            "revocation {} {}",
-            super::matrix::slug(&r.config),
-            r.trigger
-        );
+        let what = format!("revocation {} {}", r.config.slug(), r.trigger);
         if skip(ctx, &mut progress, &mut run, &r.config, &what) {
             continue;
         }
@@ -321,7 +317,7 @@ fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {
     }
 }
 
-fn cell_line(cell: &super::model::Cell) -> String {
+fn cell_line(cell: &authbench_report::model::Cell) -> String {
     let Some(t) = cell.trials.last() else {
         return "no trial finished".into();
     };
@@ -335,7 +331,7 @@ fn cell_line(cell: &super::model::Cell) -> String {
     )
 }
 
-fn cost_line(part: &super::model::CostPart) -> String {
+fn cost_line(part: &authbench_report::model::CostPart) -> String {
     let added: Vec<f64> = part
         .rounds
         .iter()

@@ -7,9 +7,9 @@ use base64::Engine as _;
 use super::client;
 use super::context::SuiteContext;
 use super::deploy;
-use super::model::{Auth, SessionSecurity};
 use super::state_cost::config_of;
-use super::vocabulary::StateMeasure;
+use authbench_report::model::{Auth, SessionSecurity};
+use authbench_report::vocabulary::StateMeasure;
 
 /// Logins sampled for distinct IDs.
 const SAMPLES: u64 = 1000;

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use super::client::{self, Credential};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment};
-use super::model::{
+use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, StateCost, StateKind, Store,
 };
-use super::vocabulary::StateMeasure;
+use authbench_report::vocabulary::StateMeasure;
 
 /// Concurrent requests while seeding.
 const SEED_WORKERS: usize = 16;

@@ -4,7 +4,7 @@
 use super::client;
 use super::context::SuiteContext;
 use super::deploy;
-use super::model::{
+use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store, TokenSize,
 };
 

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use loadgen::record::{Percentiles, Second};
-use loadgen::suite::model::{
+use authbench_report::model::{
     Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Env, Latency, Load, Policy,
     Revocation, StateCost, StateKind, Store, SuiteOptions, SuiteRun, ToolInfo, Trial, WireBytes,
     SUITE_SCHEMA_VERSION,
 };
+use loadgen::record::{Percentiles, Second};
 
 /// Seconds in every synthetic trial's timeline.
 pub const SECONDS: u64 = 30;

@@ -11,12 +11,12 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use authbench_report::compare::input::Side;
+use authbench_report::compare::stats::BootstrapSettings;
+use authbench_report::compare::threshold::Thresholds;
+use authbench_report::compare::{compare, markdown, Normalise, Settings};
+use authbench_report::model::StateKind;
 use builder::{standard_run, write_run, Change, RunBuilder};
-use loadgen::compare::input::Side;
-use loadgen::compare::stats::BootstrapSettings;
-use loadgen::compare::threshold::Thresholds;
-use loadgen::compare::{compare, markdown, Normalise, Settings};
-use loadgen::suite::model::StateKind;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
@@ -503,7 +503,7 @@ fn inputs_that_cannot_be_compared_exit_2_saying_why() {
 
     let mut faster = standard_run("f", "c", 1, 2, Change::NONE).build();
     for cell in &mut faster.cells {
-        cell.load = loadgen::suite::model::Load::Open { rate: 4000.0 };
+        cell.load = authbench_report::model::Load::Open { rate: 4000.0 };
     }
     let faster = write_run(&dir.path().join("faster"), &faster);
     check(

@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::suite::matrix::slug;
-use crate::suite::model::CostPart;
+use crate::model::CostPart;
 
 use super::input::Side;
 use super::metric::Metric;
@@ -52,7 +51,7 @@ fn by_config(side: &Side) -> BTreeMap<String, (String, Vec<Vec<f64>>)> {
             if values.is_empty() {
                 continue;
             }
-            out.entry(format!("cost/{}", slug(&part.config)))
+            out.entry(format!("cost/{}", part.config.slug()))
                 .or_insert_with(|| (part.config.describe(), Vec::new()))
                 .1
                 .push(values);
@@ -125,8 +124,8 @@ mod tests {
     use crate::compare::report::{compare, Normalise};
     use crate::compare::stats::BootstrapSettings;
     use crate::compare::threshold::Thresholds;
-    use crate::report::example::example_run;
-    use crate::suite::model::SuiteRun;
+    use crate::model::SuiteRun;
+    use crate::render::example::example_run;
 
     fn settings() -> Settings {
         Settings {

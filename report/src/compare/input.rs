@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::suite::model::{SuiteRun, SUITE_SCHEMA_VERSION};
+use crate::model::{SuiteRun, SUITE_SCHEMA_VERSION};
 
 use super::error::CompareError;
 

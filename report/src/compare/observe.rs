@@ -30,7 +30,7 @@
 //! trials without that partner are left out (and counted). Latency and throughput are never
 //! normalised ([`Metric::normalisable`]).
 
-use crate::suite::model::Trial;
+use crate::model::Trial;
 
 use super::metric::Metric;
 use super::pool::{Pooled, PooledCell, TrialRef};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::suite::model::{Auth, Cell, StateCost, Trial};
+use crate::model::{Auth, Cell, StateCost, Trial};
 
 use super::error::CompareError;
 use super::input::Side;

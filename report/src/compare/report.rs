@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::suite::model::{Cell, StateCost};
+use crate::model::{Cell, StateCost};
 
 use super::decide::{decide, Verdict};
 use super::error::CompareError;
@@ -595,7 +595,7 @@ fn option_notes(baseline: &Side, candidate: &Side) -> Vec<String> {
             ));
         }
     }
-    let distinct = |f: &dyn Fn(&crate::suite::model::SuiteRun) -> String| -> Vec<String> {
+    let distinct = |f: &dyn Fn(&crate::model::SuiteRun) -> String| -> Vec<String> {
         let mut seen: Vec<String> = Vec::new();
         for (_, run) in baseline.runs.iter().chain(&candidate.runs) {
             let v = f(run);

@@ -11,8 +11,8 @@
 
 use std::fmt::Write as _;
 
-use crate::report::verdict::{verdicts, CLAIMS_LIST};
-use crate::suite::model::SuiteRun;
+use crate::model::SuiteRun;
+use crate::render::verdict::{verdicts, CLAIMS_LIST};
 
 /// Exit status of `loadgen verdicts` when a claim agreed in fewer than `--min-agree` runs.
 pub const EXIT_TOO_FEW_AGREE: u8 = 1;
@@ -110,7 +110,7 @@ pub fn markdown(rows: &[ClaimAgreement]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::example_run;
+    use crate::render::example::example_run;
 
     #[test]
     fn identical_runs_agree_on_everything() {

@@ -8,7 +8,7 @@
 
 pub use super::interval::Interval;
 use super::interval::{bootstrap_difference, bootstrap_median, median, seed_of};
-use crate::suite::model::{CellConfig, CostPart, CostRound};
+use crate::model::{CellConfig, CostPart, CostRound};
 
 /// A difference smaller than this many CPU-µs per request is below the resolution we claim.
 pub const MIN_DIFF_US: f64 = 1.0;
@@ -81,7 +81,7 @@ impl AddedCost {
         if rounds.len() < 2 {
             return None;
         }
-        let diff = |f: &dyn Fn(&crate::suite::model::CostSample) -> Option<f64>| -> Vec<f64> {
+        let diff = |f: &dyn Fn(&crate::model::CostSample) -> Option<f64>| -> Vec<f64> {
             rounds
                 .iter()
                 .filter_map(|r| Some(f(&r.case)? - f(&r.baseline)?))
@@ -128,14 +128,14 @@ pub fn compare(a: &AddedCost, b: &AddedCost) -> (Interval, Resolved) {
 }
 
 /// Every cost part of a run, in order.
-pub fn added_costs(run: &crate::suite::model::SuiteRun) -> Vec<AddedCost> {
+pub fn added_costs(run: &crate::model::SuiteRun) -> Vec<AddedCost> {
     run.cost.iter().filter_map(AddedCost::of).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::interval::SplitMix;
+    use crate::render::interval::SplitMix;
 
     fn noisy(center: f64, spread: f64, n: usize, seed: u64) -> Vec<f64> {
         let mut rng = SplitMix(seed);
@@ -147,7 +147,7 @@ mod tests {
     /// A cost of `samples`; configurations (and so the resampling seeds of a comparison)
     /// differ by `seed`.
     fn added(samples: Vec<f64>, seed: u64) -> AddedCost {
-        use crate::suite::model::{Alg, Auth, Balancer, Policy, Store};
+        use crate::model::{Alg, Auth, Balancer, Policy, Store};
         AddedCost {
             config: CellConfig {
                 auth: Auth::Jwt,
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn rounds_with_errors_or_logins_are_left_out() {
-        use crate::suite::model::{CostPart, CostRound, CostSample};
+        use crate::model::{CostPart, CostRound, CostSample};
         let side = |us: f64, errors: u64, logins: u64| CostSample {
             requests: 1_000,
             logins,

@@ -272,7 +272,7 @@ pub fn command_line(words: &[String]) -> String {
 
 /// A latency difference with its interval: `+31 µs [25, 40]`, `+12.30 ms [10.10, 14.20]`
 /// (whole µs below 1 ms, as latencies are recorded).
-pub fn interval_lat(i: &crate::report::interval::Interval) -> String {
+pub fn interval_lat(i: &crate::render::interval::Interval) -> String {
     let ms = [i.estimate, i.low, i.high]
         .iter()
         .any(|v| v.is_finite() && v.abs() >= 1_000.0);
@@ -297,7 +297,7 @@ pub fn interval_lat(i: &crate::report::interval::Interval) -> String {
 }
 
 /// An added cost with its interval: `+13.7 µs [9.9, 16.9]`.
-pub fn interval_us(i: &crate::report::interval::Interval) -> String {
+pub fn interval_us(i: &crate::render::interval::Interval) -> String {
     let bound = |v: f64| {
         if !v.is_finite() {
             "–".to_owned()
@@ -327,7 +327,7 @@ mod tests {
         assert_eq!(us(26.0), "26.0 µs");
         assert_eq!(lat(26.0), "26 µs");
         assert_eq!(lat_signed(-3.0), "−3 µs");
-        let i = |estimate, low, high| crate::report::interval::Interval {
+        let i = |estimate, low, high| crate::render::interval::Interval {
             estimate,
             low,
             high,

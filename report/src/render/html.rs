@@ -3,12 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::report::charts::{self, Chart};
-use crate::report::markup::{self, Markup};
-use crate::report::svg::esc;
-use crate::report::tables::{Align, FactStyle, Header, Section, Table};
-use crate::report::verdict::{self, Outcome, Verdict};
-use crate::suite::model::SuiteRun;
+use crate::model::SuiteRun;
+use crate::render::charts::{self, Chart};
+use crate::render::markup::{self, Markup};
+use crate::render::svg::esc;
+use crate::render::tables::{Align, FactStyle, Header, Section, Table};
+use crate::render::verdict::{self, Outcome, Verdict};
 
 const CSS: &str = r#"
 :root { --fg:#1d2330; --muted:#5b6474; --line:#e3e6eb; --bg:#fff; --soft:#f6f7f9; }
@@ -296,7 +296,7 @@ pub fn render(run: &SuiteRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::{example_run, example_run_without_redis};
+    use crate::render::example::{example_run, example_run_without_redis};
 
     fn attr_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
         let needle = format!("{attr}=\"");
@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn every_chart_names_an_existing_section() {
         let run = example_run();
-        let sections = crate::report::tables::sections(&run);
+        let sections = crate::render::tables::sections(&run);
         for (id, chart) in charts::all(&run) {
             assert!(
                 sections.iter().any(|s| s.id == id),

@@ -6,7 +6,7 @@
 //! n = 3 it is the whole range, which covers the true median with probability 1 − 2·½³ = 75 %,
 //! at n = 5 with 94 %, from n ≈ 8 with the nominal 95 %.
 
-use crate::suite::model::CellConfig;
+use crate::model::CellConfig;
 
 /// Bootstrap resamples per interval.
 pub const RESAMPLES: usize = 4_000;

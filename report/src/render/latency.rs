@@ -10,7 +10,7 @@
 
 use super::cost::{judge, Resolved};
 use super::interval::{bootstrap_median, seed_of, Interval};
-use crate::suite::model::{Cell, CellConfig, Trial};
+use crate::model::{Cell, CellConfig, Trial};
 
 /// Paired trials an interval needs.
 pub const MIN_TRIALS: usize = 3;
@@ -129,8 +129,8 @@ impl AddedLatency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::example_run;
-    use crate::suite::model::{Alg, Auth};
+    use crate::model::{Alg, Auth};
+    use crate::render::example::example_run;
 
     /// A copy of `cell` whose trials have these corrected p50/p99.
     fn with_latency(cell: &Cell, lat: &[(u64, u64)]) -> Cell {

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::report::markup::{self, Markup};
-use crate::report::tables::{Align, FactStyle, Header, Table};
-use crate::report::verdict::{self, Outcome, Verdict};
-use crate::suite::model::SuiteRun;
+use crate::model::SuiteRun;
+use crate::render::markup::{self, Markup};
+use crate::render::tables::{Align, FactStyle, Header, Table};
+use crate::render::verdict::{self, Outcome, Verdict};
 
 /// Escapes text for a Markdown table cell: pipes, line breaks and HTML-significant characters.
 pub fn cell(text: &str) -> String {
@@ -163,7 +163,7 @@ pub fn render(run: &SuiteRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::{example_run, example_run_without_redis};
+    use crate::render::example::{example_run, example_run_without_redis};
 
     #[test]
     fn snapshot_example() {
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn an_empty_run_renders() {
-        let mut run = crate::report::example::example_run_without_parts();
+        let mut run = crate::render::example::example_run_without_parts();
         run.cells.clear();
         run.partial = true;
         let md = render(&run);

@@ -1,11 +1,11 @@
 //! One report, two formats: the [`Document`] (header, verdicts, sections) is built once from
 //! the run, and [`render`] walks it through a [`Markup`] — one impl per format
-//! ([`crate::report::markdown::Markdown`], [`crate::report::html::Html`]), after hyperfine's
+//! ([`crate::render::markdown::Markdown`], [`crate::render::html::Html`]), after hyperfine's
 //! `MarkupExporter`.
 
-use crate::report::tables::{self, Header, Section, Table};
-use crate::report::verdict::{self, Verdict};
-use crate::suite::model::SuiteRun;
+use crate::model::SuiteRun;
+use crate::render::tables::{self, Header, Section, Table};
+use crate::render::verdict::{self, Verdict};
 
 /// What the report shows, independent of the format.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,15 +84,15 @@ pub fn render<M: Markup>(mut m: M, doc: &Document) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::{example_run, example_run_without_redis};
-    use crate::report::{html, markdown};
+    use crate::render::example::{example_run, example_run_without_redis};
+    use crate::render::{html, markdown};
 
     /// Both formats render the one document; each format's own entry point gives the same.
     #[test]
     fn one_document_renders_in_both_formats() {
         for run in [example_run(), example_run_without_redis()] {
             let doc = document(&run);
-            let both = crate::report::render(&run);
+            let both = crate::render::render(&run);
             assert_eq!(both.markdown, render(markdown::Markdown::default(), &doc));
             assert_eq!(both.html, render(html::Html::new(&run), &doc));
             assert_eq!(both.markdown, markdown::render(&run));

@@ -15,11 +15,13 @@
 //! * [`markup`] — the report as one document, rendered through a [`markup::Markup`] per
 //!   format: [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by
 //!   [`svg`];
-//! * [`format`] — units and numbers; [`example`] — a synthetic run for tests and docs.
+//! * [`format`] — units and numbers; `example` — synthetic runs for tests (with the
+//!   `fixtures` feature, for other crates' tests too).
 
 pub mod agreement;
 pub mod charts;
 pub mod cost;
+#[cfg(any(test, feature = "fixtures"))]
 pub mod example;
 pub mod format;
 pub mod html;
@@ -36,7 +38,7 @@ pub mod verdict;
 use std::path::{Path, PathBuf};
 
 use crate::fsutil::write_bytes_atomically;
-use crate::suite::model::{SuiteRun, SUITE_SCHEMA_VERSION};
+use crate::model::{SuiteRun, SUITE_SCHEMA_VERSION};
 
 /// File name of the Markdown summary in a run folder.
 pub const SUMMARY_FILE: &str = "summary.md";

@@ -9,14 +9,14 @@
 //!   cluster has N cores for replicas and balancing, so it serves at most
 //!   `N · 10⁶ / (app + balancer)` requests/s;
 //! * requests that touch the shared store make `ops` store operations each; the store serves
-//!   at most its measured capacity ([`StoreCapacity`](crate::suite::model::StoreCapacity),
+//!   at most its measured capacity ([`StoreCapacity`](crate::model::StoreCapacity),
 //!   operations/s), or, when that was not measured, `10⁶ / store` requests/s (Redis runs its
 //!   commands on one core);
 //! * throughput(N) is the smaller of the two; the store saturates at the first N where the
 //!   cores could serve more than the store.
 
-use crate::report::stats::{self, pick, CellStats, EQUAL_RATE, SCALING};
-use crate::suite::model::{Alg, Balancer, CellConfig, Policy, Revocation, Store, SuiteRun};
+use crate::model::{Alg, Balancer, CellConfig, Policy, Revocation, Store, SuiteRun};
+use crate::render::stats::{self, pick, CellStats, EQUAL_RATE, SCALING};
 
 /// Replica counts the projection is computed for.
 pub const PROJECTED_REPLICAS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn example_projects_session_redis_and_jwt() {
-        let run = crate::report::example::example_run();
+        let run = crate::render::example::example_run();
         let p = projections(&run);
         let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
@@ -291,7 +291,7 @@ mod tests {
         assert!(p[0].saturates_at.is_some());
         assert!(p[0].costs.balancer_measured);
         assert_eq!(p[1].saturates_at, None);
-        let none = projections(&crate::report::example::example_run_without_redis());
+        let none = projections(&crate::render::example::example_run_without_redis());
         assert_eq!(none.len(), 1, "only the stateless JWT without Redis");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Cells are selected by `group` and [`CellConfig`] fields, never by parsing their ids.
 
-use crate::suite::model::{
+use crate::model::{
     Alg, Auth, Balancer, Cell, CellConfig, CryptoBackend, Load, Policy, Revocation, SpectrumPoint,
     Store, SuiteRun,
 };
@@ -111,7 +111,7 @@ impl CellStats {
         if t.is_empty() {
             return None;
         }
-        let m = |f: &dyn Fn(&crate::suite::model::Trial) -> f64| median(t.iter().map(f));
+        let m = |f: &dyn Fn(&crate::model::Trial) -> f64| median(t.iter().map(f));
         let requests: u64 = t.iter().map(|x| x.requests).sum();
         let errors: u64 = t.iter().map(|x| x.errors).sum();
         let unauthorized: u64 = t
@@ -368,7 +368,7 @@ mod tests {
 
     #[test]
     fn example_cells_are_found_by_configuration() {
-        let run = crate::report::example::example_run();
+        let run = crate::render::example::example_run();
         let base = baseline(&run).unwrap();
         let redis = stats(&run, EQUAL_RATE, pick::session(Store::Redis)).unwrap();
         let (p50, p99) = added_latency(&redis, &base);

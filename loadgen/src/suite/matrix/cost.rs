@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{secs, CellPlan};
-use crate::suite::model::{Auth, Balancer, CellConfig, Policy};
+use authbench_report::model::{Auth, Balancer, CellConfig, Policy};
 
 /// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -14,11 +14,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::deploy::REFRESH_ACCESS_TTL;
-use super::model::{
+use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, Load, Policy, Revocation, Store,
     Trigger,
 };
-use super::vocabulary::StateMeasure;
+use authbench_report::vocabulary::StateMeasure;
 
 /// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
 pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
@@ -298,33 +298,6 @@ fn check(c: &CellConfig, section: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A short, stable slug of a configuration, e.g. `jwt-es256-rust-crypto` or
-/// `session-memory/r3-builtin-sticky-cookie`.
-pub fn slug(c: &CellConfig) -> String {
-    let mut s = match c.auth {
-        Auth::None => "healthz".to_owned(),
-        Auth::Session => format!("session-{}", c.store),
-        Auth::Jwt => {
-            let mut s = format!("jwt-{}", c.alg.map_or("?", Alg::as_str).to_lowercase());
-            if let Some(r) = c.revocation.filter(|r| r.revokes()) {
-                s.push_str(&format!("-{r}-{}", c.store));
-            }
-            if let Some(b) = c.crypto_backend.filter(|b| *b != CryptoBackend::AwsLc) {
-                s.push_str(&format!("-{b}"));
-            }
-            s
-        }
-    };
-    if c.extra_claim_bytes > 0 {
-        s.push_str(&format!("-claims{}", c.extra_claim_bytes));
-    }
-    s.push_str(&format!("/r{}", c.replicas));
-    if c.balancer != Balancer::None {
-        s.push_str(&format!("-{}-{}", c.balancer, c.policy));
-    }
-    s
-}
-
 fn secs(key: &str, value: f64) -> Result<Duration, String> {
     if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
         return Err(format!(
@@ -379,7 +352,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             return Err(format!("{section}.trials must be at least 1"));
         }
         for config in configs(entry, &section)? {
-            let id = format!("{group}/{}", slug(&config));
+            let id = format!("{group}/{}", config.slug());
             if !ids.insert(id.clone()) {
                 return Err(format!("{section}: cell {id} appears twice"));
             }
@@ -448,7 +421,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                         "{section}: {kind} needs at least 2 replicas behind a balancer"
                     ));
                 }
-                let id = format!("{kind}/{}", slug(&config));
+                let id = format!("{kind}/{}", config.slug());
                 if !ids.insert(id.clone()) {
                     return Err(format!("{section}: fault {id} appears twice"));
                 }

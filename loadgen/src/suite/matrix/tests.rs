@@ -13,7 +13,7 @@ fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
     )
     .unwrap();
     let cost = plan.cost.unwrap();
-    let names: Vec<String> = cost.configs.iter().map(slug).collect();
+    let names: Vec<String> = cost.configs.iter().map(CellConfig::slug).collect();
     assert_eq!(names, ["session-memory/r1", "jwt-hs256/r1"]);
     assert_eq!((cost.rounds, cost.concurrency), (4, 8));
     for (bad, key) in [
@@ -139,13 +139,13 @@ fn slugs_rebuild_the_reference_run_ids() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/2026-12-04-vm-default/run.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let run: crate::suite::model::SuiteRun = serde_json::from_str(&text).unwrap();
+    let run: authbench_report::model::SuiteRun = serde_json::from_str(&text).unwrap();
     assert!(!run.cells.is_empty() && !run.faults.is_empty());
     for cell in &run.cells {
-        assert_eq!(format!("{}/{}", cell.group, slug(&cell.config)), cell.id);
+        assert_eq!(format!("{}/{}", cell.group, cell.config.slug()), cell.id);
     }
     for fault in &run.faults {
-        assert_eq!(format!("{}/{}", fault.kind, slug(&fault.config)), fault.id);
+        assert_eq!(format!("{}/{}", fault.kind, fault.config.slug()), fault.id);
     }
 }
 

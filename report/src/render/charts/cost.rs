@@ -1,8 +1,8 @@
 //! The cost part's chart: CPU each configuration adds over no auth, with its 95 % interval.
 
 use super::*;
-use crate::report::cost::{added_costs, AddedCost, Resolved};
-use crate::report::svg::nice_step;
+use crate::render::cost::{added_costs, AddedCost, Resolved};
+use crate::render::svg::nice_step;
 
 /// Dark ink for the interval whiskers (the charts' text colour).
 const INK: &str = "#2b3240";
@@ -205,8 +205,8 @@ pub fn added_cost(run: &SuiteRun) -> Option<Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::example::{example_run, example_run_without_redis};
-    use crate::report::svg::esc;
+    use crate::render::example::{example_run, example_run_without_redis};
+    use crate::render::svg::esc;
 
     #[test]
     fn one_row_per_configuration_in_table_order() {

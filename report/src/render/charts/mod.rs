@@ -1,4 +1,4 @@
-//! The report's charts, drawn from a run with [`svg`](crate::report::svg): CPU added over no
+//! The report's charts, drawn from a run with [`svg`](crate::render::svg): CPU added over no
 //! auth, latency spectra, scaling, CPU and bytes per request, state per session, revocation
 //! windows, fault timelines and the projection. Each chart has a title, axis labels, a legend
 //! and accessible `<title>`/`<desc>` text; a chart whose data is missing is simply absent.
@@ -9,15 +9,13 @@ mod lines;
 
 pub use {bars::*, cost::*, lines::*};
 
-use crate::report::format as f;
-use crate::report::projection;
-use crate::report::stats::{self, CellStats, CLAIMS, EQUAL_RATE};
-use crate::report::svg::{nines, text_width, Axis, Doc, Frame, Scale, PALETTE};
-use crate::report::tables::revocation_name;
-use crate::report::verdict::IMMEDIATE_MS;
-use crate::suite::model::{
-    Alg, Auth, CellConfig, CryptoBackend, FaultRun, Revocation, Store, SuiteRun,
-};
+use crate::model::{Alg, Auth, CellConfig, CryptoBackend, FaultRun, Revocation, Store, SuiteRun};
+use crate::render::format as f;
+use crate::render::projection;
+use crate::render::stats::{self, CellStats, CLAIMS, EQUAL_RATE};
+use crate::render::svg::{nines, text_width, Axis, Doc, Frame, Scale, PALETTE};
+use crate::render::tables::revocation_name;
+use crate::render::verdict::IMMEDIATE_MS;
 
 /// Width of a full-width chart, px.
 pub const WIDTH: f64 = 920.0;

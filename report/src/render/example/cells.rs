@@ -1,6 +1,6 @@
 //! The example's load cells: equal-rate, scaling, balancing and claim-size groups.
 
-use crate::suite::model::{Alg, Auth, Cell, CryptoBackend, Load, Policy, Revocation, Store};
+use crate::model::{Alg, Auth, Cell, CryptoBackend, Load, Policy, Revocation, Store};
 
 use super::trial::{cell, clustered, config, jwt, jwt_revoking, session, Spec};
 use super::EXAMPLE_RATE;

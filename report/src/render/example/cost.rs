@@ -2,7 +2,7 @@
 //! each, with a deterministic wobble that pairing must see through.
 
 use super::cells::equal_rate_cells;
-use crate::suite::model::{Auth, CostPart, CostRound, CostSample};
+use crate::model::{Auth, CostPart, CostRound, CostSample};
 
 /// Rounds per configuration.
 const ROUNDS: usize = 6;
@@ -53,7 +53,7 @@ pub(super) fn cost_parts() -> Vec<CostPart> {
         .filter(|c| c.config.auth != Auth::None)
         .map(|c| {
             let (app, store) = added(&c.id);
-            let redis = c.config.store == crate::suite::model::Store::Redis;
+            let redis = c.config.store == crate::model::Store::Redis;
             let rounds = (0..ROUNDS)
                 .map(|i| CostRound {
                     baseline: sample(baseline_us, redis.then_some(0.0), DRIFT[i]),

@@ -1,6 +1,6 @@
 //! The example's fault runs: a killed replica, a restarted Redis and session churn.
 
-use crate::suite::model::{Alg, CellConfig, FaultKind, FaultRun, Policy, Store, Trial};
+use crate::model::{Alg, CellConfig, FaultKind, FaultRun, Policy, Store, Trial};
 
 use super::cells::COOKIE_LINE;
 use super::trial::{clustered, jwt, session, trial, Spec};

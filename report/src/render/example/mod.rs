@@ -12,7 +12,7 @@ mod faults;
 mod parts;
 mod trial;
 
-use crate::suite::model::{
+use crate::model::{
     Env, SessionSecurity, Skipped, Store, StoreCapacity, SuiteOptions, SuiteRun, ToolInfo,
     SUITE_SCHEMA_VERSION,
 };
@@ -134,14 +134,14 @@ pub fn example_run_without_redis() -> SuiteRun {
     run.options.redis = "none".to_owned();
     run.env.redis = None;
     run.cells
-        .retain(|c| !crate::report::stats::uses_redis(&c.config));
+        .retain(|c| !crate::render::stats::uses_redis(&c.config));
     run.state_cost.retain(|s| s.store != Store::Redis);
     run.revocation.retain(|r| r.store != Store::Redis);
     run.faults
-        .retain(|f| !crate::report::stats::uses_redis(&f.config));
+        .retain(|f| !crate::render::stats::uses_redis(&f.config));
     run.store_capacity = None;
     run.cost
-        .retain(|p| !crate::report::stats::uses_redis(&p.config));
+        .retain(|p| !crate::render::stats::uses_redis(&p.config));
     run.wall_seconds = 1_212.0;
     run.skipped.push(Skipped {
         what: "Redis cells (sessions in Redis, JWT deny-list and token versions in Redis, \
@@ -157,7 +157,7 @@ pub fn example_run_without_redis() -> SuiteRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::model::Auth;
+    use crate::model::Auth;
 
     #[test]
     fn example_is_deterministic_and_round_trips() {
@@ -180,7 +180,7 @@ mod tests {
         assert!(run
             .cells
             .iter()
-            .all(|c| !crate::report::stats::uses_redis(&c.config)));
+            .all(|c| !crate::render::stats::uses_redis(&c.config)));
         assert!(run.store_capacity.is_none());
         assert_eq!(run.skipped.len(), 1);
         assert!(run.cells.iter().any(|c| c.config.auth == Auth::Session));

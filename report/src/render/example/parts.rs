@@ -1,6 +1,6 @@
 //! The example's state cost, token size and revocation-window parts.
 
-use crate::suite::model::{
+use crate::model::{
     Alg, Auth, RefreshCheck, Revocation, RevocationWindow, StateCost, StateKind, Store, TokenSize,
     Trigger,
 };

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::record::{Percentiles, Second};
-use crate::suite::model::{
+use crate::measure::{Percentiles, Second};
+use crate::model::{
     Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Latency, Load, Policy,
     Revocation, SpectrumPoint, Store, Trial, WireBytes,
 };

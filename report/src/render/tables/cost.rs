@@ -1,9 +1,9 @@
 //! The cost part's table: CPU each configuration adds over no auth, with intervals.
 
 use super::{Left, Right, Section, Table};
-use crate::report::cost::{added_costs, Resolved, MIN_DIFF_SHARE, MIN_DIFF_US};
-use crate::report::format as f;
-use crate::suite::model::{Store, SuiteRun};
+use crate::model::{Store, SuiteRun};
+use crate::render::cost::{added_costs, Resolved, MIN_DIFF_SHARE, MIN_DIFF_US};
+use crate::render::format as f;
 
 /// The cost part: CPU each configuration adds over no auth, with intervals.
 pub fn added_cost(run: &SuiteRun) -> Section {

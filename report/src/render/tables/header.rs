@@ -2,8 +2,8 @@
 //! machine, commit, command, wall time, tool) — built once here, rendered by both
 //! `summary.md` and `report.html`.
 
-use crate::report::format as f;
-use crate::suite::model::SuiteRun;
+use crate::model::SuiteRun;
+use crate::render::format as f;
 
 /// A warning shown under the title.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,12 +14,12 @@ pub use scale_out::projection;
 pub use cost::added_cost;
 pub use header::{header, Fact, FactStyle, Header, Warning};
 
-use crate::report::format as f;
-use crate::report::latency::{AddedLatency, MIN_TRIALS};
-use crate::report::projection::{self, StoreLimit};
-use crate::report::stats::{self, CellStats, BALANCING, CLAIMS, EQUAL_RATE, SCALING};
-use crate::report::verdict::{self, COOKIE_LIMIT_BYTES};
-use crate::suite::model::{Alg, Auth, Cell, Load, Revocation, SuiteRun};
+use crate::model::{Alg, Auth, Cell, Load, Revocation, SuiteRun};
+use crate::render::format as f;
+use crate::render::latency::{AddedLatency, MIN_TRIALS};
+use crate::render::projection::{self, StoreLimit};
+use crate::render::stats::{self, CellStats, BALANCING, CLAIMS, EQUAL_RATE, SCALING};
+use crate::render::verdict::{self, COOKIE_LIMIT_BYTES};
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +351,7 @@ pub fn claims(run: &SuiteRun) -> Section {
     ]);
     for (c, st) in &cells {
         t.row(vec![
-            stats::scheme_name(&crate::suite::model::CellConfig {
+            stats::scheme_name(&crate::model::CellConfig {
                 extra_claim_bytes: 0,
                 ..c.config.clone()
             }),
@@ -432,7 +432,7 @@ pub fn token_sizes(run: &SuiteRun) -> Section {
 }
 
 /// How a revocation row's credential is named in tables and charts.
-pub fn revocation_name(r: &crate::suite::model::RevocationWindow) -> String {
+pub fn revocation_name(r: &crate::model::RevocationWindow) -> String {
     match r.auth {
         Auth::Session => format!("session · {}", r.store),
         Auth::Jwt => match r.revocation.unwrap_or(Revocation::None) {

@@ -1,10 +1,10 @@
 //! Cost family: S1, J1, X1 — decided on the cost part's added CPU over the baseline and the
-//! intervals of their differences ([`crate::report::cost`]), never on point estimates. The
+//! intervals of their differences ([`crate::render::cost`]), never on point estimates. The
 //! equal-rate cells' CPU is shown as evidence only: at their rate it is mostly the kernel
 //! waking an idle server.
 
 use super::*;
-use crate::report::cost::{compare as cmp_cost, AddedCost, Resolved};
+use crate::render::cost::{compare as cmp_cost, AddedCost, Resolved};
 
 /// S1: does keeping sessions add CPU per request? For each session store, how its added cost
 /// over no auth resolved. Supported when every store adds measurable cost, refuted when none

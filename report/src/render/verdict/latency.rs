@@ -1,9 +1,9 @@
 //! Latency family: S3, X2.
 
 use super::*;
-use crate::report::cost::Resolved;
-use crate::report::interval::Interval;
-use crate::report::latency::{AddedLatency, LatencyDifference, MIN_TRIALS};
+use crate::render::cost::Resolved;
+use crate::render::interval::Interval;
+use crate::render::latency::{AddedLatency, LatencyDifference, MIN_TRIALS};
 
 /// Where the projected shared store saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
             String::new(),
         );
     };
-    let (diff, costlier) = crate::report::cost::compare(&redis_cost, &mem_cost);
+    let (diff, costlier) = crate::render::cost::compare(&redis_cost, &mem_cost);
     let proj = projection::projections(run)
         .into_iter()
         .find(|p| p.name == "session · redis");

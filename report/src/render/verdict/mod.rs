@@ -25,13 +25,13 @@ pub use {balancing::*, cost::*, faults::*, latency::*, revocation::*, size::*};
 
 use std::fmt::Write as _;
 
-use crate::report::format as f;
-use crate::report::projection;
-use crate::report::stats::{self, pick, CellStats, BALANCING, CLAIMS, EQUAL_RATE};
-use crate::suite::model::{
+use crate::model::{
     Alg, Auth, CellConfig, CryptoBackend, FaultKind, FaultRun, Policy, Revocation,
     RevocationWindow, StateKind, Store, SuiteRun, Trigger,
 };
+use crate::render::format as f;
+use crate::render::projection;
+use crate::render::stats::{self, pick, CellStats, BALANCING, CLAIMS, EQUAL_RATE};
 
 /// Two costs or latencies within ±10 % of the reference count as no difference.
 pub const SAME_WITHIN: f64 = 0.10;
@@ -249,23 +249,23 @@ fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
 fn cost_of(
     run: &SuiteRun,
     pred: impl Fn(&CellConfig) -> bool,
-) -> Option<crate::report::cost::AddedCost> {
-    cost_of_any(run, pred).filter(|c| c.over_baseline() != crate::report::cost::Resolved::Less)
+) -> Option<crate::render::cost::AddedCost> {
+    cost_of_any(run, pred).filter(|c| c.over_baseline() != crate::render::cost::Resolved::Less)
 }
 
 /// [`cost_of`], including a result below the baseline.
 fn cost_of_any(
     run: &SuiteRun,
     pred: impl Fn(&CellConfig) -> bool,
-) -> Option<crate::report::cost::AddedCost> {
+) -> Option<crate::render::cost::AddedCost> {
     run.cost
         .iter()
         .filter(|p| pred(&p.config))
-        .find_map(crate::report::cost::AddedCost::of)
+        .find_map(crate::render::cost::AddedCost::of)
 }
 
 /// Added costs of the session lookups: in memory, in Redis.
-fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::report::cost::AddedCost)> {
+fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::render::cost::AddedCost)> {
     [
         ("in-process sessions", Store::Memory),
         ("Redis sessions", Store::Redis),
@@ -276,7 +276,7 @@ fn session_costs(run: &SuiteRun) -> Vec<(&'static str, crate::report::cost::Adde
 }
 
 /// Added costs of the stateless JWTs, by algorithm.
-fn jwt_costs(run: &SuiteRun) -> Vec<(String, crate::report::cost::AddedCost)> {
+fn jwt_costs(run: &SuiteRun) -> Vec<(String, crate::render::cost::AddedCost)> {
     Alg::ALL
         .iter()
         .filter_map(|&alg| cost_of(run, pick::jwt(alg)).map(|c| (alg.to_string(), c)))
@@ -284,7 +284,7 @@ fn jwt_costs(run: &SuiteRun) -> Vec<(String, crate::report::cost::AddedCost)> {
 }
 
 /// The stateless JWT with the lowest added cost.
-fn cheapest_jwt(run: &SuiteRun) -> Option<(String, crate::report::cost::AddedCost)> {
+fn cheapest_jwt(run: &SuiteRun) -> Option<(String, crate::render::cost::AddedCost)> {
     jwt_costs(run)
         .into_iter()
         .min_by(|a, b| a.1.total.estimate.total_cmp(&b.1.total.estimate))

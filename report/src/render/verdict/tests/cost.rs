@@ -22,8 +22,8 @@ fn s1_what_a_session_store_adds_over_no_auth() {
 }
 
 pub(super) fn pos(
-    vs_in_process: Option<crate::report::cost::Resolved>,
-    vs_redis: Option<crate::report::cost::Resolved>,
+    vs_in_process: Option<crate::render::cost::Resolved>,
+    vs_redis: Option<crate::render::cost::Resolved>,
 ) -> AlgPosition {
     AlgPosition {
         vs_in_process,
@@ -33,8 +33,8 @@ pub(super) fn pos(
 
 /// Both lookups measured.
 pub(super) fn both(
-    vs_in_process: crate::report::cost::Resolved,
-    vs_redis: crate::report::cost::Resolved,
+    vs_in_process: crate::render::cost::Resolved,
+    vs_redis: crate::render::cost::Resolved,
 ) -> AlgPosition {
     pos(Some(vs_in_process), Some(vs_redis))
 }
@@ -106,7 +106,7 @@ fn j1_algorithms_vs_lookups() {
 /// Sets a cost part's rounds so that the case adds `added[i]` CPU-µs per request over a
 /// 20 µs baseline in round `i`.
 fn set_added(run: &mut SuiteRun, pred: impl Fn(&CellConfig) -> bool, added: &[f64]) {
-    use crate::suite::model::{CostRound, CostSample};
+    use crate::model::{CostRound, CostSample};
     let side = |us: f64| CostSample {
         requests: 10_000,
         logins: 0,
@@ -155,9 +155,9 @@ fn j1_names_lookups_by_role_when_they_are_indistinguishable() {
         let m = cost_of(run, pick::session(Store::Memory)).unwrap();
         let r = cost_of(run, pick::session(Store::Redis)).unwrap();
         let h = cost_of(run, pick::jwt(Alg::Hs256)).unwrap();
-        assert_eq!(crate::report::cost::compare(&r, &m).1, Same);
-        assert_eq!(crate::report::cost::compare(&h, &m).1, More);
-        assert_eq!(crate::report::cost::compare(&h, &r).1, Same);
+        assert_eq!(crate::render::cost::compare(&r, &m).1, Same);
+        assert_eq!(crate::render::cost::compare(&h, &m).1, More);
+        assert_eq!(crate::render::cost::compare(&h, &r).1, Same);
     }
     let (ma, ra) = (
         cost_of(&a, pick::session(Store::Memory)).unwrap(),

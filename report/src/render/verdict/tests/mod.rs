@@ -1,9 +1,9 @@
 //! Unit tests of the verdict rules and of whole-run verdicts, by claim family.
 
 use super::*;
-use crate::report::cost::Resolved::{Indistinguishable as Same, Less, More};
-use crate::report::example::{example_run, example_run_without_redis};
-use crate::report::interval::Interval;
+use crate::render::cost::Resolved::{Indistinguishable as Same, Less, More};
+use crate::render::example::{example_run, example_run_without_redis};
+use crate::render::interval::Interval;
 
 fn depends(o: &Option<Outcome>) -> &str {
     match o {

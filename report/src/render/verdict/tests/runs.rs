@@ -65,7 +65,7 @@ fn missing_redis_degrades_to_not_measured_with_how_to_enable() {
 
 #[test]
 fn an_empty_run_is_not_measured_everywhere() {
-    let mut run = crate::report::example::example_run_without_parts();
+    let mut run = crate::render::example::example_run_without_parts();
     run.cells.iter_mut().for_each(|c| c.trials.clear());
     run.options.matrix = "quick".to_owned();
     for v in verdicts(&run) {

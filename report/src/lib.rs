@@ -1,0 +1,27 @@
+//! # authbench-report
+//!
+//! The suite's run document and everything computed from it alone. `loadgen suite` measures
+//! and writes `run.json` through [`model`]; this crate turns one run into verdicts and a
+//! report, several runs into an agreement table, and two sets of runs into a regression
+//! verdict. Nothing here starts a process, opens a socket or reads a clock: a better analysis
+//! re-reads old runs, and the tests run on synthetic ones.
+//!
+//! ## Layout
+//!
+//! Data flows one way: [`model`] → [`render`] / [`compare`].
+//!
+//! * [`model`] — `run.json`: cells, parts, environment (schema:
+//!   `report/schema/suite-run.schema.json`); [`vocabulary`] — its enums (scheme, store,
+//!   algorithm, balancer …), one display label each; [`measure`] — the percentiles and
+//!   per-second points loadgen's recorder hands over;
+//! * [`render`] — verdicts on the claims (`docs/claims.md`), tables, charts, `summary.md`
+//!   and `report.html` (`loadgen report`, `loadgen verdicts`);
+//! * [`compare`] — the CI performance-regression gate (`loadgen compare`);
+//! * [`fsutil`] — atomic file writes, so no result is ever half written.
+
+pub mod compare;
+pub mod fsutil;
+pub mod measure;
+pub mod model;
+pub mod render;
+pub mod vocabulary;
