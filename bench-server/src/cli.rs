@@ -4,7 +4,6 @@
 //! cluster can pass one configuration to all replicas.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -13,11 +12,12 @@ use tokio::net::TcpListener;
 
 use crate::balance::command::BalanceArgs;
 use crate::cluster::command::ClusterArgs;
-use crate::config::{DurationArg, Revocation, ServerConfig, StoreKind};
+use crate::config::ServerConfig;
 use crate::jwt::keys::create_key_dir;
-use crate::jwt::{CryptoBackend, JwtAlg};
+use crate::jwt::JwtAlg;
 use crate::state::AppState;
-use crate::users::HashCost;
+
+pub use authbench_contract::serve::ServeArgs;
 
 /// Session-ID and JWT authentication, served side by side for measurement.
 #[derive(Debug, Parser)]
@@ -41,119 +41,33 @@ pub enum Command {
     Cluster(Box<ClusterArgs>),
 }
 
-/// Flags of `serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port. The first stdout line is
-    /// `listening on http://HOST:PORT`.
-    #[arg(long, env = "AUTHBENCH_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Name of this replica, returned in `X-Replica`.
-    #[arg(long, env = "AUTHBENCH_REPLICA_ID", default_value = "r0")]
-    pub replica_id: String,
-    /// Where sessions and JWT revocation state live.
-    #[arg(long, env = "AUTHBENCH_SESSION_STORE", value_enum, default_value_t = StoreKind::Memory)]
-    pub session_store: StoreKind,
-    /// Redis URL, for `--session-store redis`.
-    #[arg(long, env = "AUTHBENCH_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
-    /// Prefix of every Redis key.
-    #[arg(long, env = "AUTHBENCH_REDIS_NAMESPACE", default_value = "authbench")]
-    pub redis_namespace: String,
-    /// JWT signing algorithm: HS256, RS256, ES256 or EdDSA.
-    #[arg(long, env = "AUTHBENCH_JWT_ALG", default_value = "HS256")]
-    pub jwt_alg: JwtAlg,
-    /// Directory made by `bench-server keys`; without it keys are generated per process.
-    #[arg(long, env = "AUTHBENCH_KEY_DIR")]
-    pub key_dir: Option<PathBuf>,
-    /// JWT lifetime (e.g. 900s, 15m).
-    #[arg(long, env = "AUTHBENCH_JWT_TTL", default_value = "15m")]
-    pub jwt_ttl: DurationArg,
-    /// Clock skew tolerated on exp/nbf; 0 keeps revocation windows exact.
-    #[arg(long, env = "AUTHBENCH_JWT_LEEWAY", default_value = "0s")]
-    pub jwt_leeway: DurationArg,
-    /// `iss` claim.
-    #[arg(long, env = "AUTHBENCH_JWT_ISSUER", default_value = "authbench")]
-    pub jwt_issuer: String,
-    /// `aud` claim.
-    #[arg(long, env = "AUTHBENCH_JWT_AUDIENCE", default_value = "authbench-api")]
-    pub jwt_audience: String,
-    /// Bytes of filler claim added to every token, to measure the cost of size.
-    #[arg(long, env = "AUTHBENCH_JWT_EXTRA_CLAIM_BYTES", default_value_t = 0)]
-    pub jwt_extra_claim_bytes: usize,
-    /// Crypto library behind jsonwebtoken: aws-lc or rust-crypto.
-    #[arg(long, env = "AUTHBENCH_CRYPTO_BACKEND", default_value = "aws-lc")]
-    pub crypto_backend: CryptoBackend,
-    /// Session lifetime.
-    #[arg(long, env = "AUTHBENCH_SESSION_TTL", default_value = "30m")]
-    pub session_ttl: DurationArg,
-    /// JWT revocation strategy.
-    #[arg(long, env = "AUTHBENCH_REVOCATION", value_enum, default_value_t = Revocation::None)]
-    pub revocation: Revocation,
-    /// Refresh-token lifetime with `--revocation refresh` (each use rotates the token).
-    #[arg(long, env = "AUTHBENCH_REFRESH_TTL", default_value = "24h")]
-    pub refresh_ttl: DurationArg,
-    /// Number of seeded users: `user<i>` with password `secret-<i>`.
-    #[arg(long, env = "AUTHBENCH_USERS", default_value_t = 1000)]
-    pub users: usize,
-    /// argon2id cost as `m=KiB,t=passes,p=lanes` (default: OWASP's 19 MiB, 2 passes).
-    #[arg(
-        long,
-        env = "AUTHBENCH_PASSWORD_HASH_COST",
-        default_value = "m=19456,t=2,p=1"
-    )]
-    pub password_hash_cost: HashCost,
-    /// Add `Secure` to the session cookie (needs HTTPS in front).
-    #[arg(long, env = "AUTHBENCH_SECURE_COOKIES")]
-    pub secure_cookies: bool,
-    /// Largest request body; larger gets 413.
-    #[arg(long, env = "AUTHBENCH_MAX_BODY_BYTES", default_value_t = 4096)]
-    pub max_body_bytes: usize,
-    /// Largest header value (all headers: 4×); larger gets 431.
-    #[arg(long, env = "AUTHBENCH_MAX_HEADER_BYTES", default_value_t = 8192)]
-    pub max_header_bytes: usize,
-    /// Admin bearer credential (default: `admin.token` in --key-dir).
-    #[arg(long, env = "AUTHBENCH_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-    /// How often expired in-process sessions and deny-list entries are purged.
-    #[arg(long, env = "AUTHBENCH_PURGE_INTERVAL", default_value = "10s")]
-    pub purge_interval: DurationArg,
-    /// Tokio worker threads (default: one per core).
-    #[arg(long, env = "AUTHBENCH_WORKER_THREADS")]
-    pub worker_threads: Option<usize>,
-    /// Regression-gate test knob: burn this many µs of CPU in every session lookup and JWT
-    /// verification (0: off). Never set in real measurements.
-    #[arg(long, env = "AUTHBENCH_INJECT_CPU_US", default_value_t = 0)]
-    pub inject_cpu_us: u64,
-}
-
-impl ServeArgs {
+impl From<&ServeArgs> for ServerConfig {
     /// The replica configuration these flags describe.
-    pub fn to_config(&self) -> ServerConfig {
+    fn from(args: &ServeArgs) -> ServerConfig {
         ServerConfig {
-            replica_id: self.replica_id.clone(),
-            store: self.session_store,
-            redis_url: self.redis_url.clone(),
-            redis_namespace: self.redis_namespace.clone(),
-            jwt_alg: self.jwt_alg,
-            key_dir: self.key_dir.clone(),
-            jwt_ttl: self.jwt_ttl.0,
-            jwt_leeway: self.jwt_leeway.0,
-            jwt_issuer: self.jwt_issuer.clone(),
-            jwt_audience: self.jwt_audience.clone(),
-            jwt_extra_claim_bytes: self.jwt_extra_claim_bytes,
-            crypto_backend: self.crypto_backend,
-            session_ttl: self.session_ttl.0,
-            revocation: self.revocation,
-            refresh_ttl: self.refresh_ttl.0,
-            users: self.users,
-            password_hash_cost: self.password_hash_cost,
-            secure_cookies: self.secure_cookies,
-            max_body_bytes: self.max_body_bytes,
-            max_header_bytes: self.max_header_bytes,
-            admin_token: self.admin_token.clone(),
-            purge_interval: self.purge_interval.0,
-            inject_cpu: std::time::Duration::from_micros(self.inject_cpu_us),
+            replica_id: args.replica_id.clone(),
+            store: args.session_store,
+            redis_url: args.redis_url.clone(),
+            redis_namespace: args.redis_namespace.clone(),
+            jwt_alg: args.jwt_alg,
+            key_dir: args.key_dir.clone(),
+            jwt_ttl: args.jwt_ttl.0,
+            jwt_leeway: args.jwt_leeway.0,
+            jwt_issuer: args.jwt_issuer.clone(),
+            jwt_audience: args.jwt_audience.clone(),
+            jwt_extra_claim_bytes: args.jwt_extra_claim_bytes,
+            crypto_backend: args.crypto_backend,
+            session_ttl: args.session_ttl.0,
+            revocation: args.revocation,
+            refresh_ttl: args.refresh_ttl.0,
+            users: args.users,
+            password_hash_cost: args.password_hash_cost,
+            secure_cookies: args.secure_cookies,
+            max_body_bytes: args.max_body_bytes,
+            max_header_bytes: args.max_header_bytes,
+            admin_token: args.admin_token.clone(),
+            purge_interval: args.purge_interval.0,
+            inject_cpu: std::time::Duration::from_micros(args.inject_cpu_us),
         }
     }
 }
@@ -240,7 +154,7 @@ fn keys(args: &KeysArgs) -> anyhow::Result<()> {
 
 /// Starts one replica and serves until Ctrl-C / SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.to_config();
+    let config = ServerConfig::from(&args);
     let state = AppState::build(&config).await?;
     let listener = TcpListener::bind(args.listen)
         .await

@@ -3,60 +3,13 @@
 //! Flags are parsed by clap into [`ServeArgs`](crate::cli::ServeArgs); this module turns
 //! them into a [`ServerConfig`] and rejects combinations that cannot work, naming the flag.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
+
+pub use authbench_contract::serve::{DurationArg, Revocation, StoreKind};
 
 use crate::jwt::{CryptoBackend, JwtAlg};
 use crate::users::HashCost;
-
-/// Where sessions (and JWT revocation state) are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StoreKind {
-    /// In this process: fast, lost on restart, not shared between replicas.
-    Memory,
-    /// In Redis: shared by every replica using the same Redis.
-    Redis,
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StoreKind::Memory => "memory",
-            StoreKind::Redis => "redis",
-        })
-    }
-}
-
-/// How `POST /jwt/logout` and admin force-logout act on tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Revocation {
-    /// Nothing: a token stays valid until `exp`. Verification touches no state.
-    None,
-    /// Logout deny-lists the token's `jti` until it expires; every verification checks the
-    /// deny-list (and the user's token version, which force-logout bumps).
-    Denylist,
-    /// Tokens carry the user's version; logout and force-logout bump it, revoking every
-    /// token of the user; every verification reads the current version.
-    TokenVersion,
-    /// Short-lived access tokens verified without state (`--jwt-ttl`), plus an opaque refresh
-    /// token kept in the store and rotated at every use (`POST /jwt/refresh`). Logout and
-    /// force-logout delete refresh tokens, so no new access token can be had, and the
-    /// access token dies when it expires: revocation is bounded by `--jwt-ttl`.
-    Refresh,
-}
-
-impl fmt::Display for Revocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Revocation::None => "none",
-            Revocation::Denylist => "denylist",
-            Revocation::TokenVersion => "token-version",
-            Revocation::Refresh => "refresh",
-        })
-    }
-}
 
 /// Everything one replica needs to start.
 #[derive(Debug, Clone)]
@@ -214,55 +167,9 @@ impl ServerConfig {
     }
 }
 
-/// A duration flag: `250ms`, `30s`, `15m`, `2h`, or bare seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DurationArg(pub Duration);
-
-impl FromStr for DurationArg {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("'{text}' is not a duration (e.g. 250ms, 30s, 15m, 2h)"))?;
-        let duration = match unit {
-            "ms" => Duration::from_millis(value),
-            "" | "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value * 60),
-            "h" => Duration::from_secs(value * 3600),
-            _ => {
-                return Err(format!(
-                    "'{text}' has unknown unit '{unit}' (use ms, s, m or h)"
-                ))
-            }
-        };
-        Ok(DurationArg(duration))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!("250ms".parse(), Ok(DurationArg(Duration::from_millis(250))));
-        assert_eq!("90".parse(), Ok(DurationArg(Duration::from_secs(90))));
-        assert_eq!("15m".parse(), Ok(DurationArg(Duration::from_secs(900))));
-        assert!("5 days"
-            .parse::<DurationArg>()
-            .unwrap_err()
-            .contains("unknown unit"));
-        assert!("soon"
-            .parse::<DurationArg>()
-            .unwrap_err()
-            .contains("'soon'"));
-    }
 
     #[test]
     fn redis_store_needs_a_url() {

@@ -30,9 +30,12 @@
 //! * [`error`] — error responses and the reasons credentials are rejected;
 //! * [`balance`] — the built-in load balancer (`bench-server balance`): policies, pooled
 //!   keep-alive proxying, health checks, its own metrics;
-//! * [`cluster`] — N replica processes, optional Redis and a balancer (built-in, HAProxy,
-//!   nginx) as children that die with the cluster, with faults on demand
-//!   (`bench-server cluster`, and the API the load generator drives).
+//! * [`cluster`] — `bench-server cluster`: N replica processes, optional Redis and a balancer
+//!   as children that die with the cluster.
+//!
+//! What the load generator shares with the server without linking it — the `serve` flags,
+//! the key-directory format, balancing policies and the cluster launcher — is the
+//! `authbench-contract` crate; this crate re-exports it where its modules used to be.
 
 pub mod app;
 pub mod auth;
@@ -78,26 +81,4 @@ pub async fn run(
         .await
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
+pub use authbench_contract::shutdown_signal;

@@ -16,6 +16,8 @@ use crate::store::{
 };
 use crate::users::UserDirectory;
 
+pub use authbench_contract::redact_url;
+
 /// A startup failure, with the flag or file that caused it.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -85,16 +87,6 @@ impl std::ops::Deref for AppState {
 
     fn deref(&self) -> &Inner {
         &self.0
-    }
-}
-
-/// Redacts the password of a `redis://user:pass@host` URL for messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -14,11 +14,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use argon2::{Algorithm, Argon2, Params, Version};
+pub use authbench_contract::serve::HashCost;
 use rand::{RngCore as _, TryRngCore as _};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -26,73 +26,14 @@ use tokio::sync::Semaphore;
 const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 
-/// argon2id cost parameters (`m=KiB,t=passes,p=lanes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HashCost {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Passes over memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-impl Default for HashCost {
-    /// OWASP's recommended minimum for argon2id: 19 MiB, 2 passes, 1 lane.
-    fn default() -> Self {
-        HashCost {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-        }
-    }
-}
-
-impl fmt::Display for HashCost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "m={},t={},p={}",
-            self.memory_kib, self.iterations, self.parallelism
-        )
-    }
-}
-
-impl FromStr for HashCost {
-    type Err = String;
-
-    /// Parses `m=19456,t=2,p=1`; omitted parts keep their defaults.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut cost = HashCost::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("expected KEY=VALUE, got '{part}'"))?;
-            let value: u32 = value
-                .parse()
-                .map_err(|_| format!("'{value}' is not a whole number in '{part}'"))?;
-            match key {
-                "m" => cost.memory_kib = value,
-                "t" => cost.iterations = value,
-                "p" => cost.parallelism = value,
-                other => return Err(format!("unknown key '{other}' (expected m, t or p)")),
-            }
-        }
-        cost.params()?;
-        Ok(cost)
-    }
-}
-
-impl HashCost {
-    fn params(self) -> Result<Params, String> {
-        Params::new(
-            self.memory_kib,
-            self.iterations,
-            self.parallelism,
-            Some(HASH_LEN),
-        )
-        .map_err(|err| format!("invalid argon2 parameters {self}: {err}"))
-    }
+fn params(cost: HashCost) -> Result<Params, String> {
+    Params::new(
+        cost.memory_kib,
+        cost.iterations,
+        cost.parallelism,
+        Some(HASH_LEN),
+    )
+    .map_err(|err| format!("invalid argon2 parameters {cost}: {err}"))
 }
 
 /// One user of the directory.
@@ -139,7 +80,7 @@ pub fn seeded_password(index: usize) -> String {
 impl UserDirectory {
     /// Seeds `count` users with cost `cost`. Cheap: one salt per user, no hashing yet.
     pub fn seeded(count: usize, cost: HashCost) -> Result<Arc<Self>, String> {
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.params()?);
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params(cost)?);
         let mut rng = rand::rngs::OsRng.unwrap_err();
         let mut users = HashMap::with_capacity(count);
         for index in 0..count {

@@ -60,7 +60,7 @@ fn flags_become_a_config() {
     let Sub::Serve(args) = cli.command else {
         panic!("serve")
     };
-    let config = args.to_config();
+    let config = bench_server::ServerConfig::from(&*args);
     assert_eq!(config.jwt_alg, bench_server::jwt::JwtAlg::EdDsa);
     assert_eq!(
         config.revocation,

@@ -47,6 +47,6 @@ pub mod summary;
 pub mod user;
 pub mod worker;
 
+pub use authbench_contract::shutdown_signal;
 /// Completes on Ctrl-C or SIGTERM (the same signal handling as bench-server's).
 pub use authbench_report::fsutil;
-pub use bench_server::shutdown_signal;

@@ -43,38 +43,9 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Whether the environment variable `var` (`AUTHBENCH_REQUIRE_REDIS` here; bench-server's
-/// tests also read `AUTHBENCH_REQUIRE_BALANCERS`) turns a missing program into a test failure instead of a
-/// skip: required iff its value is `1` or `true` (ASCII case-insensitive). Unset, empty, `0`,
-/// `false` or any other value means not required. `scripts/test` sets both to `1`.
-///
-/// The same rule, with this doc, is `required_by_env` in `bench-server/tests/common/mod.rs`;
-/// both move to the shared contract crate once it exists.
-fn required_by_env(var: &str) -> bool {
-    is_required(std::env::var_os(var).as_deref())
-}
-
-/// The rule of [`required_by_env`] on a value (`None` when unset).
-fn is_required(value: Option<&std::ffi::OsStr>) -> bool {
-    value
-        .and_then(std::ffi::OsStr::to_str)
-        .is_some_and(|v| v.eq_ignore_ascii_case("1") || v.eq_ignore_ascii_case("true"))
-}
-
+/// `AUTHBENCH_REQUIRE_REDIS` (see [`authbench_contract::require`]).
 fn redis_required() -> bool {
-    required_by_env("AUTHBENCH_REQUIRE_REDIS")
-}
-
-#[test]
-fn the_require_flags_mean_required_only_for_1_or_true() {
-    use std::ffi::OsStr;
-    for value in ["1", "true", "TRUE", "True"] {
-        assert!(is_required(Some(OsStr::new(value))), "{value:?}");
-    }
-    assert!(!is_required(None), "unset");
-    for value in ["", "0", "false", "no", "yes", "2", " 1", "1 "] {
-        assert!(!is_required(Some(OsStr::new(value))), "{value:?}");
-    }
+    authbench_contract::require::required_by_env("AUTHBENCH_REQUIRE_REDIS")
 }
 
 fn have(program: &str) -> bool {

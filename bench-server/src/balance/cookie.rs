@@ -6,13 +6,8 @@
 //! that cookie from requests (the backend never sees it: "indirect") and marks such responses
 //! `Cache-Control: private` so that no shared cache stores the pin ("nocache").
 
+pub use authbench_contract::policy::{SESSION_COOKIE, STICKY_COOKIE};
 use hyper::header::{HeaderMap, HeaderValue, COOKIE};
-
-/// The balancer's sticky cookie.
-pub const STICKY_COOKIE: &str = "SERVERID";
-
-/// The session cookie that `hash-session` hashes (bench-server's).
-pub const SESSION_COOKIE: &str = "sid";
 
 /// The value of cookie `name` in the request's `Cookie` headers (the first one found).
 pub fn find<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -2,16 +2,12 @@
 //! interval. A backend is taken out after [`FALL`] failed checks in a row (or at once when a
 //! request's connect fails, see [`super::proxy`]) and put back after one good check.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+
+pub use authbench_contract::cluster::health::check_once;
 
 use super::backend::Backend;
 
@@ -48,34 +44,4 @@ async fn check_loop(backend: Arc<Backend>, interval: Duration) {
             }
         }
     }
-}
-
-/// One check: `GET /healthz` must answer 200 within `timeout`.
-pub async fn check_once(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
-    match tokio::time::timeout(timeout, get_healthz(addr)).await {
-        Ok(result) => result,
-        Err(_) => Err(format!("no answer within {timeout:?}")),
-    }
-}
-
-async fn get_healthz(addr: SocketAddr) -> Result<(), String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let conn = tokio::spawn(conn);
-    let request = Request::get("/healthz")
-        .header(hyper::header::HOST, addr.to_string())
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("request: {e}"))?;
-    let result = match sender.send_request(request).await {
-        Ok(response) if response.status() == StatusCode::OK => Ok(()),
-        Ok(response) => Err(format!("status {}", response.status())),
-        Err(e) => Err(format!("request: {e}")),
-    };
-    conn.abort();
-    result
 }

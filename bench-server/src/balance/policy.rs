@@ -8,66 +8,13 @@
 //! * `hash-session` — rendezvous hash of the `sid` session cookie over the healthy backends,
 //!   so that only the sessions of a backend that goes down move; round robin without `sid`.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+pub use authbench_contract::policy::Policy;
+
 use super::backend::Backend;
 use super::hash::fnv1a;
-
-/// How the balancer picks a backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Policy {
-    /// Every healthy backend in turn.
-    RoundRobin,
-    /// The healthy backend with the fewest requests in flight.
-    LeastConn,
-    /// Pin each client to a backend with an inserted `SERVERID` cookie.
-    StickyCookie,
-    /// Hash of the `sid` session cookie.
-    HashSession,
-}
-
-impl Policy {
-    /// Every policy, in documentation order.
-    pub const ALL: [Policy; 4] = [
-        Policy::RoundRobin,
-        Policy::LeastConn,
-        Policy::StickyCookie,
-        Policy::HashSession,
-    ];
-
-    /// The flag value, e.g. `round-robin`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Policy::RoundRobin => "round-robin",
-            Policy::LeastConn => "least-conn",
-            Policy::StickyCookie => "sticky-cookie",
-            Policy::HashSession => "hash-session",
-        }
-    }
-}
-
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Policy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Policy::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown policy {s:?}; expected round-robin, least-conn, sticky-cookie or hash-session")
-            })
-    }
-}
 
 /// Picks backends; holds the round-robin cursor.
 #[derive(Debug, Default)]

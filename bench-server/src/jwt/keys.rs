@@ -1,55 +1,29 @@
-//! Signing algorithms and their keys.
-//!
-//! A key directory holds one file per algorithm, so every replica started with the same
-//! `--key-dir` signs and verifies with the same keys:
-//!
-//! | file | content |
-//! |------|---------|
-//! | `jwt-hs256.secret` | 64 random bytes, base64url |
-//! | `jwt-rs256.pem` | RSA-2048 private key, PKCS#8 PEM |
-//! | `jwt-es256.pem` | P-256 private key, PKCS#8 PEM |
-//! | `jwt-eddsa.pem` | Ed25519 private key, PKCS#8 PEM |
-//! | `admin.token` | the admin bearer credential, base64url |
-//!
-//! Public keys are derived from the private ones and published as a JWKS, with RFC 7638
-//! thumbprints as key IDs.
+//! Signing keys loaded from a key directory (its format: [`authbench_contract::keys`]),
+//! and their public halves published as a JWKS with RFC 7638 thumbprints as key IDs.
 
 use std::fmt;
 use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use rand::rngs::OsRng;
-use rand::{RngCore as _, TryRngCore as _};
-// rsa 0.9, p256 0.13 and ed25519-dalek 2 take rand_core 0.6 RNGs (rand 0.9 is rand_core
-// 0.9): generate keys with that version's OS RNG.
-use rsa::rand_core::OsRng as KeygenOsRng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-/// The JWT algorithms authbench compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JwtAlg {
-    /// HMAC-SHA256 with a shared secret.
-    Hs256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit key.
-    Rs256,
-    /// ECDSA P-256 with SHA-256.
-    Es256,
-    /// Ed25519.
-    EdDsa,
+pub use authbench_contract::keys::{
+    create_key_dir, generate_material, random_token, write_secret_file, JwtAlg, KeyError,
+    ADMIN_TOKEN_FILE,
+};
+
+/// The `jsonwebtoken` algorithm of a [`JwtAlg`].
+pub trait JwtAlgorithm {
+    /// The `jsonwebtoken` algorithm.
+    fn algorithm(self) -> Algorithm;
 }
 
-impl JwtAlg {
-    /// All algorithms, in report order.
-    pub const ALL: [JwtAlg; 4] = [JwtAlg::Hs256, JwtAlg::Rs256, JwtAlg::Es256, JwtAlg::EdDsa];
-
-    /// The `jsonwebtoken` algorithm.
-    pub fn algorithm(self) -> Algorithm {
+impl JwtAlgorithm for JwtAlg {
+    fn algorithm(self) -> Algorithm {
         match self {
             JwtAlg::Hs256 => Algorithm::HS256,
             JwtAlg::Rs256 => Algorithm::RS256,
@@ -57,74 +31,6 @@ impl JwtAlg {
             JwtAlg::EdDsa => Algorithm::EdDSA,
         }
     }
-
-    /// The file in a key directory that holds this algorithm's key.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            JwtAlg::Hs256 => "jwt-hs256.secret",
-            JwtAlg::Rs256 => "jwt-rs256.pem",
-            JwtAlg::Es256 => "jwt-es256.pem",
-            JwtAlg::EdDsa => "jwt-eddsa.pem",
-        }
-    }
-
-    /// Whether the algorithm has a public key to publish.
-    pub fn is_asymmetric(self) -> bool {
-        self != JwtAlg::Hs256
-    }
-}
-
-impl fmt::Display for JwtAlg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JwtAlg::Hs256 => "HS256",
-            JwtAlg::Rs256 => "RS256",
-            JwtAlg::Es256 => "ES256",
-            JwtAlg::EdDsa => "EdDSA",
-        })
-    }
-}
-
-impl FromStr for JwtAlg {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_uppercase().as_str() {
-            "HS256" => Ok(JwtAlg::Hs256),
-            "RS256" => Ok(JwtAlg::Rs256),
-            "ES256" => Ok(JwtAlg::Es256),
-            "EDDSA" | "ED25519" => Ok(JwtAlg::EdDsa),
-            _ => Err(format!(
-                "unknown JWT algorithm '{s}' (expected HS256, RS256, ES256 or EdDSA)"
-            )),
-        }
-    }
-}
-
-/// Errors creating, reading or parsing key material.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The key file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file exists and `--force` was not given.
-    #[error("{0} already exists (pass --force to replace it; replicas must then restart)")]
-    Exists(PathBuf),
-    /// The content is not a key of the expected kind.
-    #[error("{path}: not a valid {alg} key: {reason}")]
-    Invalid {
-        /// The file (or `<generated>`).
-        path: PathBuf,
-        /// The algorithm expected.
-        alg: JwtAlg,
-        /// What was wrong.
-        reason: String,
-    },
 }
 
 /// The keys one algorithm signs and verifies with.
@@ -148,46 +54,9 @@ impl fmt::Debug for KeySet {
 }
 
 impl KeySet {
-    /// Fresh random key material for `alg`, as it would be stored in a key file.
-    pub fn generate_material(alg: JwtAlg) -> Result<String, KeyError> {
-        let invalid = |reason: String| KeyError::Invalid {
-            path: PathBuf::from("<generated>"),
-            alg,
-            reason,
-        };
-        match alg {
-            JwtAlg::Hs256 => Ok(random_token(64)),
-            JwtAlg::Rs256 => {
-                use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-                let key = rsa::RsaPrivateKey::new(&mut KeygenOsRng, 2048)
-                    .map_err(|e| invalid(e.to_string()))?;
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(|e| invalid(e.to_string()))?;
-                Ok(pem.to_string())
-            }
-            JwtAlg::Es256 => {
-                use p256::pkcs8::{EncodePrivateKey, LineEnding};
-                let key = p256::SecretKey::random(&mut KeygenOsRng);
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(|e| invalid(e.to_string()))?;
-                Ok(pem.to_string())
-            }
-            JwtAlg::EdDsa => {
-                use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
-                let key = ed25519_dalek::SigningKey::generate(&mut KeygenOsRng);
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(|e| invalid(e.to_string()))?;
-                Ok(pem.to_string())
-            }
-        }
-    }
-
     /// A key set that exists only in this process (single replica, tests).
     pub fn ephemeral(alg: JwtAlg) -> Result<KeySet, KeyError> {
-        let material = Self::generate_material(alg)?;
+        let material = generate_material(alg)?;
         Self::from_material(alg, &material, Path::new("<generated>"))
     }
 
@@ -331,85 +200,9 @@ impl KeySet {
     }
 }
 
-/// `n` random bytes from the OS CSPRNG, base64url without padding.
-pub fn random_token(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    OsRng.unwrap_err().fill_bytes(&mut bytes);
-    B64.encode(bytes)
-}
-
-/// Name of the admin credential file in a key directory.
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
-
-/// Writes `content` to `dir/name` with mode 0600, atomically (temp file + rename).
-/// Refuses to replace an existing file unless `force`.
-pub fn write_secret_file(
-    dir: &Path,
-    name: &str,
-    content: &str,
-    force: bool,
-) -> Result<PathBuf, KeyError> {
-    let path = dir.join(name);
-    let io = |source| KeyError::Io {
-        path: path.clone(),
-        source,
-    };
-    if path.exists() && !force {
-        return Err(KeyError::Exists(path));
-    }
-    fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(content.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io)?;
-    Ok(path)
-}
-
-/// Creates key files for `algs` (and the admin token if absent) in `dir`.
-pub fn create_key_dir(dir: &Path, algs: &[JwtAlg], force: bool) -> Result<Vec<PathBuf>, KeyError> {
-    let mut written = Vec::new();
-    for &alg in algs {
-        let material = KeySet::generate_material(alg)?;
-        written.push(write_secret_file(dir, alg.file_name(), &material, force)?);
-    }
-    if !dir.join(ADMIN_TOKEN_FILE).exists() || force {
-        written.push(write_secret_file(
-            dir,
-            ADMIN_TOKEN_FILE,
-            &random_token(32),
-            force,
-        )?);
-    }
-    Ok(written)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn algorithm_names_parse_case_insensitively() {
-        assert_eq!("hs256".parse::<JwtAlg>(), Ok(JwtAlg::Hs256));
-        assert_eq!("EdDSA".parse::<JwtAlg>(), Ok(JwtAlg::EdDsa));
-        assert!("none".parse::<JwtAlg>().unwrap_err().contains("'none'"));
-        for alg in JwtAlg::ALL {
-            assert_eq!(alg.to_string().parse::<JwtAlg>(), Ok(alg));
-        }
-    }
 
     #[test]
     fn key_dir_round_trips_and_refuses_overwrite() {

@@ -4,6 +4,8 @@
 //! before any key is used), requires `exp`, `iat`, `sub`, `aud` and `iss`, checks `nbf` when
 //! present, and uses a leeway of 0 s by default so that revocation windows measure exactly.
 
+use super::backend::Provider as _;
+use super::keys::JwtAlgorithm as _;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;

@@ -258,23 +258,8 @@ pub struct RedisServer {
     child: Option<Child>,
 }
 
-/// Whether the environment variable `var` (`AUTHBENCH_REQUIRE_REDIS`,
-/// `AUTHBENCH_REQUIRE_BALANCERS`) turns a missing program into a test failure instead of a
-/// skip: required iff its value is `1` or `true` (ASCII case-insensitive). Unset, empty, `0`,
-/// `false` or any other value means not required. `scripts/test` sets both to `1`.
-///
-/// The same rule, with this doc, is `required_by_env` in `loadgen/tests/suite.rs`; both move
-/// to the shared contract crate once it exists.
-pub fn required_by_env(var: &str) -> bool {
-    is_required(std::env::var_os(var).as_deref())
-}
-
-/// The rule of [`required_by_env`] on a value (`None` when unset); tested in `redis_shared.rs`.
-pub fn is_required(value: Option<&std::ffi::OsStr>) -> bool {
-    value
-        .and_then(std::ffi::OsStr::to_str)
-        .is_some_and(|v| v.eq_ignore_ascii_case("1") || v.eq_ignore_ascii_case("true"))
-}
+/// `AUTHBENCH_REQUIRE_REDIS` / `…_BALANCERS`: see [`authbench_contract::require`].
+pub use authbench_contract::require::required_by_env;
 
 pub fn redis_available() -> bool {
     Command::new("redis-server")

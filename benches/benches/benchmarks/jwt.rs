@@ -20,7 +20,9 @@ use std::hint::black_box;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use bench_server::jwt::{CryptoBackend, JwtService};
+use bench_server::jwt::backend::Provider as _;
+use bench_server::jwt::keys::JwtAlgorithm as _;
+use bench_server::jwt::JwtService;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 use super::{issue_token, process_backend, roles, services, USER};
@@ -100,7 +102,7 @@ fn bench_signature(
     let keys = svc.keys();
     let alg = keys.alg().algorithm();
     let parts = SignedParts::of(&issue_token(svc));
-    for backend in CryptoBackend::available() {
+    for backend in bench_server::jwt::backend::available() {
         let provider = backend
             .provider()
             .expect("every available backend has a provider");

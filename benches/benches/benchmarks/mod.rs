@@ -34,7 +34,7 @@ pub fn process_backend() -> CryptoBackend {
             .trim()
             .parse()
             .unwrap_or_else(|err: String| panic!("{BACKEND_ENV}: {err}")),
-        _ => CryptoBackend::available()
+        _ => bench_server::jwt::backend::available()
             .first()
             .copied()
             .expect("at least one crypto backend feature (aws-lc, rust-crypto) is enabled"),

@@ -78,7 +78,7 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
         if !url.starts_with("redis://") && !url.starts_with("rediss://") {
             bail!(
                 "--redis-url {:?}: expected redis://HOST:PORT",
-                bench_server::state::redact_url(url)
+                authbench_contract::redact_url(url)
             );
         }
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use bench_server::jwt::keys::JwtAlg;
+use authbench_contract::keys::JwtAlg;
 use tokio::sync::watch;
 
 /// Where the Redis of Redis-backed configurations comes from.
@@ -94,10 +94,10 @@ impl SuiteContext {
             .map_err(|e| format!("creating a key folder: {e}"))?;
         let key_dir = keys.path().join("keys");
         let algs = [JwtAlg::Hs256, JwtAlg::Rs256, JwtAlg::Es256, JwtAlg::EdDsa];
-        bench_server::jwt::keys::create_key_dir(&key_dir, &algs, false)
+        authbench_contract::keys::create_key_dir(&key_dir, &algs, false)
             .map_err(|e| format!("creating keys: {e}"))?;
         let admin_token =
-            std::fs::read_to_string(key_dir.join(bench_server::jwt::keys::ADMIN_TOKEN_FILE))
+            std::fs::read_to_string(key_dir.join(authbench_contract::keys::ADMIN_TOKEN_FILE))
                 .map_err(|e| format!("reading the admin token: {e}"))?
                 .trim()
                 .to_owned();

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use bench_server::balance::Policy as ServerPolicy;
-use bench_server::cluster::{
+use authbench_contract::backend::CryptoBackend as ServerBackend;
+use authbench_contract::cluster::{
     BalancerKind, ChildLogs, Cluster, ClusterError, ClusterSpec, RedisMode,
 };
-use bench_server::config::{Revocation as ServerRevocation, StoreKind};
-use bench_server::jwt::backend::CryptoBackend as ServerBackend;
-use bench_server::jwt::keys::JwtAlg;
+use authbench_contract::keys::JwtAlg;
+use authbench_contract::policy::Policy as ServerPolicy;
+use authbench_contract::serve::{Revocation as ServerRevocation, StoreKind};
 
 use super::context::{RedisSource, SuiteContext};
 use super::scrape::{self, RedisSnapshot, ReplicaSnapshot};

@@ -15,7 +15,7 @@ use tokio::process::Command;
 
 use super::child::{find_program, ChildLogs, ChildProcess};
 use super::error::ClusterError;
-use crate::balance::Policy;
+use crate::policy::Policy;
 
 /// The nginx configuration for `backends`, with every path under `dir`.
 pub fn config(

@@ -60,7 +60,7 @@ pub enum ClusterError {
     NoSuchPart(String),
     /// The shared key set could not be created.
     #[error("creating the shared key set: {0}")]
-    Keys(#[from] crate::jwt::keys::KeyError),
+    Keys(#[from] crate::keys::KeyError),
     /// Creating the working directory, key set or config files failed.
     #[error("{what}: {source}")]
     Io {

@@ -15,8 +15,8 @@ use tokio::process::Command;
 
 use super::child::{find_program, ChildLogs, ChildProcess};
 use super::error::ClusterError;
-use crate::balance::cookie::STICKY_COOKIE;
-use crate::balance::Policy;
+use crate::policy::Policy;
+use crate::policy::STICKY_COOKIE;
 
 /// The HAProxy configuration for `backends` (`(name, address)`).
 pub fn config(

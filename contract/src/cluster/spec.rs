@@ -10,12 +10,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser as _;
+use clap::Parser;
 
 use super::child::ChildLogs;
 use super::error::ClusterError;
-use crate::balance::Policy;
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::policy::Policy;
+use crate::serve::ServeArgs;
 
 /// Which balancer fronts the replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -52,6 +52,14 @@ pub enum RedisMode {
     Spawn,
     /// An external Redis, Valkey or Redis Cluster endpoint.
     External(String),
+}
+
+/// `bench-server serve` alone, to check a replica's flags the way the replica will.
+#[derive(Debug, Parser)]
+#[command(name = "bench-server serve")]
+struct ServeCommand {
+    #[command(flatten)]
+    args: ServeArgs,
 }
 
 /// A cluster to start.
@@ -157,19 +165,12 @@ impl ClusterSpec {
                 ));
             }
         }
-        let argv = ["bench-server", "serve"]
+        let argv = ["bench-server serve"]
             .into_iter()
             .map(str::to_owned)
             .chain(self.serve_args.iter().cloned());
-        match Cli::try_parse_from(argv) {
-            Ok(Cli {
-                command: Command::Serve(args),
-            }) => Ok(*args),
-            Ok(_) => Err(ClusterError::bad_flag(
-                "--",
-                self.serve_args.join(" "),
-                "not serve flags",
-            )),
+        match ServeCommand::try_parse_from(argv) {
+            Ok(command) => Ok(command.args),
             Err(err) => Err(ClusterError::bad_flag(
                 "-- SERVE_FLAGS",
                 self.serve_args.join(" "),

@@ -1,0 +1,235 @@
+//! A local cluster: N `bench-server serve` replicas with one key set, optionally a Redis, and
+//! a balancer in front (built-in, HAProxy, nginx or none) — what `bench-server cluster` runs
+//! and the load generator's suite drives, faults included.
+//!
+//! * [`spec`] — what to start, validated;
+//! * [`replica`], [`redis`], [`balancer`] (with [`haproxy`] and [`nginx`] configs) — the parts;
+//! * [`child`] — child processes that die with the cluster; [`health`] — waiting for `/healthz`;
+//! * [`info`] — what is running, as printed (`--json`); [`error`] — what can go wrong.
+//!
+//! Every child is SIGKILLed when the [`Cluster`] is dropped, and by the kernel when the
+//! cluster process dies (see [`child`]). [`Cluster::shutdown`] stops them gracefully.
+
+pub mod balancer;
+pub mod child;
+pub mod error;
+pub mod haproxy;
+pub mod health;
+pub mod info;
+pub mod nginx;
+pub mod redis;
+pub mod replica;
+pub mod spec;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use child::ChildLogs;
+pub use error::ClusterError;
+pub use info::ClusterInfo;
+pub use spec::{BalancerKind, ClusterSpec, RedisMode};
+
+use balancer::RunningBalancer;
+use redis::RedisChild;
+use replica::Replica;
+
+/// Time a child gets to exit after SIGTERM at shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A running cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    spec: ClusterSpec,
+    replicas: Vec<Replica>,
+    redis: Option<RedisChild>,
+    redis_url: Option<String>,
+    balancer: Option<RunningBalancer>,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts every part and waits until each answers `/healthz` (bounded by
+    /// `spec.startup_timeout`). On error, whatever was started is stopped.
+    pub async fn start(spec: ClusterSpec) -> Result<Cluster, ClusterError> {
+        let serve = spec.validate()?;
+        let dir = tempfile::Builder::new()
+            .prefix("authbench-cluster.")
+            .tempdir()
+            .map_err(ClusterError::io("creating the cluster's working directory"))?;
+        let mut args = spec.serve_args.clone();
+        if serve.key_dir.is_none() {
+            let keys = dir.path().join("keys");
+            crate::keys::create_key_dir(&keys, &[serve.jwt_alg], false)?;
+            args.push("--key-dir".into());
+            args.push(keys.display().to_string());
+        }
+        let redis = match spec.redis {
+            RedisMode::Spawn => {
+                Some(RedisChild::start(spec.child_logs, spec.startup_timeout).await?)
+            }
+            RedisMode::None | RedisMode::External(_) => None,
+        };
+        let redis_url = match &spec.redis {
+            RedisMode::External(url) => Some(url.clone()),
+            _ => redis.as_ref().map(RedisChild::url),
+        };
+        if let Some(url) = &redis_url {
+            args.push("--redis-url".into());
+            args.push(url.clone());
+            if !spec.has_serve_flag("--session-store") {
+                args.push("--session-store".into());
+                args.push("redis".into());
+            }
+        }
+        let mut cluster = Cluster {
+            spec,
+            replicas: Vec::new(),
+            redis,
+            redis_url,
+            balancer: None,
+            dir,
+        };
+        if let Err(err) = cluster.start_parts(args).await {
+            cluster.kill_all().await;
+            return Err(err);
+        }
+        tracing::info!(entry = %cluster.entry_url(), replicas = cluster.replicas.len(), "cluster up");
+        Ok(cluster)
+    }
+
+    async fn start_parts(&mut self, args: Vec<String>) -> Result<(), ClusterError> {
+        for i in 0..self.spec.replicas {
+            let replica = Replica::start(
+                &self.spec.binary,
+                &format!("r{i}"),
+                args.clone(),
+                self.spec.child_logs,
+                self.spec.startup_timeout,
+            )
+            .await?;
+            self.replicas.push(replica);
+        }
+        for replica in &self.replicas {
+            replica.wait_healthy(self.spec.startup_timeout).await?;
+        }
+        let backends: Vec<(String, SocketAddr)> = self
+            .replicas
+            .iter()
+            .filter_map(|r| Some((r.id().to_owned(), health::addr_of(r.url())?)))
+            .collect();
+        self.balancer = balancer::start(&self.spec, &backends, self.dir.path()).await?;
+        if let Some(balancer) = &self.balancer {
+            let name = format!("balancer {}", balancer.kind);
+            health::wait_healthy(&name, &balancer.url, self.spec.startup_timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// SIGKILLs and reaps every child (failed start).
+    async fn kill_all(&mut self) {
+        if let Some(mut balancer) = self.balancer.take() {
+            balancer.process.kill().await;
+        }
+        for replica in &mut self.replicas {
+            replica.kill().await;
+        }
+        if let Some(redis) = &mut self.redis {
+            redis.stop().await;
+        }
+    }
+
+    /// Where clients connect: the balancer, or replica r0 without one.
+    pub fn entry_url(&self) -> String {
+        match &self.balancer {
+            Some(b) => b.url.clone(),
+            None => self
+                .replicas
+                .first()
+                .map(|r| r.url().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The replicas' URLs, in order r0, r1, ….
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.replicas.iter().map(|r| r.url().to_owned()).collect()
+    }
+
+    /// The Redis URL the replicas use, if any.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_deref()
+    }
+
+    /// The built-in balancer's `/metrics` base URL.
+    pub fn balancer_admin_url(&self) -> Option<&str> {
+        self.balancer.as_ref().and_then(|b| b.admin_url.as_deref())
+    }
+
+    /// What is running, with PIDs.
+    pub fn info(&self) -> ClusterInfo {
+        ClusterInfo::of(
+            &self.replicas,
+            self.redis.as_ref(),
+            self.redis_url.as_deref(),
+            self.balancer.as_ref(),
+            self.entry_url(),
+        )
+    }
+
+    fn replica(&mut self, i: usize) -> Result<&mut Replica, ClusterError> {
+        let n = self.replicas.len();
+        self.replicas
+            .get_mut(i)
+            .ok_or_else(|| ClusterError::NoSuchPart(format!("no replica {i}: the cluster has {n}")))
+    }
+
+    /// Fault: SIGKILL replica `i` (its in-flight requests and in-process sessions are lost).
+    pub async fn kill_replica(&mut self, i: usize) -> Result<(), ClusterError> {
+        self.replica(i)?.kill().await;
+        Ok(())
+    }
+
+    /// Starts replica `i` again on its port and waits until it is healthy.
+    pub async fn restart_replica(&mut self, i: usize) -> Result<(), ClusterError> {
+        let timeout = self.spec.startup_timeout;
+        self.replica(i)?.restart(timeout).await
+    }
+
+    /// Fault: SIGKILL the Redis child (all keys lost).
+    pub async fn stop_redis(&mut self) -> Result<(), ClusterError> {
+        let redis = self.redis.as_mut().ok_or_else(no_redis_child)?;
+        redis.stop().await;
+        Ok(())
+    }
+
+    /// Starts the Redis child again on its port (empty).
+    pub async fn start_redis(&mut self) -> Result<(), ClusterError> {
+        let timeout = self.spec.startup_timeout;
+        self.redis
+            .as_mut()
+            .ok_or_else(no_redis_child)?
+            .start_again(timeout)
+            .await
+    }
+
+    /// Stops everything: balancer first, then replicas, then Redis (SIGTERM, then SIGKILL
+    /// after a grace period).
+    pub async fn shutdown(mut self) {
+        if let Some(mut balancer) = self.balancer.take() {
+            balancer.process.stop(STOP_GRACE).await;
+        }
+        for replica in &mut self.replicas {
+            replica.stop(STOP_GRACE).await;
+        }
+        if let Some(redis) = &mut self.redis {
+            redis.stop().await;
+        }
+        tracing::info!("cluster stopped");
+    }
+}
+
+fn no_redis_child() -> ClusterError {
+    ClusterError::NoSuchPart(
+        "the cluster runs no redis-server child (start it with --redis-server)".into(),
+    )
+}
