@@ -394,13 +394,11 @@ fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
     };
     builder.enable_all();
     let runtime = builder.build().context("cannot start the tokio runtime")?;
-    let outcome = runtime
-        .block_on(crate::engine::run(
-            plan.clone(),
-            crate::shutdown_signal(),
-            !args.quiet,
-        ))
-        .map_err(anyhow::Error::msg)?;
+    let outcome = runtime.block_on(crate::engine::run(
+        plan.clone(),
+        crate::shutdown_signal(),
+        !args.quiet,
+    ))?;
     let result = RunResult::new(&plan, &outcome, argv);
     if let Some(path) = &args.out {
         write_atomically(path, &result).with_context(|| format!("--out {}", path.display()))?;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use anyhow::{anyhow, Context as _};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -33,7 +34,7 @@ pub async fn run(
     plan: Plan,
     shutdown: impl Future<Output = ()> + Send + 'static,
     progress: bool,
-) -> Result<RunOutcome, String> {
+) -> anyhow::Result<RunOutcome> {
     let client = HttpClient::new(&plan.authority, plan.timeout)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let shutdown_task = tokio::spawn(async move {
@@ -88,9 +89,7 @@ pub async fn run(
     drop(ctx);
     // The recorder is awaited even when the dispatcher failed, so the progress line is
     // closed before the error is reported.
-    let recorder = recorder_task
-        .await
-        .map_err(|e| format!("recorder task failed: {e}"))?;
+    let recorder = recorder_task.await.context("recorder task failed")?;
     let (dispatched, max_backlog) = counts?;
     Ok(RunOutcome {
         recorder,
@@ -115,7 +114,7 @@ async fn open_loop(
     start: Instant,
     warmup_end: Instant,
     stop: watch::Receiver<bool>,
-) -> Result<(u64, u64), String> {
+) -> anyhow::Result<(u64, u64)> {
     let (jobs_tx, jobs_rx) = async_channel::unbounded::<Job>();
     let mut users = JoinSet::new();
     let workers = ctx.plan.connections;
@@ -189,7 +188,7 @@ async fn open_loop(
 /// Maps the dispatcher task's join result to the run's: a panic (with its message, when it
 /// is a string) or a cancellation is an error naming the dispatcher, never a run that
 /// dispatched nothing.
-fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T, String> {
+fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> anyhow::Result<T> {
     joined.map_err(|e| {
         if e.is_panic() {
             let payload = e.into_panic();
@@ -198,11 +197,11 @@ fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T,
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
             match message {
-                Some(message) => format!("the dispatcher task panicked: {message}"),
-                None => "the dispatcher task panicked".to_string(),
+                Some(message) => anyhow!("the dispatcher task panicked: {message}"),
+                None => anyhow!("the dispatcher task panicked"),
             }
         } else {
-            format!("the dispatcher task did not finish: {e}")
+            anyhow::Error::new(e).context("the dispatcher task did not finish")
         }
     })
 }
@@ -266,16 +265,17 @@ mod tests {
     #[tokio::test]
     async fn a_finished_dispatcher_passes_its_counts_through() {
         let joined = tokio::task::spawn_blocking(|| (7u64, 2u64)).await;
-        assert_eq!(dispatcher_outcome(joined), Ok((7, 2)));
+        assert_eq!(dispatcher_outcome(joined).unwrap(), (7, 2));
     }
 
     #[tokio::test]
     async fn a_panicking_dispatcher_fails_the_run_with_the_panic_message() {
         let joined =
             tokio::task::spawn_blocking(|| -> (u64, u64) { panic!("schedule broke") }).await;
+        let err = dispatcher_outcome(joined).expect_err("a panic is an error");
         assert_eq!(
-            dispatcher_outcome(joined),
-            Err("the dispatcher task panicked: schedule broke".to_string())
+            format!("{err:#}"),
+            "the dispatcher task panicked: schedule broke"
         );
     }
 
@@ -285,9 +285,10 @@ mod tests {
         let joined =
             tokio::task::spawn_blocking(move || -> (u64, u64) { panic!("stage {stage} broke") })
                 .await;
+        let err = dispatcher_outcome(joined).expect_err("a panic is an error");
         assert_eq!(
-            dispatcher_outcome(joined),
-            Err("the dispatcher task panicked: stage 3 broke".to_string())
+            format!("{err:#}"),
+            "the dispatcher task panicked: stage 3 broke"
         );
     }
 
@@ -296,9 +297,12 @@ mod tests {
         let task = tokio::spawn(std::future::pending::<(u64, u64)>());
         task.abort();
         let err = dispatcher_outcome(task.await).expect_err("a cancelled task is an error");
+        assert_eq!(err.to_string(), "the dispatcher task did not finish");
+        // The join error is kept as the cause.
         assert!(
-            err.starts_with("the dispatcher task did not finish"),
-            "{err}"
+            err.downcast_ref::<tokio::task::JoinError>()
+                .is_some_and(|e| e.is_cancelled()),
+            "{err:#}"
         );
     }
 }

@@ -24,7 +24,7 @@ use crate::record::{encode, new_histogram, Interval};
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// File system.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         source: std::io::Error,
@@ -35,13 +35,29 @@ pub enum LogError {
         path: String,
         /// What is wrong.
         message: String,
+        /// The decoder's or writer's error, when it has one.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 }
 
-fn decode(bytes: &[u8]) -> Result<Histogram<u64>, String> {
+impl LogError {
+    fn format(
+        path: &Path,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        LogError::Format {
+            path: path.display().to_string(),
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+}
+
+fn decode(path: &Path, bytes: &[u8]) -> Result<Histogram<u64>, LogError> {
     Deserializer::new()
         .deserialize(&mut Cursor::new(bytes))
-        .map_err(|e| format!("histogram does not decode: {e:?}"))
+        .map_err(|e| LogError::format(path, "histogram does not decode", e))
 }
 
 /// Writes `intervals` of a run that started at `start` as a V2 interval log, atomically.
@@ -68,10 +84,7 @@ pub fn write(
             .begin_log_with(&mut text, &mut serializer)
             .map_err(io)?;
         for interval in intervals {
-            let histogram = decode(&interval.encoded).map_err(|message| LogError::Format {
-                path: path.display().to_string(),
-                message,
-            })?;
+            let histogram = decode(path, &interval.encoded)?;
             writer
                 .write_histogram(
                     &histogram,
@@ -79,10 +92,7 @@ pub fn write(
                     interval.length,
                     Tag::new(&interval.tag),
                 )
-                .map_err(|e| LogError::Format {
-                    path: path.display().to_string(),
-                    message: format!("cannot write interval: {e:?}"),
-                })?;
+                .map_err(|e| LogError::format(path, "cannot write interval", e))?;
         }
     }
     crate::fsutil::write_bytes_atomically(path, &text).map_err(io)
@@ -106,19 +116,21 @@ pub fn read(path: &Path) -> Result<Vec<ReadInterval>, LogError> {
         path: name.clone(),
         source,
     })?;
-    let format = |message: String| LogError::Format {
-        path: name.clone(),
-        message,
-    };
     let mut base = Duration::ZERO;
     let mut out = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
-        match entry.map_err(|e| format(format!("not an HdrHistogram V2 interval log: {e:?}")))? {
+        // The iterator's error is not a `std::error::Error`: its debug form is the message.
+        let entry = entry.map_err(|e| LogError::Format {
+            path: name.clone(),
+            message: format!("not an HdrHistogram V2 interval log: {e:?}"),
+            source: None,
+        })?;
+        match entry {
             LogEntry::StartTime(t) | LogEntry::BaseTime(t) => base = t,
             LogEntry::Interval(interval) => {
                 let compressed = base64::engine::general_purpose::STANDARD
                     .decode(interval.encoded_histogram())
-                    .map_err(|e| format(format!("bad base64: {e}")))?;
+                    .map_err(|e| LogError::format(path, "bad base64", e))?;
                 out.push(ReadInterval {
                     start: base + interval.start_timestamp(),
                     length: interval.duration(),
@@ -126,7 +138,7 @@ pub fn read(path: &Path) -> Result<Vec<ReadInterval>, LogError> {
                         .tag()
                         .map(|t| t.as_str().to_owned())
                         .unwrap_or_default(),
-                    histogram: decode(&compressed).map_err(format)?,
+                    histogram: decode(path, &compressed)?,
                 });
             }
         }

@@ -93,7 +93,7 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client for `authority` (`host:port`) giving each request `timeout`, connecting
     /// included.
-    pub fn new(authority: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(authority: &str, timeout: Duration) -> anyhow::Result<Self> {
         Target::new("GET", "/", authority)?;
         Ok(HttpClient {
             authority: authority.into(),
@@ -103,7 +103,7 @@ impl HttpClient {
 
     /// The serialised head of `method path` requests to this client's authority (built once
     /// per kind of request, reused for every one).
-    pub fn target(&self, method: &str, path: &str) -> Result<Target, String> {
+    pub fn target(&self, method: &str, path: &str) -> anyhow::Result<Target> {
         Target::new(method, path, &self.authority)
     }
 

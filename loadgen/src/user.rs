@@ -32,7 +32,7 @@ impl Context {
         plan: Plan,
         client: HttpClient,
         samples: UnboundedSender<Vec<Sample>>,
-    ) -> Result<Self, String> {
+    ) -> anyhow::Result<Self> {
         let targets = plan
             .mix
             .0

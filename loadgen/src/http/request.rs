@@ -4,6 +4,8 @@
 
 use std::io::Write as _;
 
+use anyhow::bail;
+
 /// The fixed head of one kind of request: `METHOD /path HTTP/1.1\r\nHost: authority\r\n`,
 /// built once and reused for every request of that kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,15 +17,15 @@ pub struct Target {
 impl Target {
     /// The head for `method path` sent to `authority` (`host:port`). The method must be a
     /// token; the path must be in origin form (`/…`) without spaces or control characters.
-    pub fn new(method: &str, path: &str, authority: &str) -> Result<Self, String> {
+    pub fn new(method: &str, path: &str, authority: &str) -> anyhow::Result<Self> {
         if method.is_empty() || !method.bytes().all(is_token) {
-            return Err(format!("bad method {method:?}"));
+            bail!("bad method {method:?}");
         }
         if !path.starts_with('/') || !path.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!("bad path {path:?}"));
+            bail!("bad path {path:?}");
         }
         if authority.is_empty() || !authority.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!("bad authority {authority}"));
+            bail!("bad authority {authority}");
         }
         let head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\n");
         Ok(Target {
@@ -45,15 +47,15 @@ pub struct HeaderLine(Box<[u8]>);
 impl HeaderLine {
     /// `name: value`; the name must be a token, the value visible ASCII, spaces and tabs
     /// (no line breaks).
-    pub fn new(name: &str, value: &str) -> Result<Self, String> {
+    pub fn new(name: &str, value: &str) -> anyhow::Result<Self> {
         if name.is_empty() || !name.bytes().all(is_token) {
-            return Err(format!("bad header name {name:?}"));
+            bail!("bad header name {name:?}");
         }
         if !value
             .bytes()
             .all(|b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
         {
-            return Err(format!("bad value for header {name}"));
+            bail!("bad value for header {name}");
         }
         let line = format!("{name}: {value}\r\n");
         Ok(HeaderLine(line.into_bytes().into_boxed_slice()))

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::{anyhow, Context as _};
+
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::CapacityEntry;
@@ -14,13 +16,15 @@ use authbench_report::model::StoreCapacity;
 use authbench_report::vocabulary::StateMeasure;
 
 /// Measures Redis GETs per second.
-pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> Result<StoreCapacity, String> {
-    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionRedis), 1).await?;
+pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> anyhow::Result<StoreCapacity> {
+    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionRedis), 1)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let url = deployment
         .cluster
         .redis_url()
         .map(str::to_owned)
-        .ok_or_else(|| "the cluster has no Redis".to_owned());
+        .ok_or_else(|| anyhow!("the cluster has no Redis"));
     let result = match url {
         Ok(url) => {
             hammer(
@@ -44,8 +48,8 @@ pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> Result<StoreC
     })
 }
 
-async fn hammer(url: &str, connections: usize, length: Duration) -> Result<f64, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("redis {url}: {e}"))?;
+async fn hammer(url: &str, connections: usize, length: Duration) -> anyhow::Result<f64> {
+    let client = redis::Client::open(url).with_context(|| format!("redis {url}"))?;
     // redis 1.x gives async connections a 500 ms response timeout by default; a slow reply
     // under saturation must count as slow, not end that connection's loop, so none here.
     let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
@@ -53,13 +57,13 @@ async fn hammer(url: &str, connections: usize, length: Duration) -> Result<f64, 
     let mut setup = client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-        .map_err(|e| format!("redis {url}: {e}"))?;
+        .with_context(|| format!("redis {url}"))?;
     redis::cmd("SET")
         .arg(key)
         .arg("x".repeat(64))
         .query_async::<()>(&mut setup)
         .await
-        .map_err(|e| format!("redis {url} SET: {e}"))?;
+        .with_context(|| format!("redis {url} SET"))?;
     let ops = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
@@ -68,7 +72,7 @@ async fn hammer(url: &str, connections: usize, length: Duration) -> Result<f64, 
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| format!("redis {url}: {e}"))?;
+            .with_context(|| format!("redis {url}"))?;
         let (ops, done) = (Arc::clone(&ops), Arc::clone(&done));
         tasks.spawn(async move {
             while !done.load(Relaxed) {

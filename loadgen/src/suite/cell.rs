@@ -6,12 +6,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use hdrhistogram::Histogram;
 
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::CellPlan;
-use crate::plan::{parse_target, LoadModel, Mix, Plan, Scheme, Stage, StopAt};
+use crate::plan::{parse_target, LoadModel, Mix, Plan, PlanError, Scheme, Stage, StopAt};
 use crate::record::{Percentiles, Phase};
 use crate::result::{RunOutcome, RunResult};
 use authbench_report::model::{
@@ -40,8 +41,8 @@ pub fn load_plan(
     seconds: Duration,
     warmup: Duration,
     users: usize,
-) -> Result<Plan, String> {
-    let (target, authority) = parse_target(entry).map_err(|e| e.to_string())?;
+) -> Result<Plan, PlanError> {
+    let (target, authority) = parse_target(entry)?;
     let scheme = scheme_of(config.auth);
     let length = warmup + seconds;
     let (model, connections) = match load {
@@ -92,7 +93,7 @@ pub fn request_route(auth: Auth) -> &'static str {
 /// Runs the cells of `plans` with their trials taking turns ([`take_turns`]): every cell is
 /// brought up first, then trial 1 of each, trial 2 of each, and so on. One cell's failure
 /// stops only that cell; a trial cut short by Ctrl-C is left out.
-pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<Result<Cell, String>> {
+pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<anyhow::Result<Cell>> {
     let mut deployments: Vec<Result<Deployment, String>> = Vec::new();
     for plan in plans {
         deployments.push(deploy::start(ctx, &plan.config, users_of(plan)).await);
@@ -110,7 +111,7 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<Result
             let hdr =
                 PathBuf::from("hdr").join(format!("{}.t{}.hlog", plan.id.replace('/', "_"), t + 1));
             async move {
-                let deployment = deployment.ok_or("not deployed")?;
+                let deployment = deployment.context("not deployed")?;
                 trial(ctx, deployment, plan, Some(hdr)).await
             }
         },
@@ -132,7 +133,7 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<Result
                     trials,
                 })
             }
-            Err(e) => Err(e),
+            Err(e) => Err(anyhow::Error::msg(e)),
         });
     }
     out
@@ -143,16 +144,16 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<Result
 /// trial *t* of one cell can be paired with trial *t* of another (docs/claims.md). A cell
 /// whose trial fails keeps the error and is not measured again; when `stopped` says so after
 /// a trial, that trial (cut short) is dropped and nothing more runs.
-pub async fn take_turns<T, F, Fut>(
+pub async fn take_turns<T, E, F, Fut>(
     trials: &[u32],
     mut measure: F,
     stopped: impl Fn() -> bool,
-) -> Vec<Result<Vec<T>, String>>
+) -> Vec<Result<Vec<T>, E>>
 where
     F: FnMut(usize, u32) -> Fut,
-    Fut: Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, E>>,
 {
-    let mut out: Vec<Result<Vec<T>, String>> = trials.iter().map(|_| Ok(Vec::new())).collect();
+    let mut out: Vec<Result<Vec<T>, E>> = trials.iter().map(|_| Ok(Vec::new())).collect();
     let most = trials.iter().copied().max().unwrap_or(0);
     'trials: for t in 0..most {
         for (c, slot) in out.iter_mut().enumerate() {
@@ -190,7 +191,7 @@ pub async fn trial(
     deployment: &Deployment,
     plan: &CellPlan,
     hdr_log: Option<PathBuf>,
-) -> Result<Trial, String> {
+) -> anyhow::Result<Trial> {
     let load = load_plan(
         &deployment.entry(),
         &plan.config,
@@ -218,15 +219,14 @@ pub async fn trial(
             let path = ctx.in_run(&relative);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             crate::hdrlog::write(
                 &path,
                 outcome.started_at,
                 &format!("authbench suite {}", plan.id),
                 &outcome.recorder.intervals,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             Some(relative.display().to_string())
         }
         None => None,
@@ -393,7 +393,7 @@ mod tests {
             &[3, 1, 2],
             |c, t| {
                 order.borrow_mut().push((c, t));
-                async move { Ok((c, t)) }
+                async move { Ok::<_, String>((c, t)) }
             },
             || false,
         )
@@ -434,7 +434,7 @@ mod tests {
             &[2, 2],
             |_, t| {
                 *calls.borrow_mut() += 1;
-                async move { Ok(t) }
+                async move { Ok::<_, String>(t) }
             },
             // Ctrl-C arrives during the third trial.
             || *calls.borrow() >= 3,

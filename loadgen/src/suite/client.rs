@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
+use anyhow::{anyhow, bail, Context as _};
 use reqwest::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 
 use authbench_report::model::Auth;
@@ -55,7 +56,7 @@ pub async fn login(
     base: &str,
     auth: Auth,
     index: usize,
-) -> Result<Credential, String> {
+) -> anyhow::Result<Credential> {
     let url = format!("{base}{}/login", prefix(auth));
     let response = http
         .post(&url)
@@ -65,21 +66,21 @@ pub async fn login(
         }))
         .send()
         .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
+        .with_context(|| format!("POST {url}"))?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(format!("POST {url}: HTTP {status}: {body}"));
+        bail!("POST {url}: HTTP {status}: {body}");
     }
     match auth {
         Auth::Jwt => {
             let body: serde_json::Value = response
                 .json()
                 .await
-                .map_err(|e| format!("POST {url}: {e}"))?;
+                .with_context(|| format!("POST {url}"))?;
             let value = body["access_token"]
                 .as_str()
-                .ok_or_else(|| format!("POST {url}: no access_token in the response"))?
+                .ok_or_else(|| anyhow!("POST {url}: no access_token in the response"))?
                 .to_owned();
             Ok(Credential {
                 auth,
@@ -96,7 +97,7 @@ pub async fn login(
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find(|v| v.starts_with("sid="))
-                .ok_or_else(|| format!("POST {url}: no sid cookie in the response"))?
+                .ok_or_else(|| anyhow!("POST {url}: no sid cookie in the response"))?
                 .to_owned();
             let value = cookie
                 .split(';')
@@ -124,21 +125,21 @@ pub async fn logout(
     http: &reqwest::Client,
     base: &str,
     credential: &Credential,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let url = format!("{base}{}/logout", prefix(credential.auth));
     expect_success(&url, credential.apply(http.post(&url))).await
 }
 
 /// Sends a `POST` to `url`; an error naming it unless the answer is 2xx.
-async fn expect_success(url: &str, request: reqwest::RequestBuilder) -> Result<(), String> {
+async fn expect_success(url: &str, request: reqwest::RequestBuilder) -> anyhow::Result<()> {
     let response = request
         .send()
         .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
+        .with_context(|| format!("POST {url}"))?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("POST {url}: HTTP {}", response.status()))
+        bail!("POST {url}: HTTP {}", response.status())
     }
 }
 
@@ -148,7 +149,7 @@ pub async fn force_logout(
     base: &str,
     admin_token: &str,
     index: usize,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let url = format!("{base}/admin/users/user{index}/logout");
     expect_success(&url, http.post(&url).bearer_auth(admin_token)).await
 }
@@ -170,36 +171,36 @@ pub async fn refresh(
     http: &reqwest::Client,
     base: &str,
     refresh_token: &str,
-) -> Result<Option<String>, String> {
+) -> anyhow::Result<Option<String>> {
     let url = format!("{base}/jwt/refresh");
     let response = http
         .post(&url)
         .json(&serde_json::json!({ "refresh_token": refresh_token }))
         .send()
         .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
+        .with_context(|| format!("POST {url}"))?;
     match response.status().as_u16() {
         200 => {
             let body: serde_json::Value = response
                 .json()
                 .await
-                .map_err(|e| format!("POST {url}: {e}"))?;
+                .with_context(|| format!("POST {url}"))?;
             body["refresh_token"]
                 .as_str()
                 .map(|t| Some(t.to_owned()))
-                .ok_or_else(|| format!("POST {url}: no refresh_token in the response"))
+                .ok_or_else(|| anyhow!("POST {url}: no refresh_token in the response"))
         }
         401 => Ok(None),
-        status => Err(format!("POST {url}: HTTP {status}")),
+        status => bail!("POST {url}: HTTP {status}"),
     }
 }
 
 /// Runs `job(i)` for `i` in `0..count` on `workers` concurrent tasks; the first error
 /// stops the rest and is returned.
-pub async fn parallel<F, Fut>(count: u64, workers: usize, job: F) -> Result<(), String>
+pub async fn parallel<F, Fut>(count: u64, workers: usize, job: F) -> anyhow::Result<()>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let next = Arc::new(AtomicU64::new(0));
     let job = Arc::new(job);
@@ -224,7 +225,9 @@ where
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Err(e)) if result.is_ok() => result = Err(e),
-            Err(e) if result.is_ok() => result = Err(format!("a worker task failed: {e}")),
+            Err(e) if result.is_ok() => {
+                result = Err(anyhow::Error::new(e).context("a worker task failed"));
+            }
             _ => {}
         }
     }

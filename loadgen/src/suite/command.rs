@@ -61,7 +61,7 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
         (None, true) => "quick",
         (None, false) => "default",
     };
-    let mut plan = matrix::load(spec).map_err(anyhow::Error::msg)?;
+    let mut plan = matrix::load(spec)?;
     if let Some(trials) = args.trials {
         if trials == 0 {
             bail!("--trials 0: must be at least 1");

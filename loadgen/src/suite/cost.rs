@@ -8,13 +8,16 @@
 //! differences (docs/claims.md, "How the report decides").
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::{anyhow, bail};
 
 use super::cell::{load_plan, request_route, wait_for_stop};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::CostPlan;
-use super::pin::{self, Layout, SelfPin};
+use super::pin::{self, Layout, PinError, SelfPin};
 use crate::result::RunResult;
 use authbench_report::model::{Auth, CellConfig, CostPart, CostRound, CostSample, Load};
 
@@ -47,18 +50,17 @@ pub fn order(round: u32) -> [Side; 2] {
 /// the sides cancels most of what is left. Stops early (with the rounds done) when `stopped`
 /// says so; a configuration whose measurement fails is dropped from later rounds and keeps
 /// its error.
-pub async fn rounds<F, Fut>(
+pub async fn rounds<E, F, Fut>(
     rounds: u32,
     configs: usize,
     mut measure: F,
     stopped: impl Fn() -> bool,
-) -> Vec<Result<Vec<CostRound>, String>>
+) -> Vec<Result<Vec<CostRound>, E>>
 where
     F: FnMut(usize, Side) -> Fut,
-    Fut: Future<Output = Result<CostSample, String>>,
+    Fut: Future<Output = Result<CostSample, E>>,
 {
-    let mut out: Vec<Result<Vec<CostRound>, String>> =
-        (0..configs).map(|_| Ok(Vec::new())).collect();
+    let mut out: Vec<Result<Vec<CostRound>, E>> = (0..configs).map(|_| Ok(Vec::new())).collect();
     'rounds: for round in 0..rounds {
         for (c, slot) in out.iter_mut().enumerate() {
             if slot.is_err() {
@@ -148,7 +150,7 @@ pub async fn measure(
     ctx: &SuiteContext,
     plan: &CostPlan,
     configs: &[CellConfig],
-) -> Vec<(CellConfig, Result<CostPart, String>)> {
+) -> Vec<(CellConfig, anyhow::Result<CostPart>)> {
     let layout = Layout::split(&pin::allowed_cores());
     let extra = ["--worker-threads".to_owned(), WORKER_THREADS.to_string()];
     let mut deployments = Vec::new();
@@ -156,7 +158,7 @@ pub async fn measure(
     for config in configs {
         match deploy::start_with(ctx, config, plan.concurrency, &extra).await {
             Ok(d) => deployments.push(d),
-            Err(e) => out.push((config.clone(), Err(e))),
+            Err(e) => out.push((config.clone(), Err(anyhow::Error::msg(e)))),
         }
     }
     let measured = match pin_all(&deployments, layout.as_ref()) {
@@ -169,7 +171,14 @@ pub async fn measure(
             )
             .await
         }
-        Err(e) => deployments.iter().map(|_| Err(e.clone())).collect(),
+        Err(e) => {
+            // Every configuration fails with the one error, its cause kept.
+            let e = Arc::new(e);
+            deployments
+                .iter()
+                .map(|_| Err(anyhow::Error::new(Arc::clone(&e))))
+                .collect()
+        }
     };
     for (deployment, rounds) in deployments.into_iter().zip(measured) {
         let part = rounds.map(|rounds| CostPart {
@@ -193,20 +202,23 @@ pub async fn measure(
 
 /// Pins the replicas to the server core, spawned Redis servers and this process to the
 /// others; this process's pin lasts as long as the returned guard.
-fn pin_all(deployments: &[Deployment], layout: Option<&Layout>) -> Result<Option<SelfPin>, String> {
+fn pin_all(
+    deployments: &[Deployment],
+    layout: Option<&Layout>,
+) -> Result<Option<SelfPin>, PinError> {
     let Some(l) = layout else {
         return Ok(None);
     };
     for d in deployments {
         let info = d.cluster.info();
         for pid in info.replicas.iter().filter_map(|r| r.pid) {
-            pin::pin_process(pid, &[l.server]).map_err(|e| e.to_string())?;
+            pin::pin_process(pid, &[l.server])?;
         }
         if let Some(pid) = info.redis.as_ref().and_then(|r| r.pid) {
-            pin::pin_process(pid, &l.clients).map_err(|e| e.to_string())?;
+            pin::pin_process(pid, &l.clients)?;
         }
     }
-    SelfPin::to(&l.clients).map(Some).map_err(|e| e.to_string())
+    SelfPin::to(&l.clients).map(Some)
 }
 
 async fn measure_side(
@@ -214,7 +226,7 @@ async fn measure_side(
     plan: &CostPlan,
     deployment: &Deployment,
     side: Side,
-) -> Result<CostSample, String> {
+) -> anyhow::Result<CostSample> {
     let config = match side {
         Side::Baseline => CellConfig {
             auth: Auth::None,
@@ -244,13 +256,13 @@ async fn measure_side(
     );
     let outcome = outcome?;
     if outcome.partial {
-        return Err("interrupted".into());
+        bail!("interrupted");
     }
     let to = deployment.snapshot(ctx).await;
     let redis = deployment.config.store == authbench_report::model::Store::Redis
         && deployment.cluster.redis_url().is_some();
     for (when, snap) in [("before", &from), ("after", &to)] {
-        check_scraped(snap, redis).map_err(|what| format!("{what} {when} the window"))?;
+        check_scraped(snap, redis).map_err(|what| anyhow!("{what} {when} the window"))?;
     }
     let result = RunResult::new(&load, &outcome, Vec::new());
     Ok(sample(
@@ -348,7 +360,7 @@ mod tests {
                     *drift.borrow_mut() += 3.0;
                 }
                 let s = server.borrow_mut().serve(side, base);
-                async move { Ok(s) }
+                async move { Ok::<_, String>(s) }
             },
             || false,
         )
@@ -389,7 +401,7 @@ mod tests {
             |c, side| {
                 order.borrow_mut().push((c, side));
                 let s = server().borrow_mut().serve(side, 20.0);
-                async move { Ok(s) }
+                async move { Ok::<_, String>(s) }
             },
             || false,
         )
@@ -412,7 +424,7 @@ mod tests {
             |_, side| {
                 *calls.borrow_mut() += 1;
                 let s = server.borrow_mut().serve(side, 20.0);
-                async move { Ok(s) }
+                async move { Ok::<_, String>(s) }
             },
             || *calls.borrow() >= 3,
         )

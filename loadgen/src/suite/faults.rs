@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use super::cell::{self, Windows};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment, Snapshot};
@@ -26,8 +28,10 @@ pub fn fault_times(kind: FaultKind, length: Duration) -> Vec<Duration> {
 }
 
 /// Runs one fault plan.
-pub async fn run(ctx: &SuiteContext, plan: &FaultPlan) -> Result<FaultRun, String> {
-    let mut deployment = deploy::start(ctx, &plan.config, plan.users).await?;
+pub async fn run(ctx: &SuiteContext, plan: &FaultPlan) -> anyhow::Result<FaultRun> {
+    let mut deployment = deploy::start(ctx, &plan.config, plan.users)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let result = drive(ctx, &mut deployment, plan).await;
     deployment.stop().await;
     result
@@ -37,7 +41,7 @@ async fn drive(
     ctx: &SuiteContext,
     deployment: &mut Deployment,
     plan: &FaultPlan,
-) -> Result<FaultRun, String> {
+) -> anyhow::Result<FaultRun> {
     let load = Load::Open { rate: plan.rate };
     let engine_plan = cell::load_plan(
         &deployment.entry(),
@@ -76,7 +80,7 @@ async fn drive(
                 FaultKind::KillReplica => cluster.kill_replica(1.min(replicas - 1)).await,
             };
             if let Err(e) = outcome {
-                log.push(e.to_string());
+                log.push(e);
             }
         }
         log
@@ -90,8 +94,8 @@ async fn drive(
         faults
     );
     let outcome = outcome?;
-    if let Some(e) = fault_errors.first() {
-        return Err(format!("injecting {}: {e}", plan.kind));
+    if let Some(e) = fault_errors.into_iter().next() {
+        return Err(e).with_context(|| format!("injecting {}", plan.kind));
     }
     let none = Snapshot::default();
     let trial = cell::measure(

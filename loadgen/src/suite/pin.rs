@@ -4,8 +4,6 @@
 //! Linux sets affinity per thread, so a process is pinned by setting every thread listed in
 //! `/proc/PID/task` (threads created later inherit their creator's mask).
 
-use std::fmt;
-
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::unistd::Pid;
 
@@ -43,36 +41,32 @@ impl Layout {
 }
 
 /// Why a process could not be pinned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
+#[error("pinning process {pid}: {reason}")]
 pub struct PinError {
     /// The process.
     pub pid: u32,
     /// What failed.
     pub reason: String,
+    /// The system's error, when there is one.
+    #[source]
+    pub cause: Option<std::io::Error>,
 }
 
-impl fmt::Display for PinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pinning process {}: {}", self.pid, self.reason)
-    }
-}
-
-impl std::error::Error for PinError {}
-
-fn cpu_set(cores: &[usize]) -> Result<CpuSet, String> {
+fn cpu_set(cores: &[usize]) -> Result<CpuSet, (usize, nix::Error)> {
     let mut set = CpuSet::new();
     for &c in cores {
-        set.set(c).map_err(|e| format!("core {c}: {e}"))?;
+        set.set(c).map_err(|e| (c, e))?;
     }
     Ok(set)
 }
 
 /// Pins every thread of process `pid` to `cores`.
 pub fn pin_process(pid: u32, cores: &[usize]) -> Result<(), PinError> {
-    let err = |reason: String| PinError { pid, reason };
-    let set = cpu_set(cores).map_err(err)?;
+    let err = |reason: String, cause: Option<std::io::Error>| PinError { pid, reason, cause };
+    let set = cpu_set(cores).map_err(|(c, e)| err(format!("core {c}"), Some(e.into())))?;
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map_err(|e| err(format!("listing its threads: {e}")))?;
+        .map_err(|e| err("listing its threads".into(), Some(e)))?;
     let mut pinned = 0;
     for task in tasks.flatten() {
         let Some(tid) = task
@@ -88,7 +82,7 @@ pub fn pin_process(pid: u32, cores: &[usize]) -> Result<(), PinError> {
         }
     }
     if pinned == 0 {
-        return Err(err("no thread could be pinned".into()));
+        return Err(err("no thread could be pinned".into(), None));
     }
     Ok(())
 }
@@ -148,5 +142,6 @@ mod tests {
     fn a_missing_process_is_an_error() {
         let e = pin_process(u32::MAX, &[0]).unwrap_err();
         assert!(e.to_string().contains("listing its threads"), "{e}");
+        assert!(e.cause.is_some(), "the I/O error is kept as the cause");
     }
 }

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+
 use super::client;
 use super::context::SuiteContext;
 use super::deploy;
@@ -17,8 +19,10 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(5);
 pub async fn measure(
     ctx: &SuiteContext,
     plan: &RevocationPlan,
-) -> Result<RevocationWindow, String> {
-    let deployment = deploy::start(ctx, &plan.config, 2).await?;
+) -> anyhow::Result<RevocationWindow> {
+    let deployment = deploy::start(ctx, &plan.config, 2)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let replicas = deployment.cluster.replica_urls();
     let result = probe(ctx, plan, &replicas).await;
     deployment.stop().await;
@@ -43,10 +47,8 @@ async fn probe(
     ctx: &SuiteContext,
     plan: &RevocationPlan,
     replicas: &[String],
-) -> Result<RevocationWindow, String> {
-    let r0 = replicas
-        .first()
-        .ok_or_else(|| "the cluster has no replica".to_owned())?;
+) -> anyhow::Result<RevocationWindow> {
+    let r0 = replicas.first().context("the cluster has no replica")?;
     let credential = client::login(&ctx.http, r0, plan.config.auth, 0).await?;
     // A refresh token is used once before the trigger (rotating it, on the replica that
     // issued it) and once after: the trigger must have deleted the rotated one.

@@ -304,9 +304,16 @@ fn skip(
     true
 }
 
-fn fail(progress: &mut Progress, failed: &mut Vec<String>, what: &str, t: Instant, e: String) {
-    progress.line(what, t, &format!("FAILED: {e}"));
-    failed.push(format!("{what}: {e}"));
+/// Records `what` as failed; the error is printed with its causes.
+fn fail(
+    progress: &mut Progress,
+    failed: &mut Vec<String>,
+    what: &str,
+    t: Instant,
+    e: anyhow::Error,
+) {
+    progress.line(what, t, &format!("FAILED: {e:#}"));
+    failed.push(format!("{what}: {e:#}"));
 }
 
 fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {

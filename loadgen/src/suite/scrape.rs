@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use anyhow::{bail, Context as _};
+
 /// One replica's counters at one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicaSnapshot {
@@ -160,21 +162,21 @@ pub fn replica_snapshot(text: &str) -> ReplicaSnapshot {
 }
 
 /// Fetches and parses `BASE/metrics`.
-pub async fn replica(client: &reqwest::Client, base: &str) -> Result<ReplicaSnapshot, String> {
+pub async fn replica(client: &reqwest::Client, base: &str) -> anyhow::Result<ReplicaSnapshot> {
     let url = format!("{base}/metrics");
     let response = client
         .get(&url)
         .timeout(Duration::from_secs(5))
         .send()
         .await
-        .map_err(|e| format!("scraping {url}: {e}"))?;
+        .with_context(|| format!("scraping {url}"))?;
     if !response.status().is_success() {
-        return Err(format!("scraping {url}: HTTP {}", response.status()));
+        bail!("scraping {url}: HTTP {}", response.status());
     }
     let text = response
         .text()
         .await
-        .map_err(|e| format!("scraping {url}: {e}"))?;
+        .with_context(|| format!("scraping {url}"))?;
     Ok(replica_snapshot(&text))
 }
 
@@ -197,8 +199,8 @@ pub fn redis_snapshot(info: &str) -> RedisSnapshot {
 }
 
 /// `INFO cpu` + `INFO memory` from the Redis at `url`.
-pub async fn redis(url: &str) -> Result<RedisSnapshot, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("redis {url}: {e}"))?;
+pub async fn redis(url: &str) -> anyhow::Result<RedisSnapshot> {
+    let client = redis::Client::open(url).with_context(|| format!("redis {url}"))?;
     // As under redis 0.32: the 5 s bound below covers connecting and INFO has no timeout of
     // its own; redis 1.x's default 1 s connect / 500 ms response timeouts could fail the
     // scrape while the run saturates Redis.
@@ -210,15 +212,15 @@ pub async fn redis(url: &str) -> Result<RedisSnapshot, String> {
         client.get_multiplexed_async_connection_with_config(&config),
     )
     .await
-    .map_err(|_| format!("redis {url}: connect timed out"))?
-    .map_err(|e| format!("redis {url}: {e}"))?;
+    .with_context(|| format!("redis {url}: connect timed out"))?
+    .with_context(|| format!("redis {url}"))?;
     let mut text = String::new();
     for section in ["cpu", "memory"] {
         let part: String = redis::cmd("INFO")
             .arg(section)
             .query_async(&mut conn)
             .await
-            .map_err(|e| format!("redis {url} INFO {section}: {e}"))?;
+            .with_context(|| format!("redis {url} INFO {section}"))?;
         text.push_str(&part);
     }
     Ok(redis_snapshot(&text))

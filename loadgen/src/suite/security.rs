@@ -2,6 +2,7 @@
 //! attributes as issued, the random bits in an ID, and that IDs do not repeat over many
 //! logins.
 
+use anyhow::Context as _;
 use base64::Engine as _;
 
 use super::client;
@@ -17,9 +18,10 @@ const SAMPLES: u64 = 1000;
 const USERS: u64 = 50;
 
 /// Logs in [`SAMPLES`] times on a one-replica in-process cluster and inspects the cookies.
-pub async fn measure(ctx: &SuiteContext) -> Result<SessionSecurity, String> {
-    let deployment =
-        deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize).await?;
+pub async fn measure(ctx: &SuiteContext) -> anyhow::Result<SessionSecurity> {
+    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let base = deployment.entry();
     let mut ids = std::collections::HashSet::new();
     let mut first = None;
@@ -40,7 +42,7 @@ pub async fn measure(ctx: &SuiteContext) -> Result<SessionSecurity, String> {
     if let Some(e) = failure {
         return Err(e);
     }
-    let first = first.ok_or_else(|| "no login succeeded".to_owned())?;
+    let first = first.context("no login succeeded")?;
     Ok(SessionSecurity {
         cookie_attributes: attributes(first.set_cookie.as_deref().unwrap_or_default()),
         id_bits: id_bits(&first.value),

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use super::client::{self, Credential};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment};
@@ -48,7 +50,7 @@ pub async fn measure(
     ctx: &SuiteContext,
     what: StateMeasure,
     entries: u64,
-) -> Result<StateCost, String> {
+) -> anyhow::Result<StateCost> {
     let config = config_of(what);
     let kind = what.kind();
     let versions = kind == StateKind::TokenVersion;
@@ -62,7 +64,9 @@ pub async fn measure(
     } else {
         entries.min(MAX_USERS)
     };
-    let deployment = deploy::start(ctx, &config, users as usize).await?;
+    let deployment = deploy::start(ctx, &config, users as usize)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let result = seed_and_measure(ctx, &deployment, kind, entries, users).await;
     deployment.stop().await;
     result
@@ -74,7 +78,7 @@ async fn seed_and_measure(
     kind: StateKind,
     entries: u64,
     users: u64,
-) -> Result<StateCost, String> {
+) -> anyhow::Result<StateCost> {
     let base = Arc::new(deployment.entry());
     let http = ctx.http.clone();
     let auth = deployment.config.auth;
@@ -132,17 +136,17 @@ async fn seed_and_measure(
     })
 }
 
-async fn reading(ctx: &SuiteContext, deployment: &Deployment, redis: bool) -> Result<u64, String> {
+async fn reading(ctx: &SuiteContext, deployment: &Deployment, redis: bool) -> anyhow::Result<u64> {
     let snap = deployment.snapshot(ctx).await;
     if redis {
         snap.redis
             .map(|r| r.used_memory)
-            .ok_or_else(|| "Redis INFO memory could not be read".to_owned())
+            .context("Redis INFO memory could not be read")
     } else {
         snap.replicas
             .first()
             .and_then(|r| r.as_ref())
             .map(|r| r.rss_bytes)
-            .ok_or_else(|| "the replica's /metrics could not be read".to_owned())
+            .context("the replica's /metrics could not be read")
     }
 }

@@ -29,7 +29,7 @@ pub async fn measure(
     ctx: &SuiteContext,
     algs: &[Alg],
     extra_claim_bytes: &[usize],
-) -> Result<Vec<TokenSize>, String> {
+) -> anyhow::Result<Vec<TokenSize>> {
     let mut configs = vec![config(Auth::Session, None, 0)];
     for &alg in algs {
         configs.push(config(Auth::Jwt, Some(alg), 0));
@@ -44,7 +44,9 @@ pub async fn measure(
         if ctx.stopped() {
             break;
         }
-        let deployment = deploy::start(ctx, &config, 1).await?;
+        let deployment = deploy::start(ctx, &config, 1)
+            .await
+            .map_err(anyhow::Error::msg)?;
         let credential = client::login(&ctx.http, &deployment.entry(), config.auth, 0).await;
         deployment.stop().await;
         let credential = credential?;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use anyhow::bail;
 use serde::Deserialize;
 
 use super::{secs, CellPlan};
@@ -38,19 +39,19 @@ pub struct CostPlan {
 
 /// The cost part of `entry`: every authenticated configuration of the `equal-rate` cells, in
 /// their order.
-pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPlan, String> {
+pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> anyhow::Result<CostPlan> {
     if entry.rounds < 2 {
-        return Err(format!(
+        bail!(
             "cost.rounds = {} must be at least 2 (an interval needs several rounds)",
             entry.rounds
-        ));
+        );
     }
     let seconds = secs("cost.seconds", entry.seconds)?;
     if !(entry.warmup.is_finite() && entry.warmup >= 0.0) {
-        return Err(format!("cost.warmup = {} must be ≥ 0", entry.warmup));
+        bail!("cost.warmup = {} must be ≥ 0", entry.warmup);
     }
     if entry.concurrency == 0 {
-        return Err("cost.concurrency must be at least 1".into());
+        bail!("cost.concurrency must be at least 1");
     }
     // One replica without a balancer, whatever the cell ran behind: the part measures what
     // the authentication costs the server that does it.
@@ -67,9 +68,8 @@ pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> Result<CostPla
         }
     }
     if configs.is_empty() {
-        return Err(
+        bail!(
             "[cost] measures the configurations of the equal-rate cells, and this matrix has none with auth = \"session\" or \"jwt\""
-                .into(),
         );
     }
     Ok(CostPlan {

@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::{anyhow, bail, Context as _};
 use serde::Deserialize;
 
 use super::deploy::REFRESH_ACCESS_TTL;
@@ -138,34 +139,40 @@ impl SuitePlan {
 }
 
 /// Parses and expands a matrix; `name` is what the run records as its matrix.
-pub fn parse(name: &str, text: &str) -> Result<SuitePlan, String> {
-    let file: MatrixFile =
-        toml::from_str(text).map_err(|e| format!("matrix {name}: {}", e.to_string().trim()))?;
-    expand(name, file).map_err(|e| format!("matrix {name}: {e}"))
+pub fn parse(name: &str, text: &str) -> anyhow::Result<SuitePlan> {
+    let file: MatrixFile = toml::from_str(text)
+        .map_err(TomlError)
+        .with_context(|| format!("matrix {name}"))?;
+    expand(name, file).with_context(|| format!("matrix {name}"))
 }
 
+/// The TOML parser's error, shown without the line break its message ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.to_string().trim())]
+struct TomlError(toml::de::Error);
+
 /// Reads a matrix: `default`, `quick`, or a TOML file.
-pub fn load(spec: &str) -> Result<SuitePlan, String> {
+pub fn load(spec: &str) -> anyhow::Result<SuitePlan> {
     match spec {
         "default" => parse("default", DEFAULT_MATRIX),
         "quick" => parse("quick", QUICK_MATRIX),
         path => {
             let text = std::fs::read_to_string(Path::new(path))
-                .map_err(|e| format!("--matrix {path:?}: cannot read it: {e}"))?;
+                .with_context(|| format!("--matrix {path:?}: cannot read it"))?;
             parse(path, &text)
         }
     }
 }
 
 /// `value` as one of `allowed`, or an error naming the key and the value.
-fn one_of<T: Copy + fmt::Display>(key: &str, value: &str, allowed: &[T]) -> Result<T, String> {
+fn one_of<T: Copy + fmt::Display>(key: &str, value: &str, allowed: &[T]) -> anyhow::Result<T> {
     allowed
         .iter()
         .copied()
         .find(|a| a.to_string() == value)
         .ok_or_else(|| {
             let names: Vec<String> = allowed.iter().map(T::to_string).collect();
-            format!("{key} = {value:?} is not one of {}", names.join(", "))
+            anyhow!("{key} = {value:?} is not one of {}", names.join(", "))
         })
 }
 
@@ -175,7 +182,7 @@ fn each_of<T: Copy + fmt::Display>(
     given: &Option<OneOrMany<String>>,
     default: T,
     allowed: &[T],
-) -> Result<Vec<T>, String> {
+) -> anyhow::Result<Vec<T>> {
     match given {
         None => Ok(vec![default]),
         Some(OneOrMany::One(v)) => Ok(vec![one_of(key, v, allowed)?]),
@@ -184,7 +191,7 @@ fn each_of<T: Copy + fmt::Display>(
 }
 
 /// Every configuration an entry describes, normalised and without duplicates.
-fn configs(entry: &Entry, section: &str) -> Result<Vec<CellConfig>, String> {
+fn configs(entry: &Entry, section: &str) -> anyhow::Result<Vec<CellConfig>> {
     let auths = OneOrMany::values(&entry.auth, Auth::Jwt);
     let stores = OneOrMany::values(&entry.store, Store::Memory);
     let key = |name: &str| format!("{section}.{name}");
@@ -280,41 +287,39 @@ fn normalise(mut c: CellConfig) -> CellConfig {
     c
 }
 
-fn check(c: &CellConfig, section: &str) -> Result<(), String> {
+fn check(c: &CellConfig, section: &str) -> anyhow::Result<()> {
     if c.replicas == 0 {
-        return Err(format!("{section}.replicas must be at least 1"));
+        bail!("{section}.replicas must be at least 1");
     }
     if c.balancer == Balancer::None && c.replicas > 1 {
-        return Err(format!(
+        bail!(
             "{section}: {} replicas need a balancer (balancer = \"builtin\", \"haproxy\" or \"nginx\")",
             c.replicas
-        ));
+        );
     }
     if c.balancer == Balancer::Nginx && c.policy == Policy::StickyCookie {
-        return Err(format!(
+        bail!(
             "{section}: open-source nginx has no sticky cookie; use policy = \"hash-session\" or balancer = \"builtin\"/\"haproxy\""
-        ));
+        );
     }
     Ok(())
 }
 
-fn secs(key: &str, value: f64) -> Result<Duration, String> {
+fn secs(key: &str, value: f64) -> anyhow::Result<Duration> {
     if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
-        return Err(format!(
-            "{key} = {value} must be a positive number of seconds"
-        ));
+        bail!("{key} = {value} must be a positive number of seconds");
     }
     Ok(Duration::from_secs_f64(value))
 }
 
-fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
+fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
     let d = &file.defaults;
     secs("defaults.seconds", d.seconds)?;
     if d.warmup < 0.0 || !d.warmup.is_finite() {
-        return Err(format!("defaults.warmup = {} must be ≥ 0", d.warmup));
+        bail!("defaults.warmup = {} must be ≥ 0", d.warmup);
     }
     if d.trials == 0 {
-        return Err("defaults.trials must be at least 1".into());
+        bail!("defaults.trials must be at least 1");
     }
     let mut cells = Vec::new();
     let mut ids = BTreeSet::new();
@@ -328,14 +333,14 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
             "closed" => Load::Closed {
                 concurrency: entry.concurrency.unwrap_or(d.concurrency),
             },
-            other => return Err(format!("{section}.load = {other:?} is not open or closed")),
+            other => bail!("{section}.load = {other:?} is not open or closed"),
         };
         match load {
             Load::Open { rate } if !(rate.is_finite() && rate > 0.0) => {
-                return Err(format!("{section}.rate = {rate} must be positive"))
+                bail!("{section}.rate = {rate} must be positive")
             }
             Load::Closed { concurrency: 0 } => {
-                return Err(format!("{section}.concurrency must be at least 1"))
+                bail!("{section}.concurrency must be at least 1")
             }
             _ => {}
         }
@@ -345,16 +350,16 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
         )?;
         let warmup = entry.warmup.unwrap_or(d.warmup);
         if !(warmup.is_finite() && warmup >= 0.0) {
-            return Err(format!("{section}.warmup = {warmup} must be ≥ 0"));
+            bail!("{section}.warmup = {warmup} must be ≥ 0");
         }
         let trials = entry.trials.unwrap_or(d.trials);
         if trials == 0 {
-            return Err(format!("{section}.trials must be at least 1"));
+            bail!("{section}.trials must be at least 1");
         }
         for config in configs(entry, &section)? {
             let id = format!("{group}/{}", config.slug());
             if !ids.insert(id.clone()) {
-                return Err(format!("{section}: cell {id} appears twice"));
+                bail!("{section}: cell {id} appears twice");
             }
             cells.push(CellPlan {
                 id,
@@ -380,7 +385,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
         )?;
         for config in configs(entry, &section)? {
             if config.auth == Auth::None {
-                return Err(format!("{section}: auth = \"none\" has nothing to revoke"));
+                bail!("{section}: auth = \"none\" has nothing to revoke");
             }
             // Refresh rotation revokes when the access token expires: watch for that long.
             let observe = if config.revocation == Some(Revocation::Refresh) {
@@ -417,13 +422,11 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                     continue;
                 }
                 if !restart_redis && config.replicas < 2 {
-                    return Err(format!(
-                        "{section}: {kind} needs at least 2 replicas behind a balancer"
-                    ));
+                    bail!("{section}: {kind} needs at least 2 replicas behind a balancer");
                 }
                 let id = format!("{kind}/{}", config.slug());
                 if !ids.insert(id.clone()) {
-                    return Err(format!("{section}: fault {id} appears twice"));
+                    bail!("{section}: fault {id} appears twice");
                 }
                 faults.push(FaultPlan {
                     id,
@@ -444,7 +447,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                 .map(|k| one_of("state_cost.kinds", k, StateMeasure::ALL))
                 .collect::<Result<Vec<_>, _>>()?;
             if state.sessions == 0 {
-                return Err("state_cost.sessions must be at least 1".into());
+                bail!("state_cost.sessions must be at least 1");
             }
             Some(StateCostPlan {
                 sessions: state.sessions,
@@ -461,7 +464,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
                 .map(|a| one_of("token_sizes.algs", a, Alg::ALL))
                 .collect::<Result<Vec<_>, _>>()?;
             if algs.is_empty() {
-                return Err("token_sizes.algs must name at least one algorithm".into());
+                bail!("token_sizes.algs must name at least one algorithm");
             }
             Some(TokenSizesPlan {
                 algs,
@@ -473,7 +476,7 @@ fn expand(name: &str, file: MatrixFile) -> Result<SuitePlan, String> {
     if let Some(cap) = &file.store_capacity {
         secs("store_capacity.seconds", cap.seconds)?;
         if cap.connections == 0 {
-            return Err("store_capacity.connections must be at least 1".into());
+            bail!("store_capacity.connections must be at least 1");
         }
     }
     let cost = match &file.cost {

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// The error of a matrix that does not parse, with its causes, as the user sees it.
+fn error(parsed: anyhow::Result<SuitePlan>) -> String {
+    format!("{:#}", parsed.unwrap_err())
+}
+
 #[test]
 fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
     let plan = parse(
@@ -31,14 +36,13 @@ fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
         ),
     ] {
         let text = format!("[[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\n[cost]\n{bad}\n");
-        let err = parse("t", &text).unwrap_err();
+        let err = error(parse("t", &text));
         assert!(err.contains(key), "{err}");
     }
-    let err = parse(
+    let err = error(parse(
         "t",
         "[cost]\nrounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 1\n",
-    )
-    .unwrap_err();
+    ));
     assert!(err.contains("equal-rate"), "{err}");
 }
 
@@ -114,7 +118,7 @@ fn bad_matrices_name_the_key() {
             "appears twice",
         ),
     ] {
-        let err = parse("t", text).unwrap_err();
+        let err = error(parse("t", text));
         assert!(err.contains(needle), "{text}: {err}");
     }
 }
@@ -168,7 +172,7 @@ fn unknown_names_are_refused_with_their_key() {
         ),
         ("[token_sizes]\nalgs = [\"hs256\"]\nextra_claim_bytes = []", "token_sizes.algs = \"hs256\""),
     ] {
-        let err = parse("t", text).unwrap_err();
+        let err = error(parse("t", text));
         assert!(err.contains(needle), "{text}: {err}");
     }
     let plan = parse(
