@@ -17,9 +17,7 @@ use authbench_report::vocabulary::StateMeasure;
 
 /// Measures Redis GETs per second.
 pub async fn measure(ctx: &SuiteContext, entry: &CapacityEntry) -> anyhow::Result<StoreCapacity> {
-    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionRedis), 1)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionRedis), 1).await?;
     let url = deployment
         .cluster
         .redis_url()

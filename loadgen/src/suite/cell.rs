@@ -94,7 +94,7 @@ pub fn request_route(auth: Auth) -> &'static str {
 /// brought up first, then trial 1 of each, trial 2 of each, and so on. One cell's failure
 /// stops only that cell; a trial cut short by Ctrl-C is left out.
 pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<anyhow::Result<Cell>> {
-    let mut deployments: Vec<Result<Deployment, String>> = Vec::new();
+    let mut deployments: Vec<anyhow::Result<Deployment>> = Vec::new();
     for plan in plans {
         deployments.push(deploy::start(ctx, &plan.config, users_of(plan)).await);
     }
@@ -133,7 +133,7 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<anyhow
                     trials,
                 })
             }
-            Err(e) => Err(anyhow::Error::msg(e)),
+            Err(e) => Err(e),
         });
     }
     out

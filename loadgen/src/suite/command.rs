@@ -139,8 +139,7 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
             args.password_hash_cost.clone(),
             args.slowdown_us,
             stop_rx,
-        )
-        .map_err(anyhow::Error::msg)?;
+        )?;
         let meta = RunMeta {
             label,
             command: argv,

@@ -1,6 +1,7 @@
 //! What every experiment of a suite run shares: the bench-server binary, one key set and
 //! admin token, where Redis comes from, the run folder, and the stop signal.
 
+use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -87,25 +88,25 @@ impl SuiteContext {
         password_hash_cost: String,
         slowdown_us: u64,
         stop: watch::Receiver<bool>,
-    ) -> Result<SuiteContext, String> {
+    ) -> anyhow::Result<SuiteContext> {
         let keys = tempfile::Builder::new()
             .prefix("authbench-suite-keys.")
             .tempdir()
-            .map_err(|e| format!("creating a key folder: {e}"))?;
+            .context("creating a key folder")?;
         let key_dir = keys.path().join("keys");
         let algs = [JwtAlg::Hs256, JwtAlg::Rs256, JwtAlg::Es256, JwtAlg::EdDsa];
         authbench_contract::keys::create_key_dir(&key_dir, &algs, false)
-            .map_err(|e| format!("creating keys: {e}"))?;
+            .context("creating keys")?;
         let admin_token =
             std::fs::read_to_string(key_dir.join(authbench_contract::keys::ADMIN_TOKEN_FILE))
-                .map_err(|e| format!("reading the admin token: {e}"))?
+                .context("reading the admin token")?
                 .trim()
                 .to_owned();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
+            .context("building the HTTP client")?;
         Ok(SuiteContext {
             bench_server,
             key_dir,

@@ -158,7 +158,7 @@ pub async fn measure(
     for config in configs {
         match deploy::start_with(ctx, config, plan.concurrency, &extra).await {
             Ok(d) => deployments.push(d),
-            Err(e) => out.push((config.clone(), Err(anyhow::Error::msg(e)))),
+            Err(e) => out.push((config.clone(), Err(e))),
         }
     }
     let measured = match pin_all(&deployments, layout.as_ref()) {

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use authbench_contract::backend::CryptoBackend as ServerBackend;
-use authbench_contract::cluster::{
-    BalancerKind, ChildLogs, Cluster, ClusterError, ClusterSpec, RedisMode,
-};
+use authbench_contract::cluster::{BalancerKind, ChildLogs, Cluster, ClusterSpec, RedisMode};
 use authbench_contract::keys::JwtAlg;
 use authbench_contract::policy::Policy as ServerPolicy;
 use authbench_contract::serve::{Revocation as ServerRevocation, StoreKind};
@@ -203,7 +203,7 @@ pub async fn start(
     ctx: &SuiteContext,
     config: &CellConfig,
     users: usize,
-) -> Result<Deployment, String> {
+) -> anyhow::Result<Deployment> {
     start_with(ctx, config, users, &[]).await
 }
 
@@ -213,7 +213,7 @@ pub async fn start_with(
     config: &CellConfig,
     users: usize,
     extra: &[String],
-) -> Result<Deployment, String> {
+) -> anyhow::Result<Deployment> {
     let mut spec = ClusterSpec::new(&ctx.bench_server);
     spec.replicas = config.replicas;
     spec.balancer = server_balancer(config.balancer);
@@ -231,7 +231,7 @@ pub async fn start_with(
     spec.serve_args.extend_from_slice(extra);
     let cluster = Cluster::start(spec)
         .await
-        .map_err(|e: ClusterError| format!("starting {}: {e}", config.describe()))?;
+        .with_context(|| format!("starting {}", config.describe()))?;
     Ok(Deployment {
         cluster,
         config: config.clone(),

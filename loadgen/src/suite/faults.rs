@@ -29,9 +29,7 @@ pub fn fault_times(kind: FaultKind, length: Duration) -> Vec<Duration> {
 
 /// Runs one fault plan.
 pub async fn run(ctx: &SuiteContext, plan: &FaultPlan) -> anyhow::Result<FaultRun> {
-    let mut deployment = deploy::start(ctx, &plan.config, plan.users)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let mut deployment = deploy::start(ctx, &plan.config, plan.users).await?;
     let result = drive(ctx, &mut deployment, plan).await;
     deployment.stop().await;
     result

@@ -20,9 +20,7 @@ pub async fn measure(
     ctx: &SuiteContext,
     plan: &RevocationPlan,
 ) -> anyhow::Result<RevocationWindow> {
-    let deployment = deploy::start(ctx, &plan.config, 2)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let deployment = deploy::start(ctx, &plan.config, 2).await?;
     let replicas = deployment.cluster.replica_urls();
     let result = probe(ctx, plan, &replicas).await;
     deployment.stop().await;

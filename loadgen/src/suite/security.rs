@@ -19,9 +19,8 @@ const USERS: u64 = 50;
 
 /// Logs in [`SAMPLES`] times on a one-replica in-process cluster and inspects the cookies.
 pub async fn measure(ctx: &SuiteContext) -> anyhow::Result<SessionSecurity> {
-    let deployment = deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let deployment =
+        deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize).await?;
     let base = deployment.entry();
     let mut ids = std::collections::HashSet::new();
     let mut first = None;

@@ -64,9 +64,7 @@ pub async fn measure(
     } else {
         entries.min(MAX_USERS)
     };
-    let deployment = deploy::start(ctx, &config, users as usize)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let deployment = deploy::start(ctx, &config, users as usize).await?;
     let result = seed_and_measure(ctx, &deployment, kind, entries, users).await;
     deployment.stop().await;
     result

@@ -44,9 +44,7 @@ pub async fn measure(
         if ctx.stopped() {
             break;
         }
-        let deployment = deploy::start(ctx, &config, 1)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let deployment = deploy::start(ctx, &config, 1).await?;
         let credential = client::login(&ctx.http, &deployment.entry(), config.auth, 0).await;
         deployment.stop().await;
         let credential = credential?;
