@@ -78,10 +78,11 @@ pub async fn run(
             )
             .await
         }
-        LoadModel::Closed { concurrency } => Ok((
-            closed_loop(&ctx, *concurrency, start, warmup_end, stop_rx.clone()).await,
-            0,
-        )),
+        LoadModel::Closed { concurrency } => {
+            closed_loop(&ctx, *concurrency, start, warmup_end, stop_rx.clone())
+                .await
+                .map(|sent| (sent, 0))
+        }
     };
     let partial = *stop_rx.borrow();
     let elapsed = start.elapsed();
@@ -180,15 +181,28 @@ async fn open_loop(
     });
     // A panicking dispatcher drops `jobs_tx` while unwinding, so the workers still drain the
     // queue and stop; the run then fails instead of passing as one that dispatched nothing.
-    let counts = dispatcher_outcome(dispatcher.await);
-    while users.join_next().await.is_some() {}
-    counts
+    let counts = task_outcome("dispatcher", dispatcher.await);
+    let workers = join_workers(&mut users).await;
+    counts.and_then(|counts| workers.map(|()| counts))
 }
 
-/// Maps the dispatcher task's join result to the run's: a panic (with its message, when it
-/// is a string) or a cancellation is an error naming the dispatcher, never a run that
-/// dispatched nothing.
-fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> anyhow::Result<T> {
+/// Waits for every worker. A worker that panicked fails the run (the first panic's message
+/// is the error) instead of passing as a run whose users quietly sent less.
+async fn join_workers(users: &mut JoinSet<()>) -> anyhow::Result<()> {
+    let mut first = Ok(());
+    while let Some(joined) = users.join_next().await {
+        let outcome = task_outcome("worker", joined);
+        if first.is_ok() {
+            first = outcome;
+        }
+    }
+    first
+}
+
+/// Maps a task's join result to the run's: a panic (with its message, when it is a string)
+/// or a cancellation is an error naming the task (`dispatcher`, `worker`), never a run that
+/// silently sent less.
+fn task_outcome<T>(task: &str, joined: Result<T, tokio::task::JoinError>) -> anyhow::Result<T> {
     joined.map_err(|e| {
         if e.is_panic() {
             let payload = e.into_panic();
@@ -197,11 +211,11 @@ fn dispatcher_outcome<T>(joined: Result<T, tokio::task::JoinError>) -> anyhow::R
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
             match message {
-                Some(message) => anyhow!("the dispatcher task panicked: {message}"),
-                None => anyhow!("the dispatcher task panicked"),
+                Some(message) => anyhow!("the {task} task panicked: {message}"),
+                None => anyhow!("the {task} task panicked"),
             }
         } else {
-            anyhow::Error::new(e).context("the dispatcher task did not finish")
+            anyhow::Error::new(e).context(format!("the {task} task did not finish"))
         }
     })
 }
@@ -217,7 +231,7 @@ async fn closed_loop(
     start: Instant,
     warmup_end: Instant,
     stop: watch::Receiver<bool>,
-) -> u64 {
+) -> anyhow::Result<u64> {
     let deadline = match ctx.plan.stop {
         StopAt::Duration { length } => Some(start + length),
         StopAt::Requests { .. } => None,
@@ -254,25 +268,27 @@ async fn closed_loop(
             finish_worker(&ctx, &mut worker, &stop).await;
         });
     }
-    while users.join_next().await.is_some() {}
-    next_index.load(Relaxed)
+    join_workers(&mut users).await?;
+    Ok(next_index.load(Relaxed))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::dispatcher_outcome;
+    use tokio::task::JoinSet;
+
+    use super::{join_workers, task_outcome};
 
     #[tokio::test]
     async fn a_finished_dispatcher_passes_its_counts_through() {
         let joined = tokio::task::spawn_blocking(|| (7u64, 2u64)).await;
-        assert_eq!(dispatcher_outcome(joined).unwrap(), (7, 2));
+        assert_eq!(task_outcome("dispatcher", joined).unwrap(), (7, 2));
     }
 
     #[tokio::test]
     async fn a_panicking_dispatcher_fails_the_run_with_the_panic_message() {
         let joined =
             tokio::task::spawn_blocking(|| -> (u64, u64) { panic!("schedule broke") }).await;
-        let err = dispatcher_outcome(joined).expect_err("a panic is an error");
+        let err = task_outcome("dispatcher", joined).expect_err("a panic is an error");
         assert_eq!(
             format!("{err:#}"),
             "the dispatcher task panicked: schedule broke"
@@ -285,7 +301,7 @@ mod tests {
         let joined =
             tokio::task::spawn_blocking(move || -> (u64, u64) { panic!("stage {stage} broke") })
                 .await;
-        let err = dispatcher_outcome(joined).expect_err("a panic is an error");
+        let err = task_outcome("dispatcher", joined).expect_err("a panic is an error");
         assert_eq!(
             format!("{err:#}"),
             "the dispatcher task panicked: stage 3 broke"
@@ -296,7 +312,7 @@ mod tests {
     async fn a_cancelled_dispatcher_fails_the_run() {
         let task = tokio::spawn(std::future::pending::<(u64, u64)>());
         task.abort();
-        let err = dispatcher_outcome(task.await).expect_err("a cancelled task is an error");
+        let err = task_outcome("dispatcher", task.await).expect_err("a cancelled task is an error");
         assert_eq!(err.to_string(), "the dispatcher task did not finish");
         // The join error is kept as the cause.
         assert!(
@@ -304,5 +320,43 @@ mod tests {
                 .is_some_and(|e| e.is_cancelled()),
             "{err:#}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_worker_fails_the_run_after_the_others_finish() {
+        let mut users = JoinSet::new();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        for i in 0..3 {
+            let done = done_tx.clone();
+            users.spawn(async move {
+                if i == 1 {
+                    panic!("worker {i} broke");
+                }
+                let _ = done.send(i);
+            });
+        }
+        drop(done_tx);
+        let err = join_workers(&mut users)
+            .await
+            .expect_err("a panic is an error");
+        assert_eq!(
+            format!("{err:#}"),
+            "the worker task panicked: worker 1 broke"
+        );
+        let mut finished = Vec::new();
+        while let Some(i) = done_rx.recv().await {
+            finished.push(i);
+        }
+        finished.sort_unstable();
+        assert_eq!(finished, [0, 2], "the other workers ran to the end");
+    }
+
+    #[tokio::test]
+    async fn workers_that_finish_pass() {
+        let mut users = JoinSet::new();
+        for _ in 0..3 {
+            users.spawn(async {});
+        }
+        join_workers(&mut users).await.unwrap();
     }
 }
