@@ -1,10 +1,12 @@
 //! `--inject-cpu-us`: a deliberate, known slowdown of every credential check — the knob that
 //! shows the CI regression gate (`loadgen compare`) catching a regression.
 //!
-//! With `--inject-cpu-us N` every session lookup and every JWT verification first spins for
-//! N µs on the monotonic clock. It spins rather than sleeps, so the slowdown costs CPU the
-//! way a slower verification would: it shows in CPU per request and in throughput, not only
-//! in latency. It is 0 (off, not even a clock read) unless asked for; real measurements never
+//! With `--inject-cpu-us N` every session lookup and every JWT verification first spins until
+//! its thread has used N µs of CPU (the thread's CPU clock, `CLOCK_THREAD_CPUTIME_ID`). It
+//! spins rather than sleeps, so the slowdown costs CPU the way a slower verification would:
+//! it shows in CPU per request and in throughput, not only in latency. Counting the thread's
+//! CPU rather than wall time keeps the injected cost exact when the replica is preempted
+//! mid-burn (on a busy machine a wall-clock spin is charged less CPU than asked). It is 0 (off, not even a clock read) unless asked for; real measurements never
 //! set it. Each burn is counted in `/metrics` (`authbench_injected_cpu_checks_total`,
 //! `authbench_injected_cpu_seconds_total`).
 
@@ -35,14 +37,22 @@ impl CpuBurn {
         self.per_check
     }
 
-    /// Spins until `per_check` has passed on the monotonic clock; returns the time spent (at
-    /// least `per_check`; zero, without reading the clock, when off).
+    /// Spins until this thread has used `per_check` of CPU; returns the CPU spent (at least
+    /// `per_check`; zero, without reading the clock, when off). Where the thread's CPU clock
+    /// cannot be read, it falls back to the monotonic clock.
     pub fn burn(&self) -> Duration {
         if self.is_off() {
             return Duration::ZERO;
         }
-        let started = Instant::now();
-        self.burn_with(|| started.elapsed())
+        match thread_cpu_time() {
+            Some(started) => self.burn_with(|| {
+                thread_cpu_time().map_or(self.per_check, |now| now.saturating_sub(started))
+            }),
+            None => {
+                let started = Instant::now();
+                self.burn_with(|| started.elapsed())
+            }
+        }
     }
 
     /// [`burn`](Self::burn) with an injected clock: `elapsed` returns the time since the burn
@@ -61,6 +71,12 @@ impl CpuBurn {
             spins = std::hint::black_box(spins.wrapping_add(1));
         }
     }
+}
+
+/// CPU time used by the calling thread so far, if the clock can be read.
+fn thread_cpu_time() -> Option<Duration> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    Some(Duration::from(now))
 }
 
 #[cfg(test)]
@@ -94,6 +110,12 @@ mod tests {
     #[test]
     fn the_real_clock_spends_at_least_the_budget() {
         let burn = CpuBurn::new(Duration::from_micros(200));
+        let before = thread_cpu_time().expect("Linux has a thread CPU clock");
         assert!(burn.burn() >= Duration::from_micros(200));
+        let used = thread_cpu_time().expect("Linux has a thread CPU clock") - before;
+        assert!(
+            used >= Duration::from_micros(200),
+            "the thread used {used:?} of CPU"
+        );
     }
 }

@@ -449,11 +449,8 @@ fn the_gate_catches_an_injected_slowdown_of_about_its_size() {
     let jwt_cpu = metric(&cell("equal-rate/jwt-hs256/r1"), "cpu");
     assert_eq!(jwt_cpu["verdict"], "regressed", "{jwt_cpu}");
     let added = jwt_cpu["candidate"].as_f64().unwrap() - jwt_cpu["baseline"].as_f64().unwrap();
-    // The burn spins on the monotonic clock, so a replica preempted during it gets less CPU
-    // than the injected wall time: on 2 cores shared with loadgen and the cluster, 0.58× was
-    // seen in CI. The lower bound only has to keep "about its size" apart from noise.
     assert!(
-        (0.35 * SLOWDOWN_US..1.6 * SLOWDOWN_US).contains(&added),
+        (0.6 * SLOWDOWN_US..1.6 * SLOWDOWN_US).contains(&added),
         "added CPU per request {added:.0} µs for an injected {SLOWDOWN_US} µs"
     );
     // Requests without a credential burn nothing: whatever the baseline moved is noise, far
