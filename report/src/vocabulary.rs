@@ -13,7 +13,7 @@
 //! and, where the report needs a human phrase instead of the name, one `label()`.
 //!
 //! Conversions to bench-server's own enums live next to the code that starts servers
-//! ([`super::deploy`]).
+//! (loadgen's `suite::deploy`).
 
 use std::fmt;
 use std::str::FromStr;

@@ -3,11 +3,12 @@
 //!
 //! Data flows one way: [`matrix`] (TOML) → [`matrix::SuitePlan`] → the experiments
 //! ([`cell`], [`cost`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
-//! reading the servers' own counters through [`scrape`] → [`SuiteRun`](authbench_report::model::SuiteRun) → `run.json`
-//! and the report.
+//! reading the servers' own counters through [`scrape`] →
+//! [`SuiteRun`](authbench_report::model::SuiteRun) → `run.json` and the report.
 //!
-//! * [`model`] — the run document (`run.json`) every later step reads.
-//! * [`vocabulary`] — its closed sets of names (algorithms, strategies, balancers…) as enums.
+//! The run document and its vocabulary are [`authbench_report::model`] and
+//! [`authbench_report::vocabulary`].
+//!
 //! * [`matrix`] — the matrix file and its expansion.
 //! * [`scrape`] — replica `/metrics`, balancer CPU from `/proc`, Redis `INFO`.
 

@@ -3,7 +3,7 @@
 //! `$GITHUB_STEP_SUMMARY`) and `report.html` (self-contained: inline CSS and SVG, no
 //! scripts, nothing fetched).
 //!
-//! Everything here is a pure function of a [`SuiteRun`]; only [`write`] and [`load`] touch
+//! Everything here is a pure function of a [`SuiteRun`]; only [`write()`] and [`load`] touch
 //! the file system.
 //!
 //! * [`agreement`] — how the verdicts of several runs agree;
@@ -15,7 +15,7 @@
 //! * [`markup`] — the report as one document, rendered through a [`markup::Markup`] per
 //!   format: [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by
 //!   [`svg`];
-//! * [`format`] — units and numbers; `example` — synthetic runs for tests (with the
+//! * [`format`](mod@format) — units and numbers; `example` — synthetic runs for tests (with the
 //!   `fixtures` feature, for other crates' tests too).
 
 pub mod agreement;
