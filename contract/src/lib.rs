@@ -13,6 +13,7 @@
 //!   generating key material, the admin token, atomic 0600 writes;
 //! * [`backend`] — the JWT crypto backend as a flag value;
 //! * [`policy`] — balancing policies and the cookies they read;
+//! * [`link`] — `bench-server link`'s flags: a TCP hop with a delay, and its value types;
 //! * [`cluster`] — N replica processes, optional Redis and a balancer (built-in, HAProxy,
 //!   nginx) as children that die with the cluster, with faults on demand;
 //! * [`shutdown_signal`] — Ctrl-C or SIGTERM; [`redact_url`] — passwords out of messages;
@@ -21,6 +22,7 @@
 pub mod backend;
 pub mod cluster;
 pub mod keys;
+pub mod link;
 pub mod policy;
 pub mod require;
 pub mod serve;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::measure::{Percentiles, Second};
+pub use crate::network::{Hop, HopRtt, Network, NetworkProfile};
 pub use crate::vocabulary::{
     Alg, Auth, Balancer, CryptoBackend, FaultKind, Policy, Revocation, StateKind, Store, Trigger,
 };
@@ -153,6 +154,9 @@ pub struct CellConfig {
     pub balancer: Balancer,
     /// Balancer policy (`none` without a balancer).
     pub policy: Policy,
+    /// Network distance between the tiers (absent: loopback, as in runs before it existed).
+    #[serde(default, skip_serializing_if = "Network::is_loopback")]
+    pub network: Network,
 }
 
 impl CellConfig {
@@ -181,6 +185,9 @@ impl CellConfig {
                 self.replicas, self.balancer, self.policy
             ));
         }
+        if !self.network.is_loopback() {
+            out.push_str(&format!(" · {}", self.network.describe()));
+        }
         out
     }
 
@@ -207,6 +214,9 @@ impl CellConfig {
         s.push_str(&format!("/r{}", self.replicas));
         if self.balancer != Balancer::None {
             s.push_str(&format!("-{}-{}", self.balancer, self.policy));
+        }
+        if !self.network.is_loopback() {
+            s.push_str(&format!("@{}", self.network.slug()));
         }
         s
     }
@@ -251,6 +261,10 @@ pub struct Cell {
     /// Measured trials, in the order run. With several trials, the trials of a group's cells
     /// took turns (trial 1 of each cell, then trial 2 …), so equal indices ran side by side.
     pub trials: Vec<Trial>,
+    /// Round trips measured through each hop's link when the cell started (empty on
+    /// loopback).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<HopRtt>,
 }
 
 /// One measured trial of a cell.

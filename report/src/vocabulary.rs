@@ -404,3 +404,20 @@ mod tests {
         assert!("hs256".parse::<Alg>().is_err());
     }
 }
+
+vocabulary! {
+    /// How far apart the tiers of a cell are (see [`crate::network`] for each profile's
+    /// delays).
+    pub enum NetworkProfile {
+        /// Every tier on loopback, no added delay.
+        Loopback = "loopback",
+        /// Tiers in one availability zone.
+        SameZone = "same-zone",
+        /// The store in another zone of the region.
+        CrossZone = "cross-zone",
+        /// The store in another region.
+        CrossRegionStore = "cross-region-store",
+        /// Delays given hop by hop.
+        Custom = "custom",
+    }
+}

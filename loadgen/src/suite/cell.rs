@@ -122,6 +122,7 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<anyhow
     for ((plan, deployment), trials) in plans.iter().zip(deployments).zip(measured) {
         out.push(match deployment {
             Ok(deployment) => {
+                let hops = deployment.hops.clone();
                 deployment.stop().await;
                 trials.map(|trials| Cell {
                     id: plan.id.clone(),
@@ -131,6 +132,7 @@ pub async fn run_together(ctx: &SuiteContext, plans: &[&CellPlan]) -> Vec<anyhow
                     users: users_of(plan),
                     warmup_seconds: Some(plan.warmup.as_secs_f64()),
                     trials,
+                    hops,
                 })
             }
             Err(e) => Err(e),

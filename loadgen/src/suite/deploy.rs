@@ -14,7 +14,7 @@ use authbench_contract::serve::{Revocation as ServerRevocation, StoreKind};
 use super::context::{RedisSource, SuiteContext};
 use super::scrape::{self, RedisSnapshot, ReplicaSnapshot};
 use authbench_report::model::{
-    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store,
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, HopRtt, Policy, Revocation, Store,
 };
 
 // The run document's names, as bench-server's own types: every variant maps, so a name
@@ -79,6 +79,8 @@ pub struct Deployment {
     pub cluster: Cluster,
     /// What it runs.
     pub config: CellConfig,
+    /// Round trips measured through each hop's link at start (empty on loopback).
+    pub hops: Vec<HopRtt>,
 }
 
 /// Everything counted at one instant.
@@ -235,6 +237,7 @@ pub async fn start_with(
     Ok(Deployment {
         cluster,
         config: config.clone(),
+        hops: Vec::new(),
     })
 }
 

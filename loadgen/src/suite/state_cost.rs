@@ -13,7 +13,8 @@ use super::client::{self, Credential};
 use super::context::SuiteContext;
 use super::deploy::{self, Deployment};
 use authbench_report::model::{
-    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, StateCost, StateKind, Store,
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Network, Policy, Revocation, StateCost,
+    StateKind, Store,
 };
 use authbench_report::vocabulary::StateMeasure;
 
@@ -42,6 +43,7 @@ pub fn config_of(what: StateMeasure) -> CellConfig {
         replicas: 1,
         balancer: Balancer::None,
         policy: Policy::None,
+        network: Network::default(),
     }
 }
 

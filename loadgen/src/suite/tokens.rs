@@ -5,7 +5,7 @@ use super::client;
 use super::context::SuiteContext;
 use super::deploy;
 use authbench_report::model::{
-    Alg, Auth, Balancer, CellConfig, CryptoBackend, Policy, Revocation, Store, TokenSize,
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Network, Policy, Revocation, Store, TokenSize,
 };
 
 fn config(auth: Auth, alg: Option<Alg>, extra_claim_bytes: usize) -> CellConfig {
@@ -20,6 +20,7 @@ fn config(auth: Auth, alg: Option<Alg>, extra_claim_bytes: usize) -> CellConfig 
         replicas: 1,
         balancer: Balancer::None,
         policy: Policy::None,
+        network: Network::default(),
     }
 }
 

@@ -129,6 +129,7 @@ pub fn config(auth: Auth) -> CellConfig {
         replicas: 1,
         balancer: Balancer::None,
         policy: Policy::RoundRobin,
+        network: Default::default(),
     }
 }
 
@@ -219,6 +220,7 @@ impl RunBuilder {
             users: 100,
             warmup_seconds: None,
             trials,
+            hops: Vec::new(),
         });
         self
     }

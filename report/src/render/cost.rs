@@ -159,6 +159,7 @@ mod tests {
                 replicas: 1,
                 balancer: Balancer::None,
                 policy: Policy::None,
+                network: Default::default(),
             },
             rounds: samples.len(),
             baseline_us: 20.0,

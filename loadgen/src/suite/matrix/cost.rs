@@ -6,7 +6,7 @@ use anyhow::bail;
 use serde::Deserialize;
 
 use super::{secs, CellPlan};
-use authbench_report::model::{Auth, Balancer, CellConfig, Policy};
+use authbench_report::model::{Auth, Balancer, CellConfig, Network, Policy};
 
 /// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -61,6 +61,8 @@ pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> anyhow::Result
             replicas: 1,
             balancer: Balancer::None,
             policy: Policy::None,
+            // CPU per request does not depend on distance; links would only share the cores.
+            network: Network::default(),
             ..cell.config.clone()
         };
         if config.auth != Auth::None && !configs.contains(&config) {

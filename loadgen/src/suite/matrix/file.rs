@@ -1,5 +1,8 @@
 //! What a matrix file holds, as parsed from TOML before expansion into plans.
 
+use std::collections::BTreeMap;
+
+use super::network::NetworkEntry;
 use super::*;
 
 /// A scalar or a list of them.
@@ -125,6 +128,9 @@ pub struct Entry {
     pub triggers: Option<OneOrMany<String>>,
     /// Revocation: how long to probe, seconds.
     pub observe: Option<f64>,
+    /// Network profiles: `loopback` (default), `same-zone`, `cross-zone`,
+    /// `cross-region-store`, `custom`.
+    pub network: Option<OneOrMany<String>>,
 }
 
 /// `[state_cost]`.
@@ -182,4 +188,8 @@ pub struct MatrixFile {
     pub store_capacity: Option<CapacityEntry>,
     /// The added-cost part.
     pub cost: Option<CostEntry>,
+    /// Hop delays of network profiles, overriding the built-in ones (`[networks.same-zone]`)
+    /// or giving `custom` its own.
+    #[serde(default)]
+    pub networks: BTreeMap<String, NetworkEntry>,
 }

@@ -6,7 +6,7 @@
 //! dropped before duplicates are removed (sessions have no JWT algorithm; a JWT without
 //! revocation keeps no state, so its store does not matter).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, Load, Policy, Revocation, Store,
     Trigger,
 };
+use authbench_report::network::{Network, NetworkProfile};
 use authbench_report::vocabulary::StateMeasure;
 
 /// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
@@ -27,7 +28,9 @@ pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
 pub const QUICK_MATRIX: &str = include_str!("../../../matrices/quick.toml");
 
 mod file;
+mod network;
 pub use file::*;
+pub use network::NetworkEntry;
 
 /// A load cell to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +194,11 @@ fn each_of<T: Copy + fmt::Display>(
 }
 
 /// Every configuration an entry describes, normalised and without duplicates.
-fn configs(entry: &Entry, section: &str) -> anyhow::Result<Vec<CellConfig>> {
+fn configs(
+    entry: &Entry,
+    section: &str,
+    profiles: &BTreeMap<NetworkProfile, Network>,
+) -> anyhow::Result<Vec<CellConfig>> {
     let auths = OneOrMany::values(&entry.auth, Auth::Jwt);
     let stores = OneOrMany::values(&entry.store, Store::Memory);
     let key = |name: &str| format!("{section}.{name}");
@@ -228,32 +235,36 @@ fn configs(entry: &Entry, section: &str) -> anyhow::Result<Vec<CellConfig>> {
         Policy::RoundRobin,
         &balancing,
     )?;
+    let networks = network::of_entry(&entry.network, section, profiles)?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    for &auth in &auths {
-        for &store in &stores {
-            for &alg in &algs {
-                for &revocation in &revocations {
-                    for &backend in &backends {
-                        for &extra in &extras {
-                            for &n in &replicas {
-                                for &balancer in &balancers {
-                                    for &policy in &policies {
-                                        let config = normalise(CellConfig {
-                                            auth,
-                                            store,
-                                            alg: Some(alg),
-                                            revocation: Some(revocation),
-                                            crypto_backend: Some(backend),
-                                            extra_claim_bytes: extra,
-                                            replicas: n,
-                                            balancer,
-                                            policy,
-                                        });
-                                        check(&config, section)?;
-                                        let key = format!("{config:?}");
-                                        if seen.insert(key) {
-                                            out.push(config);
+    for &network in &networks {
+        for &auth in &auths {
+            for &store in &stores {
+                for &alg in &algs {
+                    for &revocation in &revocations {
+                        for &backend in &backends {
+                            for &extra in &extras {
+                                for &n in &replicas {
+                                    for &balancer in &balancers {
+                                        for &policy in &policies {
+                                            let config = normalise(CellConfig {
+                                                auth,
+                                                store,
+                                                alg: Some(alg),
+                                                revocation: Some(revocation),
+                                                crypto_backend: Some(backend),
+                                                extra_claim_bytes: extra,
+                                                replicas: n,
+                                                balancer,
+                                                policy,
+                                                network,
+                                            });
+                                            check(&config, section)?;
+                                            let key = format!("{config:?}");
+                                            if seen.insert(key) {
+                                                out.push(config);
+                                            }
                                         }
                                     }
                                 }
@@ -321,6 +332,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
     if d.trials == 0 {
         bail!("defaults.trials must be at least 1");
     }
+    let profiles = network::profiles(&file.networks)?;
     let mut cells = Vec::new();
     let mut ids = BTreeSet::new();
     for (i, entry) in file.cells.iter().enumerate() {
@@ -356,7 +368,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         if trials == 0 {
             bail!("{section}.trials must be at least 1");
         }
-        for config in configs(entry, &section)? {
+        for config in configs(entry, &section, &profiles)? {
             let id = format!("{group}/{}", config.slug());
             if !ids.insert(id.clone()) {
                 bail!("{section}: cell {id} appears twice");
@@ -383,7 +395,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
             Trigger::Logout,
             Trigger::ALL,
         )?;
-        for config in configs(entry, &section)? {
+        for config in configs(entry, &section, &profiles)? {
             if config.auth == Auth::None {
                 bail!("{section}: auth = \"none\" has nothing to revoke");
             }
@@ -416,7 +428,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
             FaultKind::ALL,
         )?;
         for kind in kinds {
-            for config in configs(entry, &section)? {
+            for config in configs(entry, &section, &profiles)? {
                 let restart_redis = kind == FaultKind::RestartRedis;
                 if restart_redis && config.store != Store::Redis {
                     continue;

@@ -188,3 +188,60 @@ fn unknown_names_are_refused_with_their_key() {
     );
     assert_eq!(plan.token_sizes.unwrap().algs, [Alg::EdDsa, Alg::Hs256]);
 }
+
+#[test]
+fn network_profiles_multiply_and_take_the_matrix_overrides() {
+    let plan = parse(
+        "t",
+        "[[cells]]\ngroup = \"equal-rate\"\nauth = [\"none\", \"session\"]\nstore = \"redis\"\n\
+         network = [\"loopback\", \"same-zone\", \"custom\"]\n\
+         [networks.same-zone]\nstore = \"0.3ms\"\n\
+         [networks.custom]\nstore = \"2ms\"\n\
+         [cost]\nrounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 1\n",
+    )
+    .unwrap();
+    let ids: Vec<&str> = plan.cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "equal-rate/healthz/r1",
+            "equal-rate/session-redis/r1",
+            "equal-rate/healthz/r1@same-zone-c250-b100-s300",
+            "equal-rate/session-redis/r1@same-zone-c250-b100-s300",
+            "equal-rate/healthz/r1@custom-c0-b0-s2000",
+            "equal-rate/session-redis/r1@custom-c0-b0-s2000",
+        ]
+    );
+    let same = plan.cells[3].config.network;
+    assert_eq!((same.client_us, same.store_us), (250, 300));
+    // The cost part measures CPU, which distance does not change: once, on loopback.
+    let cost = plan.cost.unwrap();
+    assert_eq!(cost.configs.len(), 1);
+    assert!(cost.configs[0].network.is_loopback());
+
+    let cell = |network: &str, tables: &str| {
+        error(parse(
+            "t",
+            &format!("[[cells]]\nauth = \"jwt\"\nnetwork = {network}\n{tables}"),
+        ))
+    };
+    let err = cell("\"moon\"", "");
+    assert!(
+        err.contains("cells[0].network: \"moon\" is not one of loopback"),
+        "{err}"
+    );
+    let err = cell("\"custom\"", "");
+    assert!(
+        err.contains("needs its delays: add [networks.custom]"),
+        "{err}"
+    );
+    let err = cell("\"same-zone\"", "[networks.same-zone]\nstore = \"-1ms\"\n");
+    assert!(
+        err.contains("networks.same-zone.store: '-1ms' is negative"),
+        "{err}"
+    );
+    let err = cell("\"same-zone\"", "[networks.same-zone]\nstore = \"20s\"\n");
+    assert!(err.contains("above the 10 s"), "{err}");
+    let err = cell("\"same-zone\"", "[networks.loopback]\nstore = \"1ms\"\n");
+    assert!(err.contains("loopback has no delays"), "{err}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::measure::{Percentiles, Second};
 use crate::model::{
-    Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Latency, Load, Policy,
+    Alg, Auth, Balancer, Cell, CellConfig, CpuCost, CryptoBackend, Latency, Load, Network, Policy,
     Revocation, SpectrumPoint, Store, Trial, WireBytes,
 };
 
@@ -254,6 +254,7 @@ pub(super) fn config(
         replicas: 1,
         balancer: Balancer::None,
         policy: Policy::RoundRobin,
+        network: Network::default(),
     }
 }
 
@@ -292,6 +293,7 @@ pub(super) fn cell(id: &str, group: &str, config: CellConfig, load: Load, spec: 
                 t
             })
             .collect(),
+        hops: Vec::new(),
     }
 }
 
