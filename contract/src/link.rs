@@ -142,7 +142,7 @@ impl FromStr for Bandwidth {
             _ => return Err(bad()),
         };
         let bits = value * scale;
-        if !(bits.is_finite() && bits >= 1.0 && bits <= 1e12) {
+        if !(bits.is_finite() && (1.0..=1e12).contains(&bits)) {
             return Err(format!("'{text}' must be between 1bit and 1000gbit"));
         }
         Ok(Bandwidth {
