@@ -1,4 +1,4 @@
-//! Command-line interface: `bench-server serve`, `keys`, `balance` and `cluster`.
+//! Command-line interface: `bench-server serve`, `keys`, `balance`, `cluster` and `link`.
 //!
 //! Every `serve` flag can also be set by an environment variable (`AUTHBENCH_*`), so that a
 //! cluster can pass one configuration to all replicas.
@@ -17,6 +17,7 @@ use crate::jwt::keys::create_key_dir;
 use crate::jwt::JwtAlg;
 use crate::state::AppState;
 
+pub use authbench_contract::link::LinkArgs;
 pub use authbench_contract::serve::ServeArgs;
 
 /// Session-ID and JWT authentication, served side by side for measurement.
@@ -39,6 +40,8 @@ pub enum Command {
     Balance(BalanceArgs),
     /// Run N replicas (and optionally Redis) behind a balancer until Ctrl-C.
     Cluster(Box<ClusterArgs>),
+    /// Forward TCP to an upstream with a one-way delay (a network hop between tiers).
+    Link(Box<LinkArgs>),
 }
 
 impl From<&ServeArgs> for ServerConfig {
@@ -113,6 +116,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             // the process, so their parent-death signal fires exactly when the cluster dies.
             let runtime = runtime(Some(1))?;
             runtime.block_on(crate::cluster::command::cluster(*args))
+        }
+        Command::Link(args) => {
+            init_tracing();
+            // The forwarding runs on threads of its own; the runtime only accepts and serves
+            // the admin port.
+            let runtime = runtime(Some(1))?;
+            runtime.block_on(crate::link::command::link(*args))
         }
     }
 }

@@ -15,7 +15,7 @@
 //!
 //! ## Layout
 //!
-//! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`) and the entry point the binary
+//! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`, `link`) and the entry point the binary
 //!   calls;
 //! * [`config`] — the validated replica configuration;
 //! * [`state`] — shared state built from the configuration;
@@ -31,7 +31,9 @@
 //! * [`balance`] — the built-in load balancer (`bench-server balance`): policies, pooled
 //!   keep-alive proxying, health checks, its own metrics;
 //! * [`cluster`] — `bench-server cluster`: N replica processes, optional Redis and a balancer
-//!   as children that die with the cluster.
+//!   as children that die with the cluster;
+//! * [`link`] — `bench-server link`: a TCP hop with a one-way delay, jitter, bandwidth and
+//!   fault toxics, put between tiers to give them a network distance.
 //!
 //! What the load generator shares with the server without linking it — the `serve` flags,
 //! the key-directory format, balancing policies and the cluster launcher — is the
@@ -49,6 +51,7 @@ pub mod edge;
 pub mod error;
 pub mod json_body;
 pub mod jwt;
+pub mod link;
 pub mod metrics;
 pub mod process_stats;
 pub mod routes;

@@ -113,7 +113,8 @@ pub struct Bandwidth {
 impl Bandwidth {
     /// How long `bytes` take to go out at this rate.
     pub fn transmit_time(self, bytes: usize) -> Duration {
-        Duration::from_secs_f64(bytes as f64 * 8.0 / self.bits_per_second as f64)
+        let nanos = (bytes as u128 * 8 * 1_000_000_000).div_ceil(u128::from(self.bits_per_second));
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
 
