@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use authbench_report::model::{Auth, FaultKind, Revocation, SuiteRun};
+use authbench_report::model::{Auth, FaultKind, Hop, Revocation, SuiteRun};
 
 const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
 
@@ -298,6 +298,101 @@ fn a_small_matrix_writes_a_complete_run_folder() {
         "a JWT is accepted by the surviving replica: {:?}",
         fault.trial.unauthorized
     );
+}
+
+const NETWORK: &str = r#"
+[defaults]
+seconds = 0.4
+warmup = 0.2
+rate = 200
+users = 10
+
+[[cells]]
+group = "equal-rate"
+auth = ["none", "session"]
+store = "redis"
+network = "same-zone"
+
+[[cells]]
+group = "balancing"
+auth = "jwt"
+replicas = 2
+balancer = "builtin"
+network = "custom"
+
+[networks.custom]
+balancer = "300us"
+"#;
+
+/// A cell at `same-zone` runs through links: each hop's round trip is measured at start and
+/// recorded, and what loadgen sent is still exactly what the replicas counted.
+#[test]
+fn a_same_zone_cell_records_the_round_trip_of_each_hop() {
+    let _serial = one_at_a_time();
+    let redis = have("redis-server");
+    if redis_required() {
+        assert!(
+            redis,
+            "AUTHBENCH_REQUIRE_REDIS requires redis-server but it is missing"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let matrix = tmp.path().join("network.toml");
+    std::fs::write(&matrix, NETWORK).unwrap();
+    let output = suite(&matrix, "net", tmp.path(), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run = read_run(&only_run_dir(&tmp.path().join("net")));
+    let hop = |cell: &authbench_report::model::Cell, hop: Hop| {
+        cell.hops
+            .iter()
+            .find(|h| h.hop == hop)
+            .unwrap_or_else(|| panic!("{}: no {hop} hop in {:?}", cell.id, cell.hops))
+            .clone()
+    };
+    for cell in &run.cells {
+        let trial = &cell.trials[0];
+        assert!(trial.requests > 0 && trial.errors == 0, "{}", cell.id);
+        assert_eq!(trial.server_counted, Some(trial.exchanges), "{}", cell.id);
+    }
+    // A link never releases a byte early: the round trip through a hop is at least twice
+    // its delay more than the direct one (an upper bound would be timing luck).
+    let healthz = run
+        .cells
+        .iter()
+        .find(|c| c.id == "equal-rate/healthz/r1@same-zone")
+        .unwrap();
+    let client = hop(healthz, Hop::Client);
+    assert_eq!(client.delay_us, 250);
+    assert!(client.added_us() >= 500.0, "{client:?}");
+    assert!(healthz.trials[0].latency.corrected.p50_us >= 500);
+    if redis {
+        let session = run
+            .cells
+            .iter()
+            .find(|c| c.id == "equal-rate/session-redis/r1@same-zone")
+            .unwrap();
+        let store = hop(session, Hop::Store);
+        assert_eq!((store.delay_us, store.to.as_str()), (250, "redis"));
+        assert!(store.added_us() >= 500.0, "{store:?}");
+        // A session lookup crosses the store hop once per request: 0.5 ms more at least.
+        assert!(
+            session.trials[0].latency.corrected.p50_us
+                >= healthz.trials[0].latency.corrected.p50_us + 400,
+            "{} vs {}",
+            session.trials[0].latency.corrected.p50_us,
+            healthz.trials[0].latency.corrected.p50_us
+        );
+    }
+    let balanced = run.cells.iter().find(|c| c.group == "balancing").unwrap();
+    let backends: Vec<&str> = balanced
+        .hops
+        .iter()
+        .filter(|h| h.hop == Hop::Balancer)
+        .map(|h| h.to.as_str())
+        .collect();
+    assert_eq!(backends, ["r0", "r1"]);
+    assert!(balanced.hops.iter().all(|h| h.hop == Hop::Balancer));
 }
 
 #[test]

@@ -14,9 +14,10 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{BalancerKind, ChildLogs, Cluster, ClusterSpec, RedisMode};
+use super::{BalancerKind, ChildLogs, Cluster, ClusterSpec, NetworkDelays, RedisMode};
 use crate::balance::Policy;
 use crate::config::DurationArg;
+use authbench_contract::link::DelayArg;
 
 /// Flags of `cluster`.
 #[derive(Debug, Clone, Args)]
@@ -49,7 +50,16 @@ pub struct ClusterArgs {
     /// Bound on starting every part.
     #[arg(long, default_value = "10s")]
     pub startup_timeout: DurationArg,
-    /// Print one JSON line (entry, replicas, redis, balancer, pids) instead of text.
+    /// One-way delay of a link between the client and the entry (e.g. `250us`; 0: none).
+    #[arg(long, default_value = "0us")]
+    pub client_delay: DelayArg,
+    /// One-way delay of a link between the balancer and each replica.
+    #[arg(long, default_value = "0us")]
+    pub balancer_delay: DelayArg,
+    /// One-way delay of a link between the replicas and Redis.
+    #[arg(long, default_value = "0us")]
+    pub store_delay: DelayArg,
+    /// Print one JSON line (entry, replicas, redis, balancer, links, pids) instead of text.
     #[arg(long)]
     pub json: bool,
     /// The bench-server binary for replicas and the built-in balancer (default: this one).
@@ -85,6 +95,11 @@ impl ClusterArgs {
             balancer_threads: self.balancer_threads,
             startup_timeout: self.startup_timeout.0,
             child_logs: ChildLogs::Inherit,
+            network: NetworkDelays {
+                client: self.client_delay.0,
+                balancer: self.balancer_delay.0,
+                store: self.store_delay.0,
+            },
         })
     }
 }

@@ -114,12 +114,27 @@ impl ChildProcess {
         prefix: &str,
         timeout: Duration,
     ) -> Result<String, ClusterError> {
+        let addr = self.read_addr(prefix, "http://", timeout).await?;
+        Ok(format!("http://{addr}"))
+    }
+
+    /// The `HOST:PORT` of a `<prefix> <scheme>HOST:PORT` line (e.g. `listening on tcp://`).
+    pub async fn read_addr(
+        &mut self,
+        prefix: &str,
+        scheme: &str,
+        timeout: Duration,
+    ) -> Result<String, ClusterError> {
         let line = self.read_line(timeout).await?;
-        match line.strip_prefix(prefix).map(str::trim) {
-            Some(url) if url.starts_with("http://") => Ok(url.to_owned()),
-            _ => Err(ClusterError::Startup {
+        match line
+            .strip_prefix(prefix)
+            .map(str::trim)
+            .and_then(|rest| rest.strip_prefix(scheme))
+        {
+            Some(addr) => Ok(addr.to_owned()),
+            None => Err(ClusterError::Startup {
                 name: self.name.clone(),
-                reason: format!("expected '{prefix} http://HOST:PORT' on stdout, got {line:?}"),
+                reason: format!("expected '{prefix} {scheme}HOST:PORT' on stdout, got {line:?}"),
             }),
         }
     }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::balancer::RunningBalancer;
+use super::links::{HopKind, RunningLink};
 use super::redis::RedisChild;
 use super::replica::Replica;
 use super::spec::BalancerKind;
@@ -19,8 +20,30 @@ pub struct ClusterInfo {
     pub redis: Option<RedisInfo>,
     /// The balancer (`null` with `--balancer none`).
     pub balancer: Option<BalancerInfo>,
-    /// Every child PID: balancer, replicas, Redis.
+    /// Links in delayed hops (absent on loopback).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkInfo>,
+    /// Every child PID: balancer, replicas, Redis, links.
     pub pids: Vec<u32>,
+}
+
+/// A link in a hop.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// Its hop.
+    pub hop: HopKind,
+    /// What it leads to.
+    pub to: String,
+    /// `HOST:PORT` it listens on.
+    pub listen: String,
+    /// `HOST:PORT` it forwards to.
+    pub upstream: String,
+    /// One-way delay, µs.
+    pub delay_us: u64,
+    /// Its admin URL (`/metrics`, toxics).
+    pub admin_url: String,
+    /// Its PID.
+    pub pid: u32,
 }
 
 /// One replica.
@@ -62,8 +85,21 @@ impl ClusterInfo {
         redis: Option<&RedisChild>,
         redis_url: Option<&str>,
         balancer: Option<&RunningBalancer>,
+        links: &[RunningLink],
         entry: String,
     ) -> ClusterInfo {
+        let links: Vec<LinkInfo> = links
+            .iter()
+            .map(|l| LinkInfo {
+                hop: l.hop,
+                to: l.to.clone(),
+                listen: l.listen.to_string(),
+                upstream: l.upstream.to_string(),
+                delay_us: u64::try_from(l.delay.as_micros()).unwrap_or(u64::MAX),
+                admin_url: l.admin_url.clone(),
+                pid: l.process.pid(),
+            })
+            .collect();
         let balancer = balancer.map(|b| BalancerInfo {
             kind: b.kind,
             url: b.url.clone(),
@@ -87,6 +123,7 @@ impl ClusterInfo {
             .map(|b| Some(b.pid))
             .chain(replicas.iter().map(|r| r.pid))
             .chain(redis_info.iter().map(|r| r.pid))
+            .chain(links.iter().map(|l| Some(l.pid)))
             .flatten()
             .collect();
         ClusterInfo {
@@ -94,6 +131,7 @@ impl ClusterInfo {
             replicas,
             redis: redis_info,
             balancer,
+            links,
             pids,
         }
     }
@@ -114,6 +152,16 @@ impl ClusterInfo {
                 out.push_str(&format!(" admin {admin}"));
             }
             out.push('\n');
+        }
+        for l in &self.links {
+            out.push_str(&format!(
+                "link {} {} → {} ({} µs one way) admin {}\n",
+                l.hop.as_str(),
+                l.listen,
+                l.to,
+                l.delay_us,
+                l.admin_url
+            ));
         }
         out
     }

@@ -5,6 +5,8 @@
 //! * [`spec`] — what to start, validated;
 //! * [`replica`], [`redis`], [`balancer`] (with [`haproxy`] and [`nginx`] configs) — the parts;
 //! * [`child`] — child processes that die with the cluster; [`health`] — waiting for `/healthz`;
+//! * [`links`] — network distance: a `bench-server link` child in each delayed hop, and the
+//!   round trip measured through it at start;
 //! * [`info`] — what is running, as printed (`--json`); [`error`] — what can go wrong.
 //!
 //! Every child is SIGKILLed when the [`Cluster`] is dropped, and by the kernel when the
@@ -16,6 +18,7 @@ pub mod error;
 pub mod haproxy;
 pub mod health;
 pub mod info;
+pub mod links;
 pub mod nginx;
 pub mod redis;
 pub mod replica;
@@ -27,9 +30,11 @@ use std::time::Duration;
 pub use child::ChildLogs;
 pub use error::ClusterError;
 pub use info::ClusterInfo;
+pub use links::{HopKind, HopMeasurement, NetworkDelays};
 pub use spec::{BalancerKind, ClusterSpec, RedisMode};
 
 use balancer::RunningBalancer;
+use links::RunningLink;
 use redis::RedisChild;
 use replica::Replica;
 
@@ -44,6 +49,9 @@ pub struct Cluster {
     redis: Option<RedisChild>,
     redis_url: Option<String>,
     balancer: Option<RunningBalancer>,
+    /// Links in start order: store, balancer → replicas, client.
+    links: Vec<RunningLink>,
+    hops: Vec<HopMeasurement>,
     dir: tempfile::TempDir,
 }
 
@@ -73,9 +81,26 @@ impl Cluster {
             RedisMode::External(url) => Some(url.clone()),
             _ => redis.as_ref().map(RedisChild::url),
         };
+        let mut links = Vec::new();
         if let Some(url) = &redis_url {
+            let mut replica_url = url.clone();
+            if !spec.network.store.is_zero() {
+                let (upstream, rewrite) = redis_upstream(url)?;
+                let link = RunningLink::start(
+                    &spec.binary,
+                    HopKind::Store,
+                    "redis",
+                    upstream,
+                    spec.network.store,
+                    spec.child_logs,
+                    spec.startup_timeout,
+                )
+                .await?;
+                replica_url = rewrite(link.listen);
+                links.push(link);
+            }
             args.push("--redis-url".into());
-            args.push(url.clone());
+            args.push(replica_url);
             if !spec.has_serve_flag("--session-store") {
                 args.push("--session-store".into());
                 args.push("redis".into());
@@ -87,6 +112,8 @@ impl Cluster {
             redis,
             redis_url,
             balancer: None,
+            links,
+            hops: Vec::new(),
             dir,
         };
         if let Err(err) = cluster.start_parts(args).await {
@@ -112,21 +139,77 @@ impl Cluster {
         for replica in &self.replicas {
             replica.wait_healthy(self.spec.startup_timeout).await?;
         }
-        let backends: Vec<(String, SocketAddr)> = self
+        let mut backends: Vec<(String, SocketAddr)> = self
             .replicas
             .iter()
             .filter_map(|r| Some((r.id().to_owned(), health::addr_of(r.url())?)))
             .collect();
+        let delays = self.spec.network;
+        if !delays.balancer.is_zero() && self.spec.balancer != BalancerKind::None {
+            for (id, addr) in &mut backends {
+                let link = self
+                    .start_link(HopKind::Balancer, id, *addr, delays.balancer)
+                    .await?;
+                *addr = link;
+            }
+        }
         self.balancer = balancer::start(&self.spec, &backends, self.dir.path()).await?;
         if let Some(balancer) = &self.balancer {
             let name = format!("balancer {}", balancer.kind);
             health::wait_healthy(&name, &balancer.url, self.spec.startup_timeout).await?;
         }
+        if !delays.client.is_zero() {
+            let entry = self.entry_url();
+            let addr = health::addr_of(&entry).ok_or_else(|| ClusterError::Startup {
+                name: "link client".into(),
+                reason: format!("the entry {entry} has no address"),
+            })?;
+            self.start_link(HopKind::Client, "entry", addr, delays.client)
+                .await?;
+        }
+        for link in &self.links {
+            self.hops.push(link.measure().await?);
+        }
         Ok(())
+    }
+
+    /// Starts a link in front of `upstream`; returns where it listens.
+    async fn start_link(
+        &mut self,
+        hop: HopKind,
+        to: &str,
+        upstream: SocketAddr,
+        delay: Duration,
+    ) -> Result<SocketAddr, ClusterError> {
+        let link = RunningLink::start(
+            &self.spec.binary,
+            hop,
+            to,
+            upstream,
+            delay,
+            self.spec.child_logs,
+            self.spec.startup_timeout,
+        )
+        .await?;
+        let listen = link.listen;
+        self.links.push(link);
+        Ok(listen)
+    }
+
+    /// The round trips measured through each link at start (empty on loopback).
+    pub fn hops(&self) -> &[HopMeasurement] {
+        &self.hops
+    }
+
+    fn client_link(&self) -> Option<&RunningLink> {
+        self.links.iter().find(|l| l.hop == HopKind::Client)
     }
 
     /// SIGKILLs and reaps every child (failed start).
     async fn kill_all(&mut self) {
+        for link in &mut self.links {
+            link.process.kill().await;
+        }
         if let Some(mut balancer) = self.balancer.take() {
             balancer.process.kill().await;
         }
@@ -138,8 +221,12 @@ impl Cluster {
         }
     }
 
-    /// Where clients connect: the balancer, or replica r0 without one.
+    /// Where clients connect: the client link when the client hop has a delay, else the
+    /// balancer, or replica r0 without one.
     pub fn entry_url(&self) -> String {
+        if let Some(link) = self.client_link() {
+            return format!("http://{}", link.listen);
+        }
         match &self.balancer {
             Some(b) => b.url.clone(),
             None => self
@@ -172,6 +259,7 @@ impl Cluster {
             self.redis.as_ref(),
             self.redis_url.as_deref(),
             self.balancer.as_ref(),
+            &self.links,
             self.entry_url(),
         )
     }
@@ -215,17 +303,60 @@ impl Cluster {
     /// Stops everything: balancer first, then replicas, then Redis (SIGTERM, then SIGKILL
     /// after a grace period).
     pub async fn shutdown(mut self) {
+        let (outer, inner): (Vec<_>, Vec<_>) = std::mem::take(&mut self.links)
+            .into_iter()
+            .partition(|l| l.hop == HopKind::Client);
+        for mut link in outer {
+            link.process.stop(STOP_GRACE).await;
+        }
         if let Some(mut balancer) = self.balancer.take() {
             balancer.process.stop(STOP_GRACE).await;
         }
         for replica in &mut self.replicas {
             replica.stop(STOP_GRACE).await;
         }
+        for mut link in inner {
+            link.process.stop(STOP_GRACE).await;
+        }
         if let Some(redis) = &mut self.redis {
             redis.stop().await;
         }
         tracing::info!("cluster stopped");
     }
+}
+
+/// The address a Redis URL points at, and how to point the same URL (credentials and
+/// database kept) at another address.
+#[allow(clippy::type_complexity)]
+fn redis_upstream(
+    url: &str,
+) -> Result<(SocketAddr, Box<dyn Fn(SocketAddr) -> String + Send>), ClusterError> {
+    let bad = |reason: &str| ClusterError::bad_flag("--redis-url", crate::redact_url(url), reason);
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("expected redis://HOST:PORT"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((user, host)) => (format!("{user}@"), host),
+        None => (String::new(), authority),
+    };
+    let hostport = if hostport.contains(':') {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:6379")
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| bad("its host does not resolve"))?;
+    let (scheme, path) = (scheme.to_owned(), path.to_owned());
+    Ok((
+        addr,
+        Box::new(move |link: SocketAddr| format!("{scheme}://{userinfo}{link}{path}")),
+    ))
 }
 
 fn no_redis_child() -> ClusterError {

@@ -14,6 +14,7 @@ use clap::Parser;
 
 use super::child::ChildLogs;
 use super::error::ClusterError;
+use super::links::NetworkDelays;
 use crate::policy::Policy;
 use crate::serve::ServeArgs;
 
@@ -88,6 +89,8 @@ pub struct ClusterSpec {
     pub startup_timeout: Duration,
     /// Where children's stderr goes.
     pub child_logs: ChildLogs,
+    /// One-way delays of the client, balancer and store hops (zero: loopback).
+    pub network: NetworkDelays,
 }
 
 impl ClusterSpec {
@@ -106,6 +109,7 @@ impl ClusterSpec {
             balancer_threads: None,
             startup_timeout: Duration::from_secs(10),
             child_logs: ChildLogs::Inherit,
+            network: NetworkDelays::default(),
         }
     }
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use authbench_contract::backend::CryptoBackend as ServerBackend;
-use authbench_contract::cluster::{BalancerKind, ChildLogs, Cluster, ClusterSpec, RedisMode};
+use authbench_contract::cluster::{
+    BalancerKind, ChildLogs, Cluster, ClusterSpec, HopKind, HopMeasurement, NetworkDelays,
+    RedisMode,
+};
 use authbench_contract::keys::JwtAlg;
 use authbench_contract::policy::Policy as ServerPolicy;
 use authbench_contract::serve::{Revocation as ServerRevocation, StoreKind};
@@ -14,7 +17,7 @@ use authbench_contract::serve::{Revocation as ServerRevocation, StoreKind};
 use super::context::{RedisSource, SuiteContext};
 use super::scrape::{self, RedisSnapshot, ReplicaSnapshot};
 use authbench_report::model::{
-    Alg, Auth, Balancer, CellConfig, CryptoBackend, HopRtt, Policy, Revocation, Store,
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, Hop, HopRtt, Network, Policy, Revocation, Store,
 };
 
 // The run document's names, as bench-server's own types: every variant maps, so a name
@@ -69,6 +72,32 @@ fn server_policy(policy: Policy) -> ServerPolicy {
         Policy::LeastConn => ServerPolicy::LeastConn,
         Policy::StickyCookie => ServerPolicy::StickyCookie,
         Policy::HashSession => ServerPolicy::HashSession,
+    }
+}
+
+/// The cluster's hop delays for `network`.
+fn delays(network: &Network) -> NetworkDelays {
+    let us = |hop| Duration::from_micros(network.delay_us(hop));
+    NetworkDelays {
+        client: us(Hop::Client),
+        balancer: us(Hop::Balancer),
+        store: us(Hop::Store),
+    }
+}
+
+/// A hop measured by the cluster, as the run records it.
+fn hop_rtt(m: &HopMeasurement) -> HopRtt {
+    HopRtt {
+        hop: match m.hop {
+            HopKind::Client => Hop::Client,
+            HopKind::Balancer => Hop::Balancer,
+            HopKind::Store => Hop::Store,
+        },
+        to: m.to.clone(),
+        delay_us: m.delay_us,
+        samples: m.samples,
+        rtt_us: m.rtt_us,
+        direct_rtt_us: m.direct_rtt_us,
     }
 }
 
@@ -231,13 +260,15 @@ pub async fn start_with(
     spec.child_logs = ChildLogs::Errors;
     spec.serve_args = serve_args(ctx, config, users);
     spec.serve_args.extend_from_slice(extra);
+    spec.network = delays(&config.network);
     let cluster = Cluster::start(spec)
         .await
         .with_context(|| format!("starting {}", config.describe()))?;
+    let hops = cluster.hops().iter().map(hop_rtt).collect();
     Ok(Deployment {
         cluster,
         config: config.clone(),
-        hops: Vec::new(),
+        hops,
     })
 }
 
