@@ -52,6 +52,7 @@ pub async fn link(args: LinkArgs) -> anyhow::Result<()> {
         delay = %args.delay,
         "linking"
     );
-    super::run(listener, admin, Link::new(config), crate::shutdown_signal()).await;
-    Ok(())
+    super::run(listener, admin, Link::new(config), crate::shutdown_signal())
+        .await
+        .context("running the link")
 }

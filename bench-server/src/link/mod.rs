@@ -2,39 +2,43 @@
 //! them a network distance this kernel cannot (no `netem`), modelled on toxiproxy.
 //!
 //! * [`schedule`] — when each chunk is due: delay, jitter, bandwidth, never reordered;
-//! * [`conn`] — one connection's forwarding thread, precise to the scheduler's latency;
+//! * [`timer`] — a microsecond timer for tokio tasks (a `timerfd`, armed early by the
+//!   measured wake-up latency);
+//! * [`conn`] — one connection, both directions, each chunk written when due;
 //! * [`toxics`] — stall, reset, refuse; [`stats`] — counters and the achieved delay;
 //! * [`admin`] — `/metrics`, `/healthz` and the toxics on the admin port;
 //! * [`command`] — the command line.
 //!
-//! Every accepted connection gets its own upstream connection and thread; a link carries a
-//! cluster's hop (tens to hundreds of connections), not the internet.
+//! Everything runs on one tokio thread (`bench-server link` uses the current-thread
+//! scheduler): under load one wake-up serves every chunk that is due, which is what keeps
+//! the link's CPU per forwarded message small.
 
 pub mod admin;
 pub mod command;
 pub mod conn;
 pub mod schedule;
 pub mod stats;
+pub mod timer;
 pub mod toxics;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authbench_contract::link::{Bandwidth, LinkArgs};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
-use conn::{Context, End, WakeLatency};
+use conn::Shared;
 use schedule::Schedule;
 use stats::LinkStats;
+use timer::PreciseTimer;
 use toxics::Toxics;
-
-/// Stack of a connection thread (its buffers live on the heap).
-const THREAD_STACK: usize = 256 * 1024;
 
 /// What a link does.
 #[derive(Debug, Clone)]
@@ -69,9 +73,8 @@ impl From<&LinkArgs> for LinkConfig {
 /// A connection the admin port can reset.
 #[derive(Debug)]
 struct Open {
-    reset: Arc<AtomicBool>,
-    /// Handles on the two sockets (the thread owns the others), to wake and reset it.
-    sockets: [TcpStream; 2],
+    reset: Arc<Notify>,
+    sockets: [Arc<TcpStream>; 2],
 }
 
 /// A running link: configuration, toxics, counters and open connections.
@@ -85,7 +88,6 @@ pub struct Link {
     pub stats: LinkStats,
     open: Mutex<HashMap<u64, Open>>,
     next_id: AtomicU64,
-    wake: WakeLatency,
 }
 
 impl Link {
@@ -97,7 +99,6 @@ impl Link {
             stats: LinkStats::default(),
             open: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
-            wake: WakeLatency::default(),
         })
     }
 
@@ -109,12 +110,8 @@ impl Link {
     pub fn reset_all(&self) -> usize {
         let open = self.open();
         for conn in open.values() {
-            conn.reset.store(true, Ordering::Release);
-            for socket in &conn.sockets {
-                reset_on_close(socket);
-                // Wakes the thread's poll; nothing goes on the wire.
-                let _ = socket.shutdown(Shutdown::Read);
-            }
+            conn.sockets.iter().for_each(|s| reset_on_close(s.as_ref()));
+            conn.reset.notify_one();
         }
         open.len()
     }
@@ -122,14 +119,12 @@ impl Link {
     /// Closes every open connection (at shutdown).
     fn close_all(&self) {
         for conn in self.open().values() {
-            for socket in &conn.sockets {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
+            conn.reset.notify_one();
         }
     }
 
-    /// Forwards one accepted client connection on its own thread.
-    fn accept(self: &Arc<Self>, client: TcpStream) {
+    /// Forwards one accepted client connection on a task of its own.
+    fn accept(self: &Arc<Self>, client: TcpStream, timer: &Arc<PreciseTimer>) {
         let now = Instant::now();
         if self.toxics.refusing(now) {
             self.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -142,93 +137,79 @@ impl Link {
             return;
         }
         self.stats.open.fetch_add(1, Ordering::Relaxed);
-        let link = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
-            .name("link-conn".into())
-            .stack_size(THREAD_STACK)
-            .spawn(move || {
-                link.forward(client);
-                link.stats.open.fetch_sub(1, Ordering::Relaxed);
-            });
-        if let Err(err) = spawned {
-            self.stats.open.fetch_sub(1, Ordering::Relaxed);
-            tracing::warn!(cause = %err, "cannot start a connection thread; connection closed");
-        }
+        let shared = Shared {
+            link: Arc::clone(self),
+            timer: Arc::clone(timer),
+        };
+        tokio::spawn(async move {
+            shared.link.forward(client, &shared).await;
+            shared.link.stats.open.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 
-    /// Runs on the connection's thread.
-    fn forward(&self, client: TcpStream) {
-        precise_timers();
-        let upstream = match TcpStream::connect_timeout(
-            &self.config.upstream,
-            self.config.connect_timeout,
-        ) {
-            Ok(s) => s,
-            Err(err) => {
+    async fn forward(&self, client: TcpStream, shared: &Shared) {
+        let connect = TcpStream::connect(self.config.upstream);
+        let upstream = match tokio::time::timeout(self.config.connect_timeout, connect).await {
+            Ok(Ok(s)) => s,
+            failed => {
                 self.stats.connect_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(cause = %err, upstream = %self.config.upstream, "upstream connect failed");
+                let cause = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".into(),
+                };
+                tracing::debug!(%cause, upstream = %self.config.upstream, "upstream connect failed");
                 reset_on_close(&client);
                 return;
             }
         };
-        let sockets = [client, upstream];
-        let handles = match prepare(&sockets) {
-            Ok(handles) => handles,
-            Err(err) => {
-                tracing::debug!(cause = %err, "cannot set up a connection");
-                return;
-            }
-        };
+        if let Err(err) = prepare(&client).and_then(|()| prepare(&upstream)) {
+            tracing::debug!(cause = %err, "cannot set up a connection");
+            return;
+        }
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let sockets = [Arc::new(client), Arc::new(upstream)];
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let reset = Arc::new(AtomicBool::new(false));
+        let reset = Arc::new(Notify::new());
         self.open().insert(
             id,
             Open {
                 reset: Arc::clone(&reset),
-                sockets: handles,
+                sockets: [Arc::clone(&sockets[0]), Arc::clone(&sockets[1])],
             },
         );
         let schedule =
             || Schedule::new(self.config.delay, self.config.jitter, self.config.bandwidth);
-        let cx = Context {
-            toxics: &self.toxics,
-            stats: &self.stats,
-            reset: &reset,
-            wake: &self.wake,
+        let forwarded = tokio::select! {
+            result = conn::forward(&sockets[0], &sockets[1], [schedule(), schedule()], shared) => Some(result),
+            () = reset.notified() => None,
         };
-        let (end, sockets) = conn::forward(sockets, [schedule(), schedule()], &cx);
-        // The handles go first, so the sockets' last close is the one below.
+        // The registry's handles go first, so the sockets' last close is the one below.
         self.open().remove(&id);
-        match end {
-            End::Closed => {}
-            End::Reset => {
-                self.stats.resets.fetch_add(1, Ordering::Relaxed);
-                sockets.iter().for_each(reset_on_close);
+        match forwarded {
+            Some(Ok(())) => {}
+            None => {
+                if sockets.iter().any(|s| lingers_zero(s)) {
+                    self.stats.resets.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            End::Failed(err) => {
+            Some(Err(err)) => {
                 tracing::debug!(cause = %err, "connection ended");
                 // The other side learns at once, not when it next writes.
-                sockets.iter().for_each(reset_on_close);
+                sockets.iter().for_each(|s| reset_on_close(s.as_ref()));
             }
         }
     }
 }
 
-/// Non-blocking, no Nagle, receive times stamped by the kernel; returns a second handle on
-/// each socket.
-fn prepare(sockets: &[TcpStream; 2]) -> io::Result<[TcpStream; 2]> {
-    for socket in sockets {
-        socket.set_nodelay(true)?;
-        socket.set_nonblocking(true)?;
-        nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
-            .map_err(io::Error::from)?;
-    }
-    Ok([sockets[0].try_clone()?, sockets[1].try_clone()?])
+/// No Nagle, receive times stamped by the kernel.
+fn prepare(socket: &TcpStream) -> io::Result<()> {
+    socket.set_nodelay(true)?;
+    nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
+        .map_err(io::Error::from)
 }
 
 /// Makes the socket's close send RST instead of FIN (SO_LINGER 0).
-fn reset_on_close(socket: &TcpStream) {
+fn reset_on_close(socket: &impl AsFd) {
     let linger = nix::libc::linger {
         l_onoff: 1,
         l_linger: 0,
@@ -236,17 +217,24 @@ fn reset_on_close(socket: &TcpStream) {
     let _ = nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::Linger, &linger);
 }
 
-/// Timer slack of the calling thread to 1 ns: its `ppoll` timeouts fire when due instead of
-/// up to 50 µs later (the default slack), which is the whole precision of a 250 µs hop.
-pub fn precise_timers() {
-    if let Err(err) = nix::sys::prctl::set_timerslack(1) {
-        tracing::warn!(cause = %err, "cannot set the timer slack; delays may run up to 50 µs long");
-    }
+/// Whether the socket was set to reset on close (by the reset toxic).
+fn lingers_zero(socket: &impl AsFd) -> bool {
+    nix::sys::socket::getsockopt(socket, nix::sys::socket::sockopt::Linger)
+        .is_ok_and(|l| l.l_onoff != 0 && l.l_linger == 0)
 }
 
 /// Checks that the upstream accepts a connection (so a wrong `--upstream` fails at start).
 pub fn check_upstream(config: &LinkConfig) -> io::Result<()> {
-    TcpStream::connect_timeout(&config.upstream, config.connect_timeout).map(drop)
+    std::net::TcpStream::connect_timeout(&config.upstream, config.connect_timeout).map(drop)
+}
+
+/// Timer slack of the calling thread to 1 ns: its timed sleeps end when due instead of up to
+/// 50 µs later (the default slack). For threads that sleep with `nanosleep`, such as the
+/// load generators of `scripts/bench-link`.
+pub fn precise_timers() {
+    if let Err(err) = nix::sys::prctl::set_timerslack(1) {
+        tracing::warn!(cause = %err, "cannot set the timer slack; sleeps may run up to 50 µs long");
+    }
 }
 
 /// Forwards connections accepted on `listener` until `shutdown`; serves the admin port on
@@ -256,7 +244,8 @@ pub async fn run(
     admin: Option<TcpListener>,
     link: Arc<Link>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) -> io::Result<()> {
+    let timer = PreciseTimer::start()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let admin_task = admin.map(|admin| {
         let link = Arc::clone(&link);
@@ -273,10 +262,7 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match stream.into_std() {
-                    Ok(stream) => link.accept(stream),
-                    Err(err) => tracing::warn!(cause = %err, "cannot take over a connection"),
-                },
+                Ok((stream, _)) => link.accept(stream, &timer),
                 Err(err) => {
                     tracing::warn!(cause = %err, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -291,4 +277,5 @@ pub async fn run(
     if let Some(task) = admin_task {
         let _ = task.await;
     }
+    Ok(())
 }
