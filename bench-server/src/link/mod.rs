@@ -188,7 +188,7 @@ impl Link {
         match forwarded {
             Some(Ok(())) => {}
             None => {
-                if sockets.iter().any(|s| lingers_zero(s)) {
+                if sockets.iter().any(lingers_zero) {
                     self.stats.resets.fetch_add(1, Ordering::Relaxed);
                 }
             }
