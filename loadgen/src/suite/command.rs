@@ -17,7 +17,8 @@ pub struct SuiteArgs {
     /// The CI matrix: every claim family once, short cells (under 45 s on 2 cores).
     #[arg(long, conflicts_with = "matrix")]
     pub quick: bool,
-    /// A TOML matrix file (see loadgen/matrices/default.toml for the format).
+    /// A built-in matrix (`default`, `quick`, `network`: added latency as the store moves
+    /// away) or a TOML matrix file (see loadgen/matrices/default.toml for the format).
     #[arg(long)]
     pub matrix: Option<String>,
     /// Trials per load cell (overrides the matrix).

@@ -26,6 +26,8 @@ use authbench_report::vocabulary::StateMeasure;
 pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
 /// The CI matrix (`--quick`, under 45 seconds on 2 cores).
 pub const QUICK_MATRIX: &str = include_str!("../../../matrices/quick.toml");
+/// Added latency at every network profile (`--matrix network`).
+pub const NETWORK_MATRIX: &str = include_str!("../../../matrices/network.toml");
 
 mod file;
 mod network;
@@ -154,11 +156,12 @@ pub fn parse(name: &str, text: &str) -> anyhow::Result<SuitePlan> {
 #[error("{}", .0.to_string().trim())]
 struct TomlError(toml::de::Error);
 
-/// Reads a matrix: `default`, `quick`, or a TOML file.
+/// Reads a matrix: `default`, `quick`, `network`, or a TOML file.
 pub fn load(spec: &str) -> anyhow::Result<SuitePlan> {
     match spec {
         "default" => parse("default", DEFAULT_MATRIX),
         "quick" => parse("quick", QUICK_MATRIX),
+        "network" => parse("network", NETWORK_MATRIX),
         path => {
             let text = std::fs::read_to_string(Path::new(path))
                 .with_context(|| format!("--matrix {path:?}: cannot read it"))?;

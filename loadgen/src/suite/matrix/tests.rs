@@ -56,6 +56,29 @@ fn built_in_matrices_parse() {
     // Every authenticated equal-rate configuration has its cost measured.
     assert_eq!(quick.cost.map(|c| c.configs.len()), Some(5));
     assert_eq!(default.cost.map(|c| c.configs.len()), Some(11));
+    // The store hop's configurations again at same-zone, with their own baseline.
+    let same_zone: Vec<&str> = default
+        .cells
+        .iter()
+        .filter(|c| !c.config.network.is_loopback())
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        same_zone,
+        [
+            "equal-rate/healthz/r1@same-zone",
+            "equal-rate/session-redis/r1@same-zone",
+            "equal-rate/jwt-hs256/r1@same-zone",
+            "equal-rate/jwt-es256/r1@same-zone",
+            "equal-rate/jwt-hs256-denylist-redis/r1@same-zone",
+        ]
+    );
+    let network = load("network").unwrap();
+    assert_eq!(network.cells.len(), 4 * 6);
+    assert!(network
+        .cells
+        .iter()
+        .any(|c| c.id.ends_with("@cross-region-store")));
 }
 
 #[test]
