@@ -19,8 +19,15 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::{BoxFuture, RevocationStore, Session, SessionStore, StoreError, StoreResult};
 
 /// Connects to Redis at `url`, failing fast if it does not answer.
+///
+/// With `TCP_NODELAY`: every request's commands share this one connection, and with Nagle's
+/// algorithm a command written while another is unanswered waits for that answer's ACK —
+/// invisible on loopback, a whole extra round trip once Redis is a network hop away (measured
+/// through `bench-server link` at 0.5 ms RTT: +0.3 ms at p50 from 2,000 requests/s on).
 pub async fn connect(url: &str) -> StoreResult<ConnectionManager> {
-    let client = redis::Client::open(url)?;
+    let info = redis::IntoConnectionInfo::into_connection_info(url)?
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    let client = redis::Client::open(info)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))

@@ -26,6 +26,7 @@ struct Args {
     direct: SocketAddr,
     link: SocketAddr,
     link_pid: u32,
+    redis_pid: u32,
     delay_us: f64,
     rate: f64,
     connections: usize,
@@ -38,6 +39,7 @@ fn parse() -> Result<Args, String> {
         direct: "127.0.0.1:6379".parse().map_err(|_| "address")?,
         link: "127.0.0.1:6380".parse().map_err(|_| "address")?,
         link_pid: 0,
+        redis_pid: 0,
         delay_us: 250.0,
         rate: 20_000.0,
         connections: 8,
@@ -52,6 +54,7 @@ fn parse() -> Result<Args, String> {
             "--direct" => args.direct = value.parse().map_err(|_| bad("not HOST:PORT"))?,
             "--link" => args.link = value.parse().map_err(|_| bad("not HOST:PORT"))?,
             "--link-pid" => args.link_pid = value.parse().map_err(|_| bad("not a PID"))?,
+            "--redis-pid" => args.redis_pid = value.parse().map_err(|_| bad("not a PID"))?,
             "--delay-us" => args.delay_us = value.parse().map_err(|_| bad("not a number"))?,
             "--rate" => args.rate = value.parse().map_err(|_| bad("not a number"))?,
             "--connections" => {
@@ -200,6 +203,7 @@ fn main() -> std::process::ExitCode {
     let mut added_p50 = Vec::new();
     let mut added_p99 = Vec::new();
     let mut cpu_per_chunk = Vec::new();
+    let mut redis_per_ping = Vec::new();
     println!(
         "round  side    sent     p50_us   p99_us   p99.9_us  missing   (rate {}/s over {} connections, link delay {} us each way)",
         args.rate, args.connections, args.delay_us
@@ -214,6 +218,7 @@ fn main() -> std::process::ExitCode {
         let mut p = [(0.0, 0.0); 2];
         for (name, target) in order {
             let cpu0 = cpu_seconds(args.link_pid);
+            let redis0 = cpu_seconds(args.redis_pid);
             let side = match measure(target, &args) {
                 Ok(side) => side,
                 Err(e) => {
@@ -236,6 +241,11 @@ fn main() -> std::process::ExitCode {
                 h.value_at_quantile(0.5) as f64,
                 h.value_at_quantile(0.99) as f64,
             );
+            if name == "direct" {
+                if let (Some(a), Some(b)) = (redis0, cpu_seconds(args.redis_pid)) {
+                    redis_per_ping.push((b - a) * 1e6 / (args.rate * (args.seconds + 0.5)));
+                }
+            }
             if name == "link" {
                 if let (Some(a), Some(b)) = (cpu0, cpu_seconds(args.link_pid)) {
                     // Two messages per round trip (PING up, PONG down), warm-up included.
@@ -271,6 +281,12 @@ fn main() -> std::process::ExitCode {
             "link CPU per forwarded message: {cpu:.1} us (target ≤ 5) {}",
             if ok { "ok" } else { "MISSED" }
         );
+        if !redis_per_ping.is_empty() {
+            println!(
+                "for scale, Redis CPU per PING (read + reply) on this machine: {:.1} us",
+                median(redis_per_ping)
+            );
+        }
         ok
     };
     if p50_ok && p99_ok && cpu_ok {
