@@ -74,7 +74,7 @@ impl From<&LinkArgs> for LinkConfig {
 #[derive(Debug)]
 struct Open {
     reset: Arc<Notify>,
-    sockets: [Arc<TcpStream>; 2],
+    sockets: [Arc<conn::Socket>; 2],
 }
 
 /// A running link: configuration, toxics, counters and open connections.
@@ -166,8 +166,14 @@ impl Link {
             tracing::debug!(cause = %err, "cannot set up a connection");
             return;
         }
+        let sockets = match conn::socket(client).and_then(|c| Ok([c, conn::socket(upstream)?])) {
+            Ok([client, upstream]) => [Arc::new(client), Arc::new(upstream)],
+            Err(err) => {
+                tracing::debug!(cause = %err, "cannot set up a connection");
+                return;
+            }
+        };
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let sockets = [Arc::new(client), Arc::new(upstream)];
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let reset = Arc::new(Notify::new());
         self.open().insert(
