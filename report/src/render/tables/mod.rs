@@ -282,7 +282,7 @@ pub fn scaling(run: &SuiteRun) -> Section {
 /// Balancer policies: 401s and spread.
 pub fn balancing(run: &SuiteRun) -> Section {
     let mut s = Section::new("balancing", "Balancing: stickiness and spread");
-    let cells: Vec<_> = stats::cells(run, BALANCING)
+    let cells: Vec<_> = stats::all_cells(run, BALANCING)
         .filter_map(|c| CellStats::of(c).map(|st| (c, st)))
         .collect();
     if cells.is_empty() {

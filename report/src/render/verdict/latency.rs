@@ -192,7 +192,7 @@ fn jwt_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
 
 /// Why there are no latency intervals: too few trials of the equal-rate cells.
 fn too_few_trials(run: &SuiteRun) -> (Outcome, String) {
-    let most = stats::cells(run, EQUAL_RATE)
+    let most = stats::all_cells(run, EQUAL_RATE)
         .map(|c| c.trials.len())
         .max()
         .unwrap_or(0);
