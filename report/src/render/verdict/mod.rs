@@ -7,13 +7,15 @@
 //! writes the evidence. Missing data never panics: the verdict becomes
 //! [`Outcome::NotMeasured`] with how to enable the part.
 //!
-//! The rules live by claim family: [`cost`] (S1, J1, X1), [`latency`] (S3, X2),
+//! The rules live by claim family: [`cost`] (S1, J1, X1), [`latency`] (S3, X2) with
+//! [`distance`] (X2 and S3 across network profiles),
 //! [`balancing`] (S2, J2, A1), [`revocation`] (S4, S5, J4, J5), [`size`] (J6), [`faults`]
 //! (A2); this module holds the outcome types, the thresholds, the helpers they share and
 //! [`verdicts`], which asks each in the order of docs/claims.md.
 
 mod balancing;
 mod cost;
+mod distance;
 mod faults;
 mod latency;
 mod revocation;
@@ -21,7 +23,9 @@ mod size;
 #[cfg(test)]
 mod tests;
 
-pub use {balancing::*, cost::*, faults::*, latency::*, revocation::*, size::*};
+pub use {
+    balancing::*, cost::*, distance::x2_combine, faults::*, latency::*, revocation::*, size::*,
+};
 
 use std::fmt::Write as _;
 
@@ -225,18 +229,7 @@ fn eq_rate(run: &SuiteRun, pred: impl Fn(&CellConfig) -> bool) -> Option<CellSta
     stats::stats(run, EQUAL_RATE, pred)
 }
 
-/// Store lookups of the equal-rate group: `(name, stats)` for sessions in memory and Redis.
-fn sessions(run: &SuiteRun) -> Vec<(&'static str, CellStats)> {
-    [
-        ("in-process sessions", Store::Memory),
-        ("Redis sessions", Store::Redis),
-    ]
-    .into_iter()
-    .filter_map(|(name, store)| eq_rate(run, pick::session(store)).map(|s| (name, s)))
-    .collect()
-}
-
-/// Stateless JWTs of the equal-rate group, by algorithm.
+/// Stateless JWTs of the loopback equal-rate group, by algorithm.
 fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
     Alg::ALL
         .iter()
