@@ -47,9 +47,13 @@ pub fn store_rtt_us(n: &Network) -> f64 {
     n.store_rtt_us() as f64
 }
 
-/// `f::ms` of a store round trip: `0.5 ms`, `30 ms`.
+/// A network's store round trip: `0`, `0.5 ms`, `30 ms`.
 pub fn rtt(n: &Network) -> String {
-    f::ms(store_rtt_us(n) / 1e3)
+    if n.store_rtt_us() == 0 {
+        "0".to_owned()
+    } else {
+        f::ms(store_rtt_us(n) / 1e3)
+    }
 }
 
 /// How the report names a network: `loopback`, `same-zone (store RTT 0.5 ms)`,
@@ -281,10 +285,17 @@ pub(crate) mod tests {
         run
     }
 
-    /// [`at_network`] at same-zone.
+    /// The example without its cells at other networks than loopback.
+    pub(crate) fn loopback_example() -> SuiteRun {
+        let mut run = example_run();
+        run.cells.retain(|c| c.config.network.is_loopback());
+        run
+    }
+
+    /// [`at_network`] at same-zone, on [`loopback_example`].
     pub(crate) fn with_same_zone(client_us: u64, store_us: u64) -> SuiteRun {
         let zone = Network::preset(NetworkProfile::SameZone);
-        at_network(example_run(), zone, client_us, store_us)
+        at_network(loopback_example(), zone, client_us, store_us)
     }
 
     #[test]
@@ -347,12 +358,7 @@ pub(crate) mod tests {
             (h[0].hop, h[0].records, h[0].added_us),
             (Hop::Client, 3, 503.0)
         );
-        assert!(!has_distance(&example_run_without_distance()));
-    }
-
-    fn example_run_without_distance() -> SuiteRun {
-        let mut run = example_run();
-        run.cells.retain(|c| c.config.network.is_loopback());
-        run
+        assert!(!has_distance(&loopback_example()));
+        assert!(has_distance(&example_run()));
     }
 }

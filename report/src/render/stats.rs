@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn lookups_without_a_network_read_loopback_cells_only() {
         use crate::model::NetworkProfile;
-        let mut run = crate::render::example::example_run();
+        let mut run = crate::render::distance::tests::loopback_example();
         let zone = Network::preset(NetworkProfile::SameZone);
         moved(&mut run, "rate/none", zone);
         moved(&mut run, "rate/session-redis", zone);

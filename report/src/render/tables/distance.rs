@@ -34,8 +34,8 @@ fn added_by_profile(series: &[Series<'_>]) -> Section {
     let mut s = Section::new("distance", "Network distance: latency added per profile");
     s.intro.push(
         "The equal-rate configurations measured at more than one network profile. A profile \
-         puts a link — a process that holds every byte for a fixed one-way delay — on the \
-         client → replica hop and on the replica → Redis hop. Each profile has its own no-auth \
+         puts a link — a process that holds every byte for a fixed one-way delay — on each hop \
+         it delays: load generator → entry, balancer → replica, replica → Redis. Each profile has its own no-auth \
          baseline, which crossed the same client link, so +p50 / +p99 over it hold what the \
          scheme adds at that distance: for a session in Redis, its store round trips; for a \
          JWT, its verification. Store RTT: the round trip the profile's store link adds as \
@@ -78,12 +78,10 @@ fn added_by_profile(series: &[Series<'_>]) -> Section {
 /// Session − JWT at each profile, for the sessions and JWTs measured at two or more.
 fn session_minus_jwt(run: &SuiteRun, series: &[Series<'_>]) -> Section {
     let mut s = Section::new("distance-pairs", "Session − JWT by network profile");
-    s.intro.push(
-        "A session lookup against a JWT verification at the same distance, on their own \
+    let intro = "A session lookup against a JWT verification at the same distance, on their own \
          per-trial differences (the baseline cancels): what X2 reads, profile by profile. The \
          verdict is decided by the farthest profile with a resolved finding (docs/claims.md)."
-            .to_owned(),
-    );
+        .to_owned();
     let mut t = Table::new(&[
         ("network", Left),
         ("store RTT", Right),
@@ -118,6 +116,15 @@ fn session_minus_jwt(run: &SuiteRun, series: &[Series<'_>]) -> Section {
             }
         }
     }
+    if t.rows.is_empty() {
+        s.missing = Some(
+            "No session and JWT configuration were both measured at more than one network \
+             profile."
+                .to_owned(),
+        );
+        return s;
+    }
+    s.intro.push(intro);
     s.table(t)
 }
 
@@ -224,13 +231,12 @@ pub fn store_round_trips(run: &SuiteRun) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::distance::tests::with_same_zone;
-    use crate::render::example::example_run;
+    use crate::render::distance::tests::{loopback_example, with_same_zone};
 
     #[test]
     fn sections_appear_only_with_other_profiles() {
-        assert!(distance(&example_run()).is_empty());
-        assert_eq!(store_round_trips(&example_run()), None);
+        assert!(distance(&loopback_example()).is_empty());
+        assert_eq!(store_round_trips(&loopback_example()), None);
         let run = with_same_zone(500, 550);
         let ids: Vec<&str> = distance(&run).iter().map(|s| s.id).collect();
         assert_eq!(ids, ["distance", "distance-pairs", "distance-hops"]);

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{Network, NetworkProfile};
-use crate::render::distance::tests::{at_network, with_same_zone};
+use crate::render::distance::tests::{at_network, loopback_example, with_same_zone};
 use X2Finding::{OverMs, SubMs, TensOfMs, TensOfMsAtP99, Unresolved};
 
 fn profiles(findings: &[(&str, X2Finding)]) -> Vec<(String, X2Finding)> {
@@ -126,7 +126,7 @@ fn x2_on_a_run_cites_the_profile_that_decided_it() {
     );
     // A few milliseconds away: depends on the distance, without figures in the wording.
     let mid = at_network(
-        example_run(),
+        loopback_example(),
         Network::preset(NetworkProfile::CrossZone),
         500,
         3_000,
@@ -145,19 +145,23 @@ fn x2_on_a_run_cites_the_profile_that_decided_it() {
         x2.evidence
     );
     // Loopback alone reads as before: no profile named.
-    assert!(!verdict(&example_run(), "X2").evidence.contains("loopback"));
+    assert!(!verdict(&loopback_example(), "X2")
+        .evidence
+        .contains("loopback"));
 }
 
 #[test]
 fn s3_shows_what_the_store_adds_at_each_profile() {
     let run = with_same_zone(500, 550);
     let s3 = verdict(&run, "S3");
-    assert_eq!(s3.outcome, verdict(&example_run(), "S3").outcome);
+    assert_eq!(s3.outcome, verdict(&loopback_example(), "S3").outcome);
     assert!(
         s3.evidence
             .contains("; at same-zone (store RTT 0.5 ms): Redis sessions add p50 +677 µs"),
         "{}",
         s3.evidence
     );
-    assert!(!verdict(&example_run(), "S3").evidence.contains("same-zone"));
+    assert!(!verdict(&loopback_example(), "S3")
+        .evidence
+        .contains("same-zone"));
 }
