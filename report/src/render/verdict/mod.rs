@@ -130,7 +130,7 @@ pub struct Claim {
 pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "S1", text: "Sessions add server load, because the server stores and manages session data.", metric: "CPU-µs a session lookup adds per request over no auth (app + store, at saturation, with intervals); bytes per live session" },
     Claim { id: "S2", text: "Sessions scale badly: behind a load balancer they need sticky sessions.", metric: "share of 401s under round-robin, per session store; spread under sticky cookies" },
-    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "added CPU (at saturation) and latency of Redis over in-process sessions; replicas until the shared store saturates (projection)" },
+    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "added CPU (at saturation) and latency of Redis over in-process sessions (latency also per network profile); replicas until the shared store saturates (projection)" },
     Claim { id: "S4", text: "Sessions can be revoked immediately (logout deletes them; admins can force logout).", metric: "time from logout / force-logout until every replica rejects the session" },
     Claim { id: "S5", text: "Sessions can be hijacked.", metric: "session-ID entropy, cookie attributes, stolen cookie after logout" },
     Claim { id: "J1", text: "A JWT is stateless, so checking it is cheap.", metric: "CPU-µs each algorithm adds per request (at saturation, with intervals) vs an in-process and a Redis session lookup" },
@@ -142,7 +142,7 @@ pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "A1", text: "With a load balancer in front of long-lived servers, session IDs fit.", metric: "401s and spread under sticky cookies; sessions lost when a replica dies" },
     Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s and re-logins while replicas churn, per scheme" },
     Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "added CPU-µs (at saturation, with intervals) and latency of JWT + deny-list vs a session lookup in the same store" },
-    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval" },
+    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval, per network profile (the farthest resolved profile decides)" },
 ];
 
 /// How a value compares with a reference, with [`SAME_WITHIN`] as the dead band.
