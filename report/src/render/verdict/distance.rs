@@ -23,8 +23,15 @@ fn names(of: &[&str]) -> String {
 ///
 /// The texts name profiles and fixed thresholds only, never a measured figure.
 pub fn x2_combine(profiles: &[(String, X2Finding)]) -> (Outcome, usize) {
-    if let [(_, only)] = profiles {
-        return (only.outcome(), 0);
+    match profiles {
+        [] => {
+            return (
+                Outcome::NotMeasured("no network profile had session and JWT cells".into()),
+                0,
+            )
+        }
+        [(_, only)] => return (only.outcome(), 0),
+        _ => {}
     }
     let last = |f: &dyn Fn(X2Finding) -> bool| profiles.iter().rposition(|(_, x)| f(*x));
     let at = |f: &dyn Fn(X2Finding) -> bool| -> Vec<&str> {

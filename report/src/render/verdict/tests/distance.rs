@@ -36,6 +36,7 @@ fn verdict(run: &SuiteRun, claim: &str) -> Verdict {
 #[test]
 fn x2_combines_profiles_by_store_distance() {
     let combine = |f: &[(&str, X2Finding)]| x2_combine(&profiles(f));
+    assert!(matches!(combine(&[]).0, Outcome::NotMeasured(_)));
     // One profile: its own verdict, word for word.
     assert_eq!(combine(&[("loopback", SubMs)]), (Outcome::Refuted, 0));
     // Supported far from the store while refuted at loopback: supported, decided far away.
