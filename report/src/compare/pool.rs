@@ -1,5 +1,5 @@
 //! Pooling one side's runs: the trials of each cell (by `id`) across every run, and each
-//! run's in-run baseline cell (no authentication, group `equal-rate`).
+//! run's in-run baseline cell (no authentication, group `equal-rate`, on loopback).
 
 use std::collections::BTreeMap;
 
@@ -124,12 +124,38 @@ impl<'a> Pooled<'a> {
     }
 }
 
-/// Whether `cell` is an in-run baseline: no authentication, in the equal-rate group.
+/// Whether `cell` is an in-run baseline: no authentication, in the equal-rate group, on
+/// loopback (a baseline behind network links is a cell like any other).
 pub fn is_reference(cell: &Cell) -> bool {
-    cell.config.auth == Auth::None && cell.group == BASELINE_GROUP
+    cell.config.auth == Auth::None
+        && cell.group == BASELINE_GROUP
+        && cell.config.network.is_loopback()
 }
 
 /// Whether two cells measure the same thing (configuration, load, users).
 pub fn same_measurement(a: &Cell, b: &Cell) -> bool {
     a.config == b.config && a.load == b.load && a.users == b.users && a.group == b.group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::example::example_run;
+
+    /// A baseline at another network, even listed first, is not the run's reference.
+    #[test]
+    fn the_reference_is_the_loopback_baseline() {
+        let mut run = example_run();
+        let far = run
+            .cells
+            .iter()
+            .position(|c| c.config.auth == Auth::None && !c.config.network.is_loopback())
+            .expect("the example has a baseline at same-zone");
+        let cell = run.cells.remove(far);
+        run.cells.insert(0, cell);
+        let side = Side::from_runs("base", vec![run]);
+        let pooled = Pooled::new("BASELINE", &side).unwrap();
+        assert_eq!(pooled.references[0].unwrap().id, "rate/none");
+        assert!(!is_reference(pooled.cells["rate/none@same-zone"].cell));
+    }
 }

@@ -386,6 +386,7 @@ mod tests {
             "chart-cost",
             "chart-spectrum",
             "chart-cpu",
+            "chart-distance",
             "chart-scaling",
             "chart-bytes",
             "chart-claims",

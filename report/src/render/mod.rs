@@ -9,6 +9,7 @@
 //! * [`agreement`] — how the verdicts of several runs agree;
 //! * [`cost`] — added CPU over the baseline, with bootstrap intervals;
 //! * [`stats`] — medians over trials, cell lookups, added latency, scaling efficiency;
+//! * [`distance`] — the equal-rate cells per network profile, each over its own baseline;
 //! * [`verdict`] — one verdict per claim of docs/claims.md, by documented rules;
 //! * [`projection`] — the scale-out projection from per-request costs;
 //! * [`tables`] — the report's tables, shared by both renderers;
@@ -21,6 +22,7 @@
 pub mod agreement;
 pub mod charts;
 pub mod cost;
+pub mod distance;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod example;
 pub mod format;

@@ -130,7 +130,7 @@ fn balancer_us(run: &SuiteRun, pred: &dyn Fn(&CellConfig) -> bool) -> Option<f64
             stats::median(
                 run.cells
                     .iter()
-                    .filter(|c| c.config.replicas > 1)
+                    .filter(|c| c.config.replicas > 1 && c.config.network.is_loopback())
                     .filter_map(CellStats::of)
                     .filter_map(|s| s.balancer_us),
             )

@@ -2,10 +2,16 @@
 //! and the derived figures (added latency over the baseline, scaling efficiency).
 //!
 //! Cells are selected by `group` and [`CellConfig`] fields, never by parsing their ids.
+//!
+//! A group may hold the same configuration at several network distances
+//! ([`CellConfig::network`]). Every lookup here that does not name a network reads the
+//! **loopback** cells only, so a figure never mixes distances and a run without other
+//! profiles reads as it always did; [`find_at`] and [`cells_at`] read one network, and
+//! [`super::distance`] compares them.
 
 use crate::model::{
-    Alg, Auth, Balancer, Cell, CellConfig, CryptoBackend, Load, Policy, Revocation, SpectrumPoint,
-    Store, SuiteRun,
+    Alg, Auth, Balancer, Cell, CellConfig, CryptoBackend, Load, Network, Policy, Revocation,
+    SpectrumPoint, Store, SuiteRun,
 };
 
 /// Group of the open-loop cells at one fixed offered rate, one replica, no balancer.
@@ -174,23 +180,57 @@ impl CellStats {
     }
 }
 
-/// The cells of `group`, in run order.
-pub fn cells<'r>(run: &'r SuiteRun, group: &'r str) -> impl Iterator<Item = &'r Cell> + 'r {
+/// Whether two networks are the same distance (every loopback counts as one, whatever its
+/// profile name).
+pub fn same_network(a: &Network, b: &Network) -> bool {
+    a == b || (a.is_loopback() && b.is_loopback())
+}
+
+/// Every cell of `group`, at any network, in run order (for tables that list them all; a
+/// figure reads [`cells`] or [`cells_at`]).
+pub fn all_cells<'r>(run: &'r SuiteRun, group: &'r str) -> impl Iterator<Item = &'r Cell> + 'r {
     run.cells.iter().filter(move |c| c.group == group)
 }
 
-/// The first cell of `group` whose configuration matches `pred`.
+/// The cells of `group` at `network`, in run order.
+pub fn cells_at<'r>(
+    run: &'r SuiteRun,
+    group: &'r str,
+    network: Network,
+) -> impl Iterator<Item = &'r Cell> + 'r {
+    all_cells(run, group).filter(move |c| same_network(&c.config.network, &network))
+}
+
+/// The loopback cells of `group`, in run order.
+pub fn cells<'r>(run: &'r SuiteRun, group: &'r str) -> impl Iterator<Item = &'r Cell> + 'r {
+    cells_at(run, group, Network::default())
+}
+
+/// The first cell of `group` at `network`, with trials, whose configuration matches `pred`.
+pub fn find_at<'r>(
+    run: &'r SuiteRun,
+    group: &str,
+    network: &Network,
+    pred: impl Fn(&CellConfig) -> bool,
+) -> Option<&'r Cell> {
+    run.cells.iter().find(|c| {
+        c.group == group
+            && !c.trials.is_empty()
+            && same_network(&c.config.network, network)
+            && pred(&c.config)
+    })
+}
+
+/// The first loopback cell of `group`, with trials, whose configuration matches `pred`.
 pub fn find<'r>(
     run: &'r SuiteRun,
     group: &str,
     pred: impl Fn(&CellConfig) -> bool,
 ) -> Option<&'r Cell> {
-    run.cells
-        .iter()
-        .find(|c| c.group == group && !c.trials.is_empty() && pred(&c.config))
+    find_at(run, group, &Network::default(), pred)
 }
 
-/// [`CellStats`] of the first cell of `group` matching `pred`.
+/// [`CellStats`] of the first loopback cell of `group` matching `pred`.
 pub fn stats(run: &SuiteRun, group: &str, pred: impl Fn(&CellConfig) -> bool) -> Option<CellStats> {
     find(run, group, pred).and_then(CellStats::of)
 }
@@ -256,7 +296,7 @@ pub mod pick {
     }
 }
 
-/// The equal-rate baseline (`/healthz`, no auth).
+/// The loopback equal-rate baseline (`/healthz`, no auth).
 pub fn baseline(run: &SuiteRun) -> Option<CellStats> {
     stats(run, EQUAL_RATE, pick::baseline)
 }
@@ -277,10 +317,13 @@ pub struct ScalingPoint {
     pub efficiency: Option<f64>,
 }
 
-/// The scaling series of cells in [`SCALING`] matching `pred`, by replica count.
+/// The scaling series of the loopback cells in [`SCALING`] matching `pred`, by replica count.
 pub fn scaling_series(run: &SuiteRun, pred: impl Fn(&CellConfig) -> bool) -> Vec<ScalingPoint> {
-    let mut points: Vec<ScalingPoint> = cells(run, SCALING)
-        .filter(|c| pred(&c.config))
+    series_of(cells(run, SCALING).filter(|c| pred(&c.config)))
+}
+
+fn series_of<'r>(cells: impl Iterator<Item = &'r Cell>) -> Vec<ScalingPoint> {
+    let mut points: Vec<ScalingPoint> = cells
         .filter_map(|c| {
             CellStats::of(c).map(|stats| ScalingPoint {
                 replicas: c.config.replicas,
@@ -301,15 +344,16 @@ pub fn scaling_series(run: &SuiteRun, pred: impl Fn(&CellConfig) -> bool) -> Vec
     points
 }
 
-/// The scaling series in the run: one per distinct scheme configuration (replicas ignored),
-/// as `(name, points)`.
+/// The scaling series in the run: one per distinct scheme configuration and network
+/// (replicas ignored), as `(name, points)`.
 pub fn all_scaling_series(run: &SuiteRun) -> Vec<(String, Vec<ScalingPoint>)> {
+    let key_of = |c: &CellConfig| CellConfig {
+        replicas: 1,
+        ..c.clone()
+    };
     let mut keys: Vec<CellConfig> = Vec::new();
-    for c in cells(run, SCALING) {
-        let key = CellConfig {
-            replicas: 1,
-            ..c.config.clone()
-        };
+    for c in all_cells(run, SCALING) {
+        let key = key_of(&c.config);
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -317,12 +361,7 @@ pub fn all_scaling_series(run: &SuiteRun) -> Vec<(String, Vec<ScalingPoint>)> {
     keys.into_iter()
         .map(|key| {
             let name = scheme_name(&key);
-            let series = scaling_series(run, |c| {
-                CellConfig {
-                    replicas: 1,
-                    ..c.clone()
-                } == key
-            });
+            let series = series_of(all_cells(run, SCALING).filter(|c| key_of(&c.config) == key));
             (name, series)
         })
         .filter(|(_, s)| !s.is_empty())
@@ -381,5 +420,35 @@ mod tests {
         );
         assert_eq!(series[0].efficiency, Some(1.0));
         assert_eq!(all_scaling_series(&run).len(), 2);
+    }
+
+    /// A copy of `cell` at `network`, listed before every other cell.
+    pub(crate) fn moved(run: &mut SuiteRun, id: &str, network: Network) {
+        let mut c = run.cells.iter().find(|c| c.id == id).unwrap().clone();
+        c.config.network = network;
+        c.id = format!("{}@{}", c.id, network.slug());
+        run.cells.insert(0, c);
+    }
+
+    #[test]
+    fn lookups_without_a_network_read_loopback_cells_only() {
+        use crate::model::NetworkProfile;
+        let mut run = crate::render::distance::tests::loopback_example();
+        let zone = Network::preset(NetworkProfile::SameZone);
+        moved(&mut run, "rate/none", zone);
+        moved(&mut run, "rate/session-redis", zone);
+        let base = find(&run, EQUAL_RATE, pick::baseline).unwrap();
+        assert_eq!(base.id, "rate/none");
+        let redis = find(&run, EQUAL_RATE, pick::session(Store::Redis)).unwrap();
+        assert_eq!(redis.id, "rate/session-redis");
+        let far = find_at(&run, EQUAL_RATE, &zone, pick::baseline).unwrap();
+        assert_eq!(far.id, "rate/none@same-zone");
+        assert!(find_at(&run, EQUAL_RATE, &zone, pick::jwt(Alg::Hs256)).is_none());
+        assert!(cells(&run, EQUAL_RATE).all(|c| c.config.network.is_loopback()));
+        assert_eq!(cells_at(&run, EQUAL_RATE, zone).count(), 2);
+        assert_eq!(
+            all_cells(&run, EQUAL_RATE).count(),
+            cells(&run, EQUAL_RATE).count() + 2
+        );
     }
 }

@@ -101,7 +101,7 @@ pub fn scaling(run: &SuiteRun) -> Option<Chart> {
     let colors: Vec<&str> = series
         .iter()
         .map(|(name, _)| {
-            stats::cells(run, stats::SCALING)
+            stats::all_cells(run, stats::SCALING)
                 .find(|c| &stats::scheme_name(&c.config) == name)
                 .map_or(PALETTE[0], |c| color(&c.config))
         })

@@ -1,13 +1,15 @@
 //! The report's charts, drawn from a run with [`svg`](crate::render::svg): CPU added over no
-//! auth, latency spectra, scaling, CPU and bytes per request, state per session, revocation
-//! windows, fault timelines and the projection. Each chart has a title, axis labels, a legend
-//! and accessible `<title>`/`<desc>` text; a chart whose data is missing is simply absent.
+//! auth, latency spectra, added latency vs network distance, scaling, CPU and bytes per
+//! request, state per session, revocation windows, fault timelines and the projection. Each
+//! chart has a title, axis labels, a legend and accessible `<title>`/`<desc>` text; a chart
+//! whose data is missing is simply absent.
 
 mod bars;
 mod cost;
+mod distance;
 mod lines;
 
-pub use {bars::*, cost::*, lines::*};
+pub use {bars::*, cost::*, distance::*, lines::*};
 
 use crate::model::{Alg, Auth, CellConfig, CryptoBackend, FaultRun, Revocation, Store, SuiteRun};
 use crate::render::format as f;
@@ -88,6 +90,7 @@ pub fn all(run: &SuiteRun) -> Vec<(&'static str, Chart)> {
     push("added-cost", added_cost(run));
     push("equal-rate", latency_spectrum(run));
     push("equal-rate", cpu_per_request(run));
+    push("distance", distance(run));
     push("scaling", scaling(run));
     push("claim-size", bytes_per_request(run));
     push("claim-size", claims(run));

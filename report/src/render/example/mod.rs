@@ -8,6 +8,7 @@
 
 mod cells;
 mod cost;
+mod distance;
 mod faults;
 mod parts;
 mod trial;
@@ -56,13 +57,15 @@ fn env(command: &[String], redis: bool) -> Env {
     }
 }
 
-/// A complete synthetic run: every group, part and fault the suite produces.
+/// A complete synthetic run: every group, part and fault the suite produces, with the
+/// equal-rate baseline, Redis sessions and HS256 also at the same-zone network profile.
 #[doc(hidden)]
 pub fn example_run() -> SuiteRun {
     let command: Vec<String> = ["loadgen", "suite", "--label", "example"]
         .map(String::from)
         .to_vec();
     let mut cells = equal_rate_cells();
+    cells.extend(distance::same_zone_cells());
     cells.extend(scaling_cells());
     cells.extend(balancing_cells());
     cells.extend(claims_cells());

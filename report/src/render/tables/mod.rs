@@ -4,6 +4,7 @@
 //! built here too.
 
 mod cost;
+mod distance;
 mod environment;
 mod header;
 mod scale_out;
@@ -12,9 +13,11 @@ pub use environment::environment;
 pub use scale_out::projection;
 
 pub use cost::added_cost;
+pub use distance::{distance, store_round_trips};
 pub use header::{header, Fact, FactStyle, Header, Warning};
 
 use crate::model::{Alg, Auth, Cell, Load, Revocation, SuiteRun};
+use crate::render::distance as profiles;
 use crate::render::format as f;
 use crate::render::latency::{AddedLatency, MIN_TRIALS};
 use crate::render::projection::{self, StoreLimit};
@@ -149,9 +152,14 @@ fn trials_note(run: &SuiteRun, cells: &[&Cell]) -> String {
     }
 }
 
-/// Equal offered rate: cost and latency of each scheme at one rate.
+/// Equal offered rate: cost and latency of each scheme at one rate; with several network
+/// profiles, grouped by profile (nearest store first), each over its own baseline.
 pub fn equal_rate(run: &SuiteRun) -> Section {
-    let cells: Vec<_> = stats::cells(run, EQUAL_RATE)
+    let networks = profiles::networks(run);
+    let several = networks.len() > 1;
+    let cells: Vec<_> = networks
+        .iter()
+        .flat_map(|n| stats::cells_at(run, EQUAL_RATE, *n))
         .filter_map(|c| CellStats::of(c).map(|s| (c, s)))
         .collect();
     let rate = cells.iter().find_map(|(c, _)| match c.load {
@@ -176,10 +184,20 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
          server, so the cost verdicts read the section above.",
         trials_note(run, &plain)
     ));
-    let base = stats::baseline(run);
-    let base_cell = stats::find(run, EQUAL_RATE, stats::pick::baseline);
-    let mut t = Table::new(&[
-        ("configuration", Left),
+    if several {
+        s.intro.push(
+            "Rows are grouped by network profile, nearest store first. Each profile has its \
+             own no-auth baseline, which crossed the same client link: +p50 / +p99 are over \
+             the baseline of the row's own profile, so they hold what the scheme adds at that \
+             distance (see Network distance)."
+                .to_owned(),
+        );
+    }
+    let mut headers = vec![("configuration", Left)];
+    if several {
+        headers.push(("network", Left));
+    }
+    headers.extend([
         ("throughput", Right),
         ("p50", Right),
         ("p99", Right),
@@ -193,7 +211,10 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
         ("credential", Right),
         ("errors", Right),
     ]);
+    let mut t = Table::new(&headers);
     for (c, st) in &cells {
+        let base_cell = profiles::baseline(run, &c.config.network);
+        let base = base_cell.and_then(CellStats::of);
         let paired = base_cell
             .filter(|_| c.config.auth != Auth::None)
             .and_then(|b| AddedLatency::of(c, b));
@@ -205,12 +226,19 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
             }
             _ => ("–".to_owned(), "–".to_owned()),
         };
-        let mut name = c.config.describe();
+        let mut name = if several {
+            profiles::at_loopback(&c.config).describe()
+        } else {
+            c.config.describe()
+        };
         if !st.kept_up() {
             name.push_str(" ⚠ below offered rate");
         }
-        t.row(vec![
-            name,
+        let mut row = vec![name];
+        if several {
+            row.push(profiles::label(&c.config.network));
+        }
+        row.extend([
             f::rps(st.throughput_rps),
             f::lat(st.p50_us),
             f::lat(st.p99_us),
@@ -224,6 +252,7 @@ pub fn equal_rate(run: &SuiteRun) -> Section {
             f::bytes(st.credential_bytes),
             errors(st),
         ]);
+        t.row(row);
     }
     s.table(t)
 }
@@ -282,7 +311,7 @@ pub fn scaling(run: &SuiteRun) -> Section {
 /// Balancer policies: 401s and spread.
 pub fn balancing(run: &SuiteRun) -> Section {
     let mut s = Section::new("balancing", "Balancing: stickiness and spread");
-    let cells: Vec<_> = stats::cells(run, BALANCING)
+    let cells: Vec<_> = stats::all_cells(run, BALANCING)
         .filter_map(|c| CellStats::of(c).map(|st| (c, st)))
         .collect();
     if cells.is_empty() {
@@ -554,9 +583,9 @@ pub fn skipped(run: &SuiteRun) -> Section {
 
 /// Every measurement section, in report order (the claims table comes first, apart).
 pub fn sections(run: &SuiteRun) -> Vec<Section> {
-    let mut out = vec![
-        added_cost(run),
-        equal_rate(run),
+    let mut out = vec![added_cost(run), equal_rate(run)];
+    out.extend(distance(run));
+    out.extend([
         scaling(run),
         balancing(run),
         claims(run),
@@ -564,7 +593,7 @@ pub fn sections(run: &SuiteRun) -> Vec<Section> {
         token_sizes(run),
         revocation(run),
         faults(run),
-    ];
+    ]);
     out.extend(projection(run));
     out.push(skipped(run));
     out.push(environment(run));

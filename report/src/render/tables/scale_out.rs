@@ -35,6 +35,9 @@ pub fn projection(run: &SuiteRun) -> Vec<Section> {
             ));
         }
     }
+    if let Some(text) = store_round_trips(run) {
+        costs.intro.push(text);
+    }
     if let Some(cap) = &run.store_capacity {
         costs.intro.push(format!(
             "Store capacity measured: {} ({}).",

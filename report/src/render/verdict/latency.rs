@@ -1,7 +1,9 @@
 //! Latency family: S3, X2.
 
 use super::*;
+use crate::model::Network;
 use crate::render::cost::Resolved;
+use crate::render::distance;
 use crate::render::interval::Interval;
 use crate::render::latency::{AddedLatency, LatencyDifference, MIN_TRIALS};
 
@@ -68,6 +70,7 @@ pub(super) fn s3(run: &SuiteRun) -> (Outcome, String) {
         super::cost::resolved(costlier),
         s3_latency(run, &mem, &redis),
     );
+    ev.push_str(&super::distance::s3_distance(run));
     match (&proj, saturation) {
         (Some(p), Saturation::Within(n)) => {
             let _ = write!(
@@ -116,6 +119,42 @@ fn magnitude(i: &Interval) -> (f64, f64) {
     (near, i.low.abs().max(i.high.abs()))
 }
 
+/// What the session–JWT differences at one network show, by [`x2_finding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum X2Finding {
+    /// Some p50 difference is tens of ms over its whole interval.
+    TensOfMs,
+    /// Only a p99 difference is.
+    TensOfMsAtP99,
+    /// Some p50 difference is over a millisecond, every one short of tens of ms.
+    OverMs,
+    /// Every p50 interval stays within a millisecond.
+    SubMs,
+    /// A p50 interval spans a threshold.
+    Unresolved,
+}
+
+impl X2Finding {
+    /// The verdict this finding gives on its own.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            X2Finding::TensOfMs => Outcome::Supported,
+            X2Finding::SubMs => Outcome::Refuted,
+            X2Finding::TensOfMsAtP99 => {
+                Outcome::Depends("on the percentile: tens of ms only at p99".into())
+            }
+            X2Finding::OverMs => Outcome::Depends(
+                "on the configuration: over a millisecond at p50 for some, short of tens of ms"
+                    .into(),
+            ),
+            X2Finding::Unresolved => Outcome::Depends(
+                "on precision: a p50 difference's interval spans a threshold of the rule (more trials would decide)"
+                    .into(),
+            ),
+        }
+    }
+}
+
 /// X2 on the session–JWT latency differences, one `(p50, p99)` pair of intervals per
 /// session × JWT configuration. A difference counts only over its whole interval:
 /// supported when some p50 difference is at least [`TENS_OF_MS_US`]; depends on the
@@ -127,72 +166,31 @@ fn magnitude(i: &Interval) -> (f64, f64) {
 /// slowest requests, and one stall of the machine widens it that far with no difference
 /// between the schemes (the evidence shows the interval).
 pub fn x2_rule(pairs: &[(Interval, Interval)]) -> Outcome {
+    x2_finding(pairs).outcome()
+}
+
+/// The finding behind [`x2_rule`].
+pub fn x2_finding(pairs: &[(Interval, Interval)]) -> X2Finding {
     let any = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().any(f);
     let all = |f: &dyn Fn(&(Interval, Interval)) -> bool| pairs.iter().all(f);
     if any(&|(p50, _)| magnitude(p50).0 >= TENS_OF_MS_US) {
-        Outcome::Supported
+        X2Finding::TensOfMs
     } else if any(&|(_, p99)| magnitude(p99).0 >= TENS_OF_MS_US) {
-        Outcome::Depends("on the percentile: tens of ms only at p99".into())
+        X2Finding::TensOfMsAtP99
     } else if all(&|(p50, _)| magnitude(p50).1 < SUB_MS_US) {
-        Outcome::Refuted
+        X2Finding::SubMs
     } else if any(&|(p50, _)| magnitude(p50).0 >= SUB_MS_US)
         && all(&|(p50, _)| magnitude(p50).1 < TENS_OF_MS_US)
     {
-        Outcome::Depends(
-            "on the configuration: over a millisecond at p50 for some, short of tens of ms".into(),
-        )
+        X2Finding::OverMs
     } else {
-        Outcome::Depends(
-            "on precision: a p50 difference's interval spans a threshold of the rule (more trials would decide)"
-                .into(),
-        )
+        X2Finding::Unresolved
     }
-}
-
-/// The equal-rate cells' added latency, by name, for the configurations `picks` names.
-fn added_latencies<'a>(
-    run: &SuiteRun,
-    picks: impl IntoIterator<Item = (String, Box<dyn Fn(&CellConfig) -> bool + 'a>)>,
-) -> Vec<(String, AddedLatency)> {
-    let Some(base) = stats::find(run, EQUAL_RATE, pick::baseline) else {
-        return Vec::new();
-    };
-    picks
-        .into_iter()
-        .filter_map(|(name, pred)| {
-            let cell = stats::find(run, EQUAL_RATE, pred)?;
-            Some((name, AddedLatency::of(cell, base)?))
-        })
-        .collect()
-}
-
-fn session_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
-    added_latencies(
-        run,
-        [
-            ("in-process sessions", Store::Memory),
-            ("Redis sessions", Store::Redis),
-        ]
-        .map(|(name, store)| {
-            let pred: Box<dyn Fn(&CellConfig) -> bool> = Box::new(pick::session(store));
-            (name.to_owned(), pred)
-        }),
-    )
-}
-
-fn jwt_latencies(run: &SuiteRun) -> Vec<(String, AddedLatency)> {
-    added_latencies(
-        run,
-        Alg::ALL.iter().map(|&alg| {
-            let pred: Box<dyn Fn(&CellConfig) -> bool> = Box::new(pick::jwt(alg));
-            (format!("JWT {alg}"), pred)
-        }),
-    )
 }
 
 /// Why there are no latency intervals: too few trials of the equal-rate cells.
 fn too_few_trials(run: &SuiteRun) -> (Outcome, String) {
-    let most = stats::cells(run, EQUAL_RATE)
+    let most = stats::all_cells(run, EQUAL_RATE)
         .map(|c| c.trials.len())
         .max()
         .unwrap_or(0);
@@ -204,64 +202,130 @@ fn too_few_trials(run: &SuiteRun) -> (Outcome, String) {
     )
 }
 
+/// The session–JWT comparison at one network.
+struct AtNetwork {
+    network: Network,
+    sessions: Vec<(String, AddedLatency)>,
+    jwts: Vec<(String, AddedLatency)>,
+    pairs: Vec<(String, LatencyDifference)>,
+}
+
+impl AtNetwork {
+    fn finding(&self) -> X2Finding {
+        x2_finding(
+            &self
+                .pairs
+                .iter()
+                .map(|(_, d)| (d.p50, d.p99))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The figures at this network: the largest differences, then every added latency.
+    fn evidence(&self, run: &SuiteRun) -> String {
+        let pairs = &self.pairs;
+        let largest = |f: &dyn Fn(&LatencyDifference) -> Interval| {
+            pairs
+                .iter()
+                .max_by(|a, b| magnitude(&f(&a.1)).1.total_cmp(&magnitude(&f(&b.1)).1))
+                .map(|(name, d)| format!("{} ({name})", f::interval_lat(&f(d))))
+                .unwrap_or_default()
+        };
+        let trials = pairs.iter().map(|(_, d)| d.trials).min().unwrap_or(0);
+        let mut ev = format!(
+            "largest session–JWT difference over {trials} paired trials: p50 {}, p99 {}",
+            largest(&|d| d.p50),
+            largest(&|d| d.p99),
+        );
+        let rate = distance::baseline(run, &self.network)
+            .and_then(CellStats::of)
+            .and_then(|b| b.offered_rps)
+            .map_or(String::new(), |r| format!(" at {}", f::rps(r)));
+        let added: Vec<String> = self
+            .sessions
+            .iter()
+            .chain(&self.jwts)
+            .map(|(n, a)| {
+                format!(
+                    " {n} p50 {}, p99 {}",
+                    f::interval_lat(&a.p50),
+                    f::interval_lat(&a.p99)
+                )
+            })
+            .collect();
+        let _ = write!(ev, "; added over no-auth{rate}:{}", added.join(";"));
+        ev
+    }
+}
+
 pub(super) fn x2(run: &SuiteRun) -> (Outcome, String) {
-    if sessions(run).is_empty() || jwts(run).is_empty() {
-        return no_equal_rate_cells(run);
-    }
-    let sess = session_latencies(run);
-    let algs = jwt_latencies(run);
-    let mut pairs = Vec::new();
-    for (s_name, s) in &sess {
-        for (j_name, j) in &algs {
-            if let Some(d) = s.minus(j) {
-                pairs.push((format!("{s_name} − {j_name}"), d));
-            }
-        }
-    }
-    if pairs.is_empty() {
-        return too_few_trials(run);
-    }
-    let outcome = x2_rule(
-        &pairs
-            .iter()
-            .map(|(_, d)| (d.p50, d.p99))
-            .collect::<Vec<_>>(),
-    );
-    let largest = |f: &dyn Fn(&LatencyDifference) -> Interval| {
-        pairs
-            .iter()
-            .max_by(|a, b| magnitude(&f(&a.1)).1.total_cmp(&magnitude(&f(&b.1)).1))
-            .map(|(name, d)| format!("{} ({name})", f::interval_lat(&f(d))))
-            .unwrap_or_default()
-    };
-    let trials = pairs.iter().map(|(_, d)| d.trials).min().unwrap_or(0);
-    let mut ev = format!(
-        "largest session–JWT difference over {trials} paired trials: p50 {}, p99 {}",
-        largest(&|d| d.p50),
-        largest(&|d| d.p99),
-    );
-    let rate = stats::baseline(run)
-        .and_then(|b| b.offered_rps)
-        .map_or(String::new(), |r| format!(" at {}", f::rps(r)));
-    let added: Vec<String> = sess
-        .iter()
-        .chain(&algs)
-        .map(|(n, a)| {
-            format!(
-                " {n} p50 {}, p99 {}",
-                f::interval_lat(&a.p50),
-                f::interval_lat(&a.p99)
-            )
+    let networks: Vec<Network> = distance::networks(run)
+        .into_iter()
+        .filter(|n| {
+            let has = |pred: &dyn Fn(&CellConfig) -> bool| {
+                stats::find_at(run, EQUAL_RATE, n, pred).is_some()
+            };
+            has(&|c| pick::session(Store::Memory)(c) || pick::session(Store::Redis)(c))
+                && has(&|c| Alg::ALL.iter().any(|&a| pick::jwt(a)(c)))
         })
         .collect();
-    let _ = write!(ev, "; added over no-auth{rate}:{}", added.join(";"));
+    if networks.is_empty() {
+        return no_equal_rate_cells(run);
+    }
+    let measured: Vec<AtNetwork> = networks
+        .into_iter()
+        .map(|network| {
+            let sessions = distance::sessions_at(run, &network);
+            let jwts = distance::jwts_at(run, &network);
+            let pairs = distance::session_minus_jwt(&sessions, &jwts);
+            AtNetwork {
+                network,
+                sessions,
+                jwts,
+                pairs,
+            }
+        })
+        .filter(|m| !m.pairs.is_empty())
+        .collect();
+    if measured.is_empty() {
+        return too_few_trials(run);
+    }
+    if let [only] = measured.as_slice() {
+        let ev = only.evidence(run);
+        let ev = if only.network.is_loopback() {
+            ev
+        } else {
+            format!("at {}: {ev}", distance::label(&only.network))
+        };
+        return (only.finding().outcome(), ev);
+    }
+    let findings: Vec<(String, X2Finding)> = measured
+        .iter()
+        .map(|m| (m.network.profile.to_string(), m.finding()))
+        .collect();
+    let (outcome, decider) = x2_combine(&findings);
+    let mut ev = format!(
+        "decided at {}: {}",
+        distance::label(&measured[decider].network),
+        measured[decider].evidence(run)
+    );
+    for (i, m) in measured.iter().enumerate().rev() {
+        if i != decider {
+            let _ = write!(
+                ev,
+                "; at {}: {}",
+                distance::label(&m.network),
+                m.evidence(run)
+            );
+        }
+    }
     (outcome, ev)
 }
 
 /// S3's latency side: Redis sessions over in-process ones, with intervals when the trials
 /// allow, else the single-trial figures marked as such.
 fn s3_latency(run: &SuiteRun, mem: &CellStats, redis: &CellStats) -> String {
-    let lat = session_latencies(run);
+    let lat = distance::sessions_at(run, &Network::default());
     let get = |name: &str| lat.iter().find(|(n, _)| n == name).map(|(_, a)| a);
     match get("Redis sessions").zip(get("in-process sessions")) {
         Some((r, m)) => match r.minus(m) {

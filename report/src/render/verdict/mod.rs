@@ -7,13 +7,15 @@
 //! writes the evidence. Missing data never panics: the verdict becomes
 //! [`Outcome::NotMeasured`] with how to enable the part.
 //!
-//! The rules live by claim family: [`cost`] (S1, J1, X1), [`latency`] (S3, X2),
+//! The rules live by claim family: [`cost`] (S1, J1, X1), [`latency`] (S3, X2) with
+//! [`distance`] (X2 and S3 across network profiles),
 //! [`balancing`] (S2, J2, A1), [`revocation`] (S4, S5, J4, J5), [`size`] (J6), [`faults`]
 //! (A2); this module holds the outcome types, the thresholds, the helpers they share and
 //! [`verdicts`], which asks each in the order of docs/claims.md.
 
 mod balancing;
 mod cost;
+mod distance;
 mod faults;
 mod latency;
 mod revocation;
@@ -21,7 +23,9 @@ mod size;
 #[cfg(test)]
 mod tests;
 
-pub use {balancing::*, cost::*, faults::*, latency::*, revocation::*, size::*};
+pub use {
+    balancing::*, cost::*, distance::x2_combine, faults::*, latency::*, revocation::*, size::*,
+};
 
 use std::fmt::Write as _;
 
@@ -126,7 +130,7 @@ pub struct Claim {
 pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "S1", text: "Sessions add server load, because the server stores and manages session data.", metric: "CPU-µs a session lookup adds per request over no auth (app + store, at saturation, with intervals); bytes per live session" },
     Claim { id: "S2", text: "Sessions scale badly: behind a load balancer they need sticky sessions.", metric: "share of 401s under round-robin, per session store; spread under sticky cookies" },
-    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "added CPU (at saturation) and latency of Redis over in-process sessions; replicas until the shared store saturates (projection)" },
+    Claim { id: "S3", text: "Sessions suit distributed systems poorly: several servers need a shared store.", metric: "added CPU (at saturation) and latency of Redis over in-process sessions (latency also per network profile); replicas until the shared store saturates (projection)" },
     Claim { id: "S4", text: "Sessions can be revoked immediately (logout deletes them; admins can force logout).", metric: "time from logout / force-logout until every replica rejects the session" },
     Claim { id: "S5", text: "Sessions can be hijacked.", metric: "session-ID entropy, cookie attributes, stolen cookie after logout" },
     Claim { id: "J1", text: "A JWT is stateless, so checking it is cheap.", metric: "CPU-µs each algorithm adds per request (at saturation, with intervals) vs an in-process and a Redis session lookup" },
@@ -138,7 +142,7 @@ pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "A1", text: "With a load balancer in front of long-lived servers, session IDs fit.", metric: "401s and spread under sticky cookies; sessions lost when a replica dies" },
     Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s and re-logins while replicas churn, per scheme" },
     Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "added CPU-µs (at saturation, with intervals) and latency of JWT + deny-list vs a session lookup in the same store" },
-    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval" },
+    Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval, per network profile (the farthest resolved profile decides)" },
 ];
 
 /// How a value compares with a reference, with [`SAME_WITHIN`] as the dead band.
@@ -225,18 +229,7 @@ fn eq_rate(run: &SuiteRun, pred: impl Fn(&CellConfig) -> bool) -> Option<CellSta
     stats::stats(run, EQUAL_RATE, pred)
 }
 
-/// Store lookups of the equal-rate group: `(name, stats)` for sessions in memory and Redis.
-fn sessions(run: &SuiteRun) -> Vec<(&'static str, CellStats)> {
-    [
-        ("in-process sessions", Store::Memory),
-        ("Redis sessions", Store::Redis),
-    ]
-    .into_iter()
-    .filter_map(|(name, store)| eq_rate(run, pick::session(store)).map(|s| (name, s)))
-    .collect()
-}
-
-/// Stateless JWTs of the equal-rate group, by algorithm.
+/// Stateless JWTs of the loopback equal-rate group, by algorithm.
 fn jwts(run: &SuiteRun) -> Vec<(String, CellStats)> {
     Alg::ALL
         .iter()

@@ -30,6 +30,7 @@ fn comparisons_have_a_ten_percent_dead_band() {
 
 mod balancing;
 mod cost;
+mod distance;
 mod latency;
 mod revocation;
 mod runs;
