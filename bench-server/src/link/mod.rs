@@ -252,6 +252,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let timer = PreciseTimer::start()?;
+    timer.calibrate().await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let admin_task = admin.map(|admin| {
         let link = Arc::clone(&link);

@@ -27,6 +27,8 @@ use tokio::io::unix::AsyncFd;
 
 /// The most a wake-up is advanced.
 const MAX_ADVANCE: Duration = Duration::from_micros(100);
+/// Sleeps made by [`PreciseTimer::calibrate`].
+const CALIBRATION_SLEEPS: u32 = 16;
 /// A deadline this close is spun to instead of slept for.
 const SPIN: Duration = Duration::from_micros(20);
 
@@ -112,6 +114,16 @@ impl PreciseTimer {
             }
         });
         Ok(timer)
+    }
+
+    /// Learns how late wake-ups come before the first chunk needs it: a few short sleeps
+    /// (about 5 ms in all), so the first round trips through a new link are as accurate as
+    /// later ones.
+    pub async fn calibrate(self: &Arc<Self>) {
+        for _ in 0..CALIBRATION_SLEEPS {
+            self.sleep_until(Instant::now() + Duration::from_micros(300))
+                .await;
+        }
     }
 
     /// How early the timer is armed before a deadline.

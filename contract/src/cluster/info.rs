@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::balancer::RunningBalancer;
-use super::links::{HopKind, RunningLink};
+use super::links::{HopKind, HopMeasurement, RunningLink};
 use super::redis::RedisChild;
 use super::replica::Replica;
 use super::spec::BalancerKind;
@@ -44,6 +44,10 @@ pub struct LinkInfo {
     pub admin_url: String,
     /// Its PID.
     pub pid: u32,
+    /// Median round trip through it at start, µs (rounded).
+    pub rtt_us: Option<u64>,
+    /// Median round trip to its upstream directly at start, µs (rounded).
+    pub direct_rtt_us: Option<u64>,
 }
 
 /// One replica.
@@ -86,11 +90,13 @@ impl ClusterInfo {
         redis_url: Option<&str>,
         balancer: Option<&RunningBalancer>,
         links: &[RunningLink],
+        hops: &[HopMeasurement],
         entry: String,
     ) -> ClusterInfo {
         let links: Vec<LinkInfo> = links
             .iter()
-            .map(|l| LinkInfo {
+            .zip(hops.iter().map(Some).chain(std::iter::repeat(None)))
+            .map(|(l, m)| LinkInfo {
                 hop: l.hop,
                 to: l.to.clone(),
                 listen: l.listen.to_string(),
@@ -98,6 +104,8 @@ impl ClusterInfo {
                 delay_us: u64::try_from(l.delay.as_micros()).unwrap_or(u64::MAX),
                 admin_url: l.admin_url.clone(),
                 pid: l.process.pid(),
+                rtt_us: m.map(|m| m.rtt_us.round() as u64),
+                direct_rtt_us: m.map(|m| m.direct_rtt_us.round() as u64),
             })
             .collect();
         let balancer = balancer.map(|b| BalancerInfo {
@@ -155,11 +163,16 @@ impl ClusterInfo {
         }
         for l in &self.links {
             out.push_str(&format!(
-                "link {} {} → {} ({} µs one way) admin {}\n",
+                "link {} {} → {} ({} µs one way{}) admin {}\n",
                 l.hop.as_str(),
                 l.listen,
                 l.to,
                 l.delay_us,
+                match (l.rtt_us, l.direct_rtt_us) {
+                    (Some(rtt), Some(direct)) =>
+                        format!(", round trip {rtt} µs, direct {direct} µs"),
+                    _ => String::new(),
+                },
                 l.admin_url
             ));
         }

@@ -260,6 +260,7 @@ impl Cluster {
             self.redis_url.as_deref(),
             self.balancer.as_ref(),
             &self.links,
+            &self.hops,
             self.entry_url(),
         )
     }
