@@ -181,9 +181,10 @@ async fn stall_holds_bytes_and_releases_them_in_order() {
     })
     .await;
     let stall = Duration::from_millis(300);
+    // Before the request: the stall ends at least 300 ms after this.
+    let t0 = Instant::now();
     let response = post(format!("{}/toxics/stall?for=300ms", link.admin)).await;
     assert_eq!(response.status(), 200);
-    let t0 = Instant::now();
     let got = blocking(move || {
         stream.write_all(b"during").unwrap();
         let mut buf = [0u8; 6];

@@ -355,8 +355,9 @@ fn a_same_zone_cell_records_the_round_trip_of_each_hop() {
         assert!(trial.requests > 0 && trial.errors == 0, "{}", cell.id);
         assert_eq!(trial.server_counted, Some(trial.exchanges), "{}", cell.id);
     }
-    // A link never releases a byte early: the round trip through a hop is at least twice
-    // its delay more than the direct one (an upper bound would be timing luck).
+    // A link never releases a byte early: a round trip through a hop takes at least twice
+    // its delay, and every request at least the delays it crosses. Only such lower bounds
+    // are asserted; anything compared with another measurement would be timing luck.
     let healthz = run
         .cells
         .iter()
@@ -364,8 +365,8 @@ fn a_same_zone_cell_records_the_round_trip_of_each_hop() {
         .unwrap();
     let client = hop(healthz, Hop::Client);
     assert_eq!(client.delay_us, 250);
-    assert!(client.added_us() >= 500.0, "{client:?}");
-    assert!(healthz.trials[0].latency.corrected.p50_us >= 500);
+    assert!(client.rtt_us >= 500.0, "{client:?}");
+    assert!(healthz.trials[0].latency.uncorrected.min_us >= 500);
     if redis {
         let session = run
             .cells
@@ -374,15 +375,10 @@ fn a_same_zone_cell_records_the_round_trip_of_each_hop() {
             .unwrap();
         let store = hop(session, Hop::Store);
         assert_eq!((store.delay_us, store.to.as_str()), (250, "redis"));
-        assert!(store.added_us() >= 500.0, "{store:?}");
-        // A session lookup crosses the store hop once per request: 0.5 ms more at least.
-        assert!(
-            session.trials[0].latency.corrected.p50_us
-                >= healthz.trials[0].latency.corrected.p50_us + 400,
-            "{} vs {}",
-            session.trials[0].latency.corrected.p50_us,
-            healthz.trials[0].latency.corrected.p50_us
-        );
+        assert!(store.rtt_us >= 500.0, "{store:?}");
+        // Every session request crosses the client hop and the store hop both ways.
+        let fastest = session.trials[0].latency.uncorrected.min_us;
+        assert!(fastest >= 1000, "{fastest} µs");
     }
     let balanced = run.cells.iter().find(|c| c.group == "balancing").unwrap();
     let backends: Vec<&str> = balanced
