@@ -17,11 +17,13 @@
 //! * [`render`] — verdicts on the claims (`docs/claims.md`), tables, charts, `summary.md`
 //!   and `report.html` (`loadgen report`, `loadgen verdicts`);
 //! * [`compare`] — the CI performance-regression gate (`loadgen compare`);
+//! * [`cost_part`] — the cost part's rounds, as `run.json` records them;
 //! * [`network`] — network profiles: the one-way delay of each hop, and the round trips
 //!   measured through them;
 //! * [`fsutil`] — atomic file writes, so no result is ever half written.
 
 pub mod compare;
+pub mod cost_part;
 pub mod fsutil;
 pub mod measure;
 pub mod model;
