@@ -136,6 +136,7 @@ impl PreciseTimer {
         Sleep {
             timer: Arc::clone(self),
             due,
+            registered: None,
         }
     }
 
@@ -214,12 +215,15 @@ impl PreciseTimer {
 pub struct Sleep {
     timer: Arc<PreciseTimer>,
     due: Instant,
+    /// When, and whom, the timer was asked to wake: the same task polled again before then
+    /// (its other futures woke it) is still registered and does not register again.
+    registered: Option<(Instant, Waker)>,
 }
 
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let now = Instant::now();
         if now >= self.due {
             return Poll::Ready(());
@@ -231,12 +235,18 @@ impl Future for Sleep {
             }
             return Poll::Ready(());
         }
+        if let Some((fire, waker)) = &self.registered {
+            if now < *fire && waker.will_wake(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
         let fire = self
             .due
             .checked_sub(self.timer.advance())
             .unwrap_or(self.due)
             .max(now);
         self.timer.register(fire, cx.waker());
+        self.registered = Some((fire, cx.waker().clone()));
         Poll::Pending
     }
 }
