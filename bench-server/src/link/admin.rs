@@ -20,7 +20,10 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::stats::Direction;
+use super::stats::{Direction, DirectionStats};
+
+/// Reads one counter of a direction.
+type PerDirection = fn(&DirectionStats) -> u64;
 use super::Link;
 use crate::balance::body::ProxyBody;
 use crate::balance::proxy::local_error;
@@ -72,25 +75,23 @@ pub fn render(link: &Link) -> String {
         "authbench_link_open_connections {}",
         s.open.load(Relaxed)
     );
-    for (name, help) in [
+    let per_direction: [(&str, &str, PerDirection); 2] = [
         (
             "bytes_total",
             "Bytes forwarded, by direction (up: client to upstream).",
+            |d| d.bytes.load(Relaxed),
         ),
         (
             "chunks_total",
             "Chunks forwarded (one read each), by direction.",
+            |d| d.chunks.load(Relaxed),
         ),
-    ] {
+    ];
+    for (name, help, get) in per_direction {
         let _ = writeln!(out, "# HELP authbench_link_{name} {help}");
         let _ = writeln!(out, "# TYPE authbench_link_{name} counter");
         for d in [Direction::Up, Direction::Down] {
-            let stats = s.direction(d);
-            let value = if name == "bytes_total" {
-                stats.bytes.load(Relaxed)
-            } else {
-                stats.chunks.load(Relaxed)
-            };
+            let value = get(s.direction(d));
             let _ = writeln!(
                 out,
                 "authbench_link_{name}{{direction=\"{}\"}} {value}",
