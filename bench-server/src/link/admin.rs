@@ -21,13 +21,13 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::stats::{Direction, DirectionStats};
-
-/// Reads one counter of a direction.
-type PerDirection = fn(&DirectionStats) -> u64;
 use super::Link;
 use crate::balance::body::ProxyBody;
 use crate::balance::proxy::local_error;
 use crate::process_stats;
+
+/// Reads one counter of a direction.
+type PerDirection = fn(&DirectionStats) -> u64;
 
 /// Quantiles of the achieved delay on `/metrics`.
 const QUANTILES: [f64; 5] = [0.5, 0.9, 0.99, 0.999, 1.0];
