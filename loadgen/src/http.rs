@@ -61,6 +61,8 @@ pub struct Reply {
     pub session_cookie: Option<String>,
     /// Another cookie the response set (`NAME=VALUE`), such as a balancer's sticky cookie.
     pub affinity_cookie: Option<String>,
+    /// `X-Cold-Start-Us`: how long the request waited for a function instance to start.
+    pub cold_start_us: Option<u64>,
     /// The body (kept only when asked for, and for 401s).
     pub body: Option<Bytes>,
 }
@@ -134,6 +136,7 @@ impl HttpClient {
                 bytes_in: r.wire_bytes,
                 session_cookie: r.session_cookie,
                 affinity_cookie: r.affinity_cookie,
+                cold_start_us: r.cold_start_us,
                 body: r.body,
             });
         (result, bytes_out)

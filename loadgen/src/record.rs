@@ -76,6 +76,9 @@ pub struct Sample {
     pub bytes_in: u64,
     /// Bytes of the credential header line sent (0 when none).
     pub credential_bytes: u64,
+    /// `X-Cold-Start-Us` of the response: the exchange waited for a function instance to
+    /// start, which took this long by the pool's clock.
+    pub cold_start_us: Option<u64>,
 }
 
 /// A latency histogram with the project's fixed range and precision.
@@ -167,6 +170,36 @@ impl PhaseStats {
     }
 }
 
+/// Exchanges that waited for a function instance to start (a response with
+/// `X-Cold-Start-Us`): their own latency class, since no session store or key causes it.
+#[derive(Debug, Clone)]
+pub struct ColdStartStats {
+    /// Corrected latency of the exchanges that waited for a cold start, every phase.
+    pub latency: Histogram<u64>,
+    /// The start-up time the pool reported for each (process start to ready).
+    pub startup: Histogram<u64>,
+    /// Corrected latency of the authenticated requests that did not wait for one.
+    pub warm_requests: Histogram<u64>,
+    /// Cold starts by phase.
+    pub phases: BTreeMap<Phase, u64>,
+}
+
+impl ColdStartStats {
+    fn new() -> Self {
+        ColdStartStats {
+            latency: new_histogram(3),
+            startup: new_histogram(3),
+            warm_requests: new_histogram(3),
+            phases: BTreeMap::new(),
+        }
+    }
+
+    /// Exchanges that waited for a cold start.
+    pub fn count(&self) -> u64 {
+        self.phases.values().sum()
+    }
+}
+
 #[derive(Debug)]
 struct OpenSecond {
     requests: u64,
@@ -186,6 +219,8 @@ pub struct Recorder {
     pub replicas: BTreeMap<String, u64>,
     /// Samples that completed inside the warm-up.
     pub warmup_samples: u64,
+    /// The cold-start latency class (empty unless a function pool answered).
+    pub cold_starts: ColdStartStats,
     /// Logins by cause (`first`, `renew`, `logout`, or a 401 reason such as `expired`).
     pub logins: BTreeMap<String, u64>,
     /// Finalised seconds.
@@ -206,6 +241,7 @@ impl Recorder {
             phases: Phase::ALL.iter().map(|p| (*p, PhaseStats::new())).collect(),
             replicas: BTreeMap::new(),
             warmup_samples: 0,
+            cold_starts: ColdStartStats::new(),
             logins: BTreeMap::new(),
             timeline: Vec::new(),
             intervals: Vec::new(),
@@ -234,6 +270,18 @@ impl Recorder {
         stats.bytes_out += s.bytes_out;
         stats.bytes_in += s.bytes_in;
         stats.credential_bytes += s.credential_bytes;
+        match s.cold_start_us {
+            Some(startup) => {
+                let cold = &mut self.cold_starts;
+                cold.latency.saturating_record(corrected);
+                cold.startup.saturating_record(startup.clamp(1, MAX_LATENCY_US));
+                *cold.phases.entry(s.phase).or_default() += 1;
+            }
+            None if s.phase == Phase::Request => {
+                self.cold_starts.warm_requests.saturating_record(corrected);
+            }
+            None => {}
+        }
         let error = match s.outcome {
             Outcome::Status(code) => {
                 *stats.status.entry(code).or_default() += 1;
@@ -342,6 +390,7 @@ mod tests {
             bytes_out: 100,
             bytes_in: 200,
             credential_bytes: 50,
+            cold_start_us: None,
         }
     }
 
@@ -366,6 +415,32 @@ mod tests {
         assert_eq!(r.timeline.len(), 2);
         assert_eq!(r.timeline[0].t, 1);
         assert_eq!(r.timeline[1].errors, 1);
+    }
+
+    #[test]
+    fn cold_starts_are_their_own_class() {
+        let start = Instant::now();
+        let mut r = Recorder::new(start, start);
+        r.record(&sample(start, 10, 10, 12, 200));
+        let mut cold = sample(start, 20, 20, 320, 200);
+        cold.cold_start_us = Some(295_000);
+        r.record(&cold);
+        let mut login = sample(start, 30, 30, 330, 200);
+        login.phase = Phase::Login;
+        login.cold_start_us = Some(290_000);
+        r.record(&login);
+        r.finish();
+        let c = &r.cold_starts;
+        assert_eq!(c.count(), 2);
+        assert_eq!(c.phases[&Phase::Request], 1);
+        assert_eq!(c.phases[&Phase::Login], 1);
+        assert!(c.latency.min() >= 299_000);
+        assert!(c.startup.max() >= 294_000);
+        // The warm class holds the other request only.
+        assert_eq!(c.warm_requests.len(), 1);
+        assert!(c.warm_requests.max() < 3_000);
+        // Cold starts still count in their phase's totals.
+        assert_eq!(r.phase(Phase::Request).count(), 2);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::plan::Plan;
-use crate::record::{Percentiles, Phase, PhaseStats, Recorder, Second};
+use crate::record::{ColdStartStats, Percentiles, Phase, PhaseStats, Recorder, Second};
 
 /// Version of the result format; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -152,6 +152,37 @@ pub struct RunResult<'a> {
     pub replicas: BTreeMap<String, u64>,
     /// Per-second authenticated requests, errors and corrected p50/p99.
     pub timeline: Vec<Second>,
+    /// Exchanges that waited for a function instance to start; absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_starts: Option<ColdStartResult>,
+}
+
+/// The cold-start latency class: exchanges answered with `X-Cold-Start-Us`.
+#[derive(Debug, Serialize)]
+pub struct ColdStartResult {
+    /// Exchanges that waited for an instance to start.
+    pub count: u64,
+    /// Of which, per phase.
+    pub phases: BTreeMap<Phase, u64>,
+    /// Their corrected latency.
+    pub latency: Percentiles,
+    /// The start-up time the pool reported for them.
+    pub startup: Percentiles,
+    /// Corrected latency of the authenticated requests that found a warm instance.
+    pub warm_requests: Percentiles,
+}
+
+impl ColdStartResult {
+    fn of(stats: &ColdStartStats) -> Option<Self> {
+        let count = stats.count();
+        (count > 0).then(|| ColdStartResult {
+            count,
+            phases: stats.phases.clone(),
+            latency: Percentiles::of(&stats.latency),
+            startup: Percentiles::of(&stats.startup),
+            warm_requests: Percentiles::of(&stats.warm_requests),
+        })
+    }
 }
 
 impl<'a> RunResult<'a> {
@@ -198,6 +229,7 @@ impl<'a> RunResult<'a> {
             logins: r.logins.clone(),
             replicas: r.replicas.clone(),
             timeline: r.timeline.clone(),
+            cold_starts: ColdStartResult::of(&r.cold_starts),
         }
     }
 }

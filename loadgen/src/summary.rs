@@ -69,6 +69,20 @@ pub fn render(result: &RunResult<'_>) -> String {
             p.bytes_sent_mean, p.credential_header_bytes_mean, p.bytes_received_mean
         );
     }
+    if let Some(cold) = &result.cold_starts {
+        let _ = writeln!(
+            out,
+            "cold starts {}: waited p50 {} ms, p99 {} ms, max {} ms (start-up p50 {} ms); \
+             warm requests p50 {} ms, p99 {} ms",
+            cold.count,
+            ms(cold.latency.p50_us),
+            ms(cold.latency.p99_us),
+            ms(cold.latency.max_us),
+            ms(cold.startup.p50_us),
+            ms(cold.warm_requests.p50_us),
+            ms(cold.warm_requests.p99_us),
+        );
+    }
     if !result.replicas.is_empty() {
         let _ = writeln!(out, "replicas: {:?}", result.replicas);
     }

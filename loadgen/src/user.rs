@@ -365,6 +365,7 @@ impl VirtualUser {
             )
             .await;
         let done = Instant::now();
+        let cold_start_us = result.as_ref().ok().and_then(|r| r.cold_start_us);
         let (outcome, reason, replica, bytes_in, reply) = match result {
             Ok(reply) => {
                 let reason = if reply.status == 401 {
@@ -394,6 +395,7 @@ impl VirtualUser {
             bytes_out,
             bytes_in,
             credential_bytes,
+            cold_start_us,
         });
         if let Some(reply) = &reply {
             self.observe(ctx.plan.scheme, reply);

@@ -35,6 +35,8 @@ pub(crate) struct Response {
     pub session_cookie: Option<String>,
     /// The first other cookie set (`NAME=VALUE`): a balancer's affinity cookie.
     pub affinity_cookie: Option<String>,
+    /// `X-Cold-Start-Us`: the request waited this long for a function instance to start.
+    pub cold_start_us: Option<u64>,
     /// The body, when kept.
     pub body: Option<Bytes>,
     /// Bytes the response took on the wire: heads (interim ones too), body and its framing.
@@ -72,6 +74,7 @@ struct Head {
     replica: Option<Arc<str>>,
     session_cookie: Option<String>,
     affinity_cookie: Option<String>,
+    cold_start_us: Option<u64>,
     close: bool,
 }
 
@@ -156,6 +159,7 @@ impl ResponseReader {
             replica: head.replica,
             session_cookie: head.session_cookie,
             affinity_cookie: head.affinity_cookie,
+            cold_start_us: head.cold_start_us,
             body: self.body.take().map(Bytes::from),
             wire_bytes: self.wire_bytes,
             close: head.close,
@@ -218,6 +222,7 @@ impl ResponseReader {
                 replica: fields_seen.replica,
                 session_cookie: fields_seen.session_cookie,
                 affinity_cookie: fields_seen.affinity_cookie,
+                cold_start_us: fields_seen.cold_start_us,
                 close,
             },
             body: BodyDecoder::new(framing),
@@ -239,6 +244,7 @@ struct Fields {
     replica: Option<Arc<str>>,
     session_cookie: Option<String>,
     affinity_cookie: Option<String>,
+    cold_start_us: Option<u64>,
 }
 
 impl Fields {
@@ -277,6 +283,13 @@ impl Fields {
                 }
             }
             9 if is("x-replica") => self.replica = replicas.intern(value),
+            // A value that is not a decimal count is ignored, not an error: it is advice
+            // from the function pool, not framing.
+            15 if is("x-cold-start-us") => {
+                self.cold_start_us = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok());
+            }
             10 if is("set-cookie") => match session_cookie(value) {
                 Some(sid) if want_cookie && self.session_cookie.is_none() => {
                     self.session_cookie = Some(sid);
@@ -372,6 +385,18 @@ mod tests {
             assert_eq!(r.wire_bytes, HEALTHZ.len() as u64);
             assert_eq!((r.body, r.close, left.len()), (None, false, 0));
         }
+    }
+
+    #[test]
+    fn a_cold_start_header_is_read_and_a_bad_one_ignored() {
+        let wire = b"HTTP/1.1 200 OK\r\nX-Cold-Start-Us: 41250\r\nContent-Length: 0\r\n\r\n";
+        let (r, _) = read(PLAIN, wire, 7).unwrap();
+        assert_eq!(r.cold_start_us, Some(41_250));
+        let bad = b"HTTP/1.1 200 OK\r\nx-cold-start-us: soon\r\nContent-Length: 0\r\n\r\n";
+        let (r, _) = read(PLAIN, bad, 64).unwrap();
+        assert_eq!((r.status, r.cold_start_us), (200, None));
+        let (r, _) = read(PLAIN, HEALTHZ, 64).unwrap();
+        assert_eq!(r.cold_start_us, None);
     }
 
     #[test]
