@@ -18,12 +18,15 @@
 //!   and `report.html` (`loadgen report`, `loadgen verdicts`);
 //! * [`compare`] — the CI performance-regression gate (`loadgen compare`);
 //! * [`cost_part`] — the cost part's rounds, as `run.json` records them;
+//! * [`deployment`] — the deployment part (load balancer + servers vs gateway + functions)
+//!   and the key rotation, as `run.json` records them;
 //! * [`network`] — network profiles: the one-way delay of each hop, and the round trips
 //!   measured through them;
 //! * [`fsutil`] — atomic file writes, so no result is ever half written.
 
 pub mod compare;
 pub mod cost_part;
+pub mod deployment;
 pub mod fsutil;
 pub mod measure;
 pub mod model;

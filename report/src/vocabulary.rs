@@ -289,6 +289,28 @@ impl FaultKind {
     }
 }
 
+vocabulary! {
+    /// The two deployments the advice names (claims A1 and A2).
+    pub enum Deployment {
+        /// A load balancer in front of long-lived servers (ALB + EC2).
+        LbServers = "lb-servers",
+        /// An API gateway verifying JWTs at the edge, in front of functions that start on
+        /// demand (API Gateway + Lambda).
+        GatewayFunctions = "gateway-functions",
+    }
+}
+
+impl Deployment {
+    /// What it is, in a few words: `load balancer + long-lived servers`,
+    /// `API gateway + functions`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Deployment::LbServers => "load balancer + long-lived servers",
+            Deployment::GatewayFunctions => "API gateway + functions",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +343,7 @@ mod tests {
         round_trips(StateMeasure::ALL);
         round_trips(Trigger::ALL);
         round_trips(FaultKind::ALL);
+        round_trips(Deployment::ALL);
     }
 
     fn names<T: fmt::Display>(all: &[T]) -> String {
