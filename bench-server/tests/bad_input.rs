@@ -109,9 +109,13 @@ async fn bad_tokens() {
     let parts: Vec<&str> = good.split('.').collect();
 
     // Tampered header: different header, same signature.
-    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"evil"}"#);
+    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let t = format!("{other_header}.{}.{}", parts[1], parts[2]);
     expect_jwt_rejection(&server, &bearer(&t), AuthReason::BadSignature).await;
+    // A key ID the server does not hold is refused before any signature check.
+    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"evil"}"#);
+    let t = format!("{other_header}.{}.{}", parts[1], parts[2]);
+    expect_jwt_rejection(&server, &bearer(&t), AuthReason::UnknownKey).await;
 
     // Tampered payload: escalate roles.
     let mut escalated = valid_claims();
