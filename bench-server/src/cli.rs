@@ -166,6 +166,12 @@ fn keys(args: &KeysArgs) -> anyhow::Result<()> {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig::from(&args);
     let state = AppState::build(&config).await?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(crate::key_reload::reload_on_hangup(state.clone(), hangups));
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;

@@ -91,7 +91,7 @@ async fn assert_still_serving(server: &TestServer) {
 #[tokio::test]
 async fn bad_tokens() {
     let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::None)).await;
-    let jwt = &server.state.jwt;
+    let jwt = std::sync::Arc::clone(&server.state.jwt.current());
     let sign = |claims: &Value| jwt.sign_raw(claims).unwrap();
     let bearer = |token: &str| format!("Bearer {token}").into_bytes();
 
@@ -223,7 +223,7 @@ async fn algorithm_confusion_is_refused() {
     // using the server's *public* key as the HMAC secret.
     use rsa::pkcs8::EncodePublicKey;
     let server = TestServer::start(jwt_config(JwtAlg::Rs256, Revocation::None)).await;
-    let jwks = server.state.jwt.keys().jwks();
+    let jwks = server.state.jwt.current().ring().jwks();
     let n = B64.decode(jwks["keys"][0]["n"].as_str().unwrap()).unwrap();
     let e = B64.decode(jwks["keys"][0]["e"].as_str().unwrap()).unwrap();
     let public = rsa::RsaPublicKey::new(
