@@ -24,6 +24,7 @@ pub fn app(state: AppState) -> Router {
         .route("/jwt/refresh", post(jwt::refresh))
         .route("/jwt/logout", post(jwt::logout))
         .route("/admin/users/{user}/logout", post(admin::force_logout))
+        .route("/admin/keys/reload", post(admin::reload_keys))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -74,7 +74,7 @@ impl AppState {
             .map_err(|reason| self.reject(Scheme::Jwt, reason))?;
         self.inject_cpu();
         let started = Instant::now();
-        let verified = self.jwt.verify(token);
+        let verified = self.jwt.current().verify(token);
         self.metrics.jwt_verify(started.elapsed());
         let claims = verified.map_err(|reason| self.reject(Scheme::Jwt, reason))?;
         let revoked = match self.revocation {

@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use crate::balance::command::BalanceArgs;
 use crate::cluster::command::ClusterArgs;
 use crate::config::ServerConfig;
-use crate::jwt::keys::create_key_dir;
-use crate::jwt::JwtAlg;
+use crate::jwt::keys::{create_key_dir, rotate_key};
+use crate::jwt::{JwtAlg, KeyRing};
 use crate::state::AppState;
 
 pub use authbench_contract::link::LinkArgs;
@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Run one replica.
     Serve(Box<ServeArgs>),
-    /// Create a key directory shared by replicas.
+    /// Create a key directory shared by replicas, or rotate its keys (`--rotate`).
     Keys(KeysArgs),
     /// Run the built-in load balancer in front of running replicas.
     Balance(BalanceArgs),
@@ -87,6 +87,12 @@ pub struct KeysArgs {
     /// Replace existing key files.
     #[arg(long)]
     pub force: bool,
+    /// Rotate instead of create: a new key becomes current (signs), the current one is kept
+    /// as `jwt-<alg>.previous.<ext>` (verifies only) and an older previous one is deleted.
+    /// With `--alg all`, every algorithm that has a key in `--out` is rotated. Replicas pick
+    /// the new keys up on SIGHUP or `POST /admin/keys/reload`.
+    #[arg(long)]
+    pub rotate: bool,
 }
 
 /// Runs a parsed command line. Builds the tokio runtime itself, since `serve` takes the
@@ -147,7 +153,8 @@ fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn keys(args: &KeysArgs) -> anyhow::Result<()> {
-    let algs: Vec<JwtAlg> = if args.alg.eq_ignore_ascii_case("all") {
+    let all = args.alg.eq_ignore_ascii_case("all");
+    let algs: Vec<JwtAlg> = if all {
         JwtAlg::ALL.to_vec()
     } else {
         vec![args
@@ -155,6 +162,13 @@ fn keys(args: &KeysArgs) -> anyhow::Result<()> {
             .parse()
             .map_err(|e: String| anyhow::anyhow!("--alg: {e}"))?]
     };
+    if args.rotate {
+        anyhow::ensure!(
+            !args.force,
+            "--rotate and --force: pick one (--rotate keeps the current key to verify the tokens it signed; --force replaces it, and those tokens stop verifying)"
+        );
+        return rotate(args, algs, all);
+    }
     let written = create_key_dir(&args.out, &algs, args.force).context("--out")?;
     for path in written {
         println!("wrote {}", path.display());
@@ -162,10 +176,49 @@ fn keys(args: &KeysArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `keys --rotate`: rotates `algs` (with `--alg all`, those that have a key) and prints
+/// the files and `kid`s.
+fn rotate(args: &KeysArgs, mut algs: Vec<JwtAlg>, all: bool) -> anyhow::Result<()> {
+    let dir = &args.out;
+    if all {
+        algs.retain(|alg| dir.join(alg.file_name()).exists());
+        anyhow::ensure!(
+            !algs.is_empty(),
+            "--out {}: no key to rotate (create keys with `bench-server keys --out {}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    for alg in algs {
+        let rotation = rotate_key(dir, alg).context("--out")?;
+        let ring = KeyRing::load(dir, alg).context("--out: the rotated keys do not load")?;
+        let previous_kid = ring.previous().map_or("-", |key| key.kid());
+        println!(
+            "{alg}: wrote {} (current, signs, kid {}); kept {} (previous, verifies only, kid {previous_kid}){}",
+            rotation.current.display(),
+            ring.current().kid(),
+            rotation.previous.display(),
+            if rotation.retired {
+                "; the older previous key is retired"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("replicas sign with the new keys after SIGHUP or POST /admin/keys/reload");
+    Ok(())
+}
+
 /// Starts one replica and serves until Ctrl-C / SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig::from(&args);
     let state = AppState::build(&config).await?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(crate::key_reload::reload_on_hangup(state.clone(), hangups));
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("--listen {}: cannot bind", args.listen))?;

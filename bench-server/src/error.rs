@@ -41,11 +41,14 @@ pub enum AuthReason {
     /// A refresh token that is not in the store: expired, logged out, or already used once
     /// (refresh tokens rotate: each works once).
     UnknownRefreshToken,
+    /// The token's `kid` names no key of this replica: signed with a key that a rotation has
+    /// retired, one this replica has not reloaded yet, or someone else's.
+    UnknownKey,
 }
 
 impl AuthReason {
     /// Every reason, in metric order.
-    pub const ALL: [AuthReason; 14] = [
+    pub const ALL: [AuthReason; 15] = [
         AuthReason::Missing,
         AuthReason::Malformed,
         AuthReason::Duplicate,
@@ -60,6 +63,7 @@ impl AuthReason {
         AuthReason::UnknownSession,
         AuthReason::BadCredentials,
         AuthReason::UnknownRefreshToken,
+        AuthReason::UnknownKey,
     ];
 
     /// The stable machine-readable code.
@@ -79,6 +83,7 @@ impl AuthReason {
             AuthReason::UnknownSession => "unknown_session",
             AuthReason::BadCredentials => "bad_credentials",
             AuthReason::UnknownRefreshToken => "unknown_refresh_token",
+            AuthReason::UnknownKey => "unknown_key",
         }
     }
 
@@ -105,6 +110,7 @@ impl AuthReason {
             AuthReason::UnknownRefreshToken => {
                 "the refresh token is unknown, expired, logged out or already used"
             }
+            AuthReason::UnknownKey => "the token was signed with a key this server does not hold",
         }
     }
 }
@@ -166,6 +172,18 @@ pub enum ApiError {
     /// 500: a bug or an unexpected failure; the cause is logged, not returned.
     #[error("internal error")]
     Internal,
+    /// 409, 422 or 500 from `POST /admin/keys/reload`: the replica has no key directory, or
+    /// the directory could not be loaded (the keys in use stay in use). The message names
+    /// the file, never its content.
+    #[error("key reload refused ({code}): {message}")]
+    KeyReload {
+        /// 409, 422 or 500.
+        status: StatusCode,
+        /// The `error` code.
+        code: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -193,6 +211,7 @@ impl ApiError {
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::KeyReload { status, .. } => *status,
         }
     }
 }
@@ -219,6 +238,7 @@ impl IntoResponse for ApiError {
                 "the session store did not answer; retry later",
             ),
             ApiError::Internal => ("internal", "internal server error"),
+            ApiError::KeyReload { code, message, .. } => (code, message),
         };
         let mut response = (
             status,
@@ -256,3 +276,20 @@ fn bearer_challenge(reason: AuthReason) -> HeaderValue {
 
 /// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::AuthReason;
+
+    #[test]
+    fn reasons_index_their_own_slot_and_codes_are_unique() {
+        for (i, reason) in AuthReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index(), i, "{reason:?}");
+        }
+        let mut codes: Vec<&str> = AuthReason::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), AuthReason::ALL.len());
+        assert_eq!(AuthReason::UnknownKey.code(), "unknown_key");
+    }
+}

@@ -24,6 +24,8 @@
 //! * [`cpu_burn`] — `--inject-cpu-us`, a known slowdown of every credential check that the
 //!   CI regression gate is tested with;
 //! * [`jwt`] — algorithms, keys, JWKS, issuing and verifying tokens;
+//! * [`key_reload`] — re-reading `--key-dir` after a rotation, on `SIGHUP` or
+//!   `POST /admin/keys/reload`;
 //! * [`store`] — `SessionStore` / `RevocationStore`, in-process and Redis;
 //! * [`users`] — seeded users and argon2id password checks;
 //! * [`metrics`] and [`process_stats`] — Prometheus counters, CPU and RSS;
@@ -51,6 +53,7 @@ pub mod edge;
 pub mod error;
 pub mod json_body;
 pub mod jwt;
+pub mod key_reload;
 pub mod link;
 pub mod metrics;
 pub mod process_stats;

@@ -36,12 +36,14 @@ pub enum Route {
     JwtRefresh,
     /// `POST /admin/users/{user}/logout`
     AdminLogout,
+    /// `POST /admin/keys/reload`
+    AdminKeysReload,
     /// Anything else (404s).
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 12] = [
+    const ALL: [Route; 13] = [
         Route::Healthz,
         Route::Metrics,
         Route::Jwks,
@@ -53,6 +55,7 @@ impl Route {
         Route::JwtLogout,
         Route::JwtRefresh,
         Route::AdminLogout,
+        Route::AdminKeysReload,
         Route::Other,
     ];
 
@@ -70,6 +73,7 @@ impl Route {
             "/jwt/logout" => Route::JwtLogout,
             "/jwt/refresh" => Route::JwtRefresh,
             p if p.starts_with("/admin/users/") && p.ends_with("/logout") => Route::AdminLogout,
+            "/admin/keys/reload" => Route::AdminKeysReload,
             _ => Route::Other,
         }
     }
@@ -87,6 +91,7 @@ impl Route {
             Route::JwtLogout => "/jwt/logout",
             Route::JwtRefresh => "/jwt/refresh",
             Route::AdminLogout => "/admin/users/{user}/logout",
+            Route::AdminKeysReload => "/admin/keys/reload",
             Route::Other => "other",
         }
     }
@@ -197,6 +202,8 @@ pub struct Metrics {
     password_hashes: AtomicU64,
     injected_cpu_checks: AtomicU64,
     injected_cpu_nanos: AtomicU64,
+    /// Key-directory reloads: `[ok, error]`.
+    key_reloads: [AtomicU64; 2],
 }
 
 impl Default for Metrics {
@@ -215,6 +222,7 @@ impl Default for Metrics {
             password_hashes: AtomicU64::new(0),
             injected_cpu_checks: AtomicU64::new(0),
             injected_cpu_nanos: AtomicU64::new(0),
+            key_reloads: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -276,6 +284,49 @@ impl Metrics {
         self.injected_cpu_checks.fetch_add(1, Relaxed);
         let nanos = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
         self.injected_cpu_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    /// Counts one reload of the key directory (`SIGHUP` or `POST /admin/keys/reload`).
+    pub fn key_reload(&self, ok: bool) {
+        self.key_reloads[usize::from(!ok)].fetch_add(1, Relaxed);
+    }
+
+    /// Key reloads counted so far (used by tests).
+    pub fn key_reloads(&self, ok: bool) -> u64 {
+        self.key_reloads[usize::from(!ok)].load(Relaxed)
+    }
+
+    /// Appends the key-rotation metrics to a [`Metrics::render`] output: reloads by outcome,
+    /// and one info series per key in use (`role` `current` or `previous`).
+    pub fn render_keys(
+        &self,
+        out: &mut String,
+        replica: &str,
+        alg: &str,
+        current_kid: &str,
+        previous_kid: Option<&str>,
+    ) {
+        let r = escape(replica);
+        out.push_str("# HELP authbench_key_reloads_total Reloads of --key-dir (SIGHUP or POST /admin/keys/reload), by outcome.\n");
+        out.push_str("# TYPE authbench_key_reloads_total counter\n");
+        for (i, outcome) in ["ok", "error"].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "authbench_key_reloads_total{{replica=\"{r}\",outcome=\"{outcome}\"}} {}",
+                self.key_reloads[i].load(Relaxed)
+            );
+        }
+        out.push_str("# HELP authbench_jwt_key_info The JWT keys in use: current signs, previous only verifies.\n");
+        out.push_str("# TYPE authbench_jwt_key_info gauge\n");
+        let keys = std::iter::once(("current", current_kid))
+            .chain(previous_kid.map(|kid| ("previous", kid)));
+        for (role, kid) in keys {
+            let _ = writeln!(
+                out,
+                "authbench_jwt_key_info{{replica=\"{r}\",alg=\"{alg}\",kid=\"{}\",role=\"{role}\"}} 1",
+                escape(kid)
+            );
+        }
     }
 
     /// Requests counted so far for a route and status (used by tests).
@@ -445,6 +496,26 @@ mod tests {
             Route::AdminLogout
         );
         assert_eq!(Route::of_path("/nope"), Route::Other);
+        assert_eq!(Route::of_path("/admin/keys/reload"), Route::AdminKeysReload);
+    }
+
+    #[test]
+    fn key_metrics_name_each_key_and_count_reloads() {
+        let m = Metrics::default();
+        m.key_reload(true);
+        m.key_reload(false);
+        m.key_reload(false);
+        let mut text = String::new();
+        m.render_keys(&mut text, "r0", "ES256", "new", Some("old"));
+        assert!(text.contains("authbench_key_reloads_total{replica=\"r0\",outcome=\"ok\"} 1"));
+        assert!(text.contains("authbench_key_reloads_total{replica=\"r0\",outcome=\"error\"} 2"));
+        assert!(text.contains(
+            "authbench_jwt_key_info{replica=\"r0\",alg=\"ES256\",kid=\"new\",role=\"current\"} 1"
+        ));
+        assert!(text.contains("kid=\"old\",role=\"previous\"} 1"));
+        let mut single = String::new();
+        m.render_keys(&mut single, "r0", "ES256", "new", None);
+        assert!(!single.contains("previous\"}"));
     }
 
     #[test]

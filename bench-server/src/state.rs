@@ -8,7 +8,7 @@ use axum::http::HeaderValue;
 use crate::config::{Revocation, ServerConfig, StoreKind};
 use crate::cpu_burn::CpuBurn;
 use crate::jwt::keys::ADMIN_TOKEN_FILE;
-use crate::jwt::{JwtConfig, JwtService, KeySet};
+use crate::jwt::{JwtConfig, JwtService, KeyRing, LiveJwt};
 use crate::metrics::Metrics;
 use crate::store::{
     self, spawn_purger, MemoryRevocations, MemorySessions, RedisRevocations, RedisSessions,
@@ -62,8 +62,9 @@ pub struct Inner {
     pub refresh_tokens: Arc<dyn SessionStore>,
     /// Refresh-token lifetime.
     pub refresh_ttl: Duration,
-    /// Token issuing and verification.
-    pub jwt: JwtService,
+    /// Token issuing and verification, with the keys loaded last (see
+    /// [`crate::key_reload`]).
+    pub jwt: LiveJwt,
     /// Revocation strategy.
     pub revocation: Revocation,
     /// Session lifetime.
@@ -96,13 +97,13 @@ impl AppState {
     pub async fn build(config: &ServerConfig) -> Result<AppState, StartupError> {
         config.validate()?;
         let keys = match &config.key_dir {
-            Some(dir) => KeySet::load(dir, config.jwt_alg)?,
+            Some(dir) => KeyRing::load(dir, config.jwt_alg)?,
             None => {
                 tracing::warn!(
                     alg = %config.jwt_alg,
                     "no --key-dir: using keys generated for this process; other replicas cannot verify its tokens"
                 );
-                KeySet::ephemeral(config.jwt_alg)?
+                KeyRing::ephemeral(config.jwt_alg)?
             }
         };
         let jwt = JwtService::new(
@@ -117,6 +118,7 @@ impl AppState {
             },
         )
         .map_err(|e| StartupError::Other(format!("--crypto-backend: {e}")))?;
+        let jwt = LiveJwt::new(jwt, config.key_dir.clone());
         let users = UserDirectory::seeded(config.users, config.password_hash_cost)
             .map_err(|e| StartupError::Other(format!("--password-hash-cost: {e}")))?;
 

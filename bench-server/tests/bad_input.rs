@@ -91,7 +91,7 @@ async fn assert_still_serving(server: &TestServer) {
 #[tokio::test]
 async fn bad_tokens() {
     let server = TestServer::start(jwt_config(JwtAlg::Hs256, Revocation::None)).await;
-    let jwt = &server.state.jwt;
+    let jwt = std::sync::Arc::clone(&server.state.jwt.current());
     let sign = |claims: &Value| jwt.sign_raw(claims).unwrap();
     let bearer = |token: &str| format!("Bearer {token}").into_bytes();
 
@@ -109,9 +109,13 @@ async fn bad_tokens() {
     let parts: Vec<&str> = good.split('.').collect();
 
     // Tampered header: different header, same signature.
-    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"evil"}"#);
+    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let t = format!("{other_header}.{}.{}", parts[1], parts[2]);
     expect_jwt_rejection(&server, &bearer(&t), AuthReason::BadSignature).await;
+    // A key ID the server does not hold is refused before any signature check.
+    let other_header = B64.encode(br#"{"alg":"HS256","typ":"JWT","kid":"evil"}"#);
+    let t = format!("{other_header}.{}.{}", parts[1], parts[2]);
+    expect_jwt_rejection(&server, &bearer(&t), AuthReason::UnknownKey).await;
 
     // Tampered payload: escalate roles.
     let mut escalated = valid_claims();
@@ -219,7 +223,7 @@ async fn algorithm_confusion_is_refused() {
     // using the server's *public* key as the HMAC secret.
     use rsa::pkcs8::EncodePublicKey;
     let server = TestServer::start(jwt_config(JwtAlg::Rs256, Revocation::None)).await;
-    let jwks = server.state.jwt.keys().jwks();
+    let jwks = server.state.jwt.current().ring().jwks();
     let n = B64.decode(jwks["keys"][0]["n"].as_str().unwrap()).unwrap();
     let e = B64.decode(jwks["keys"][0]["e"].as_str().unwrap()).unwrap();
     let public = rsa::RsaPublicKey::new(

@@ -123,7 +123,7 @@ async fn revocation_strategies_reject_tokens_without_their_claims() {
         "exp": jsonwebtoken::get_current_timestamp() + 60,
         "iss": "authbench", "aud": "authbench-api"
     });
-    let token = keyless.state.jwt.sign_raw(&claims).unwrap();
+    let token = keyless.state.jwt.current().sign_raw(&claims).unwrap();
     let (status, body) = keyless.jwt_me(&token).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "missing_claim");

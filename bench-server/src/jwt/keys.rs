@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 pub use authbench_contract::keys::{
-    create_key_dir, generate_material, random_token, write_secret_file, JwtAlg, KeyError,
-    ADMIN_TOKEN_FILE,
+    create_key_dir, generate_material, random_token, rotate_key, write_secret_file, JwtAlg,
+    KeyError, Rotation, ADMIN_TOKEN_FILE,
 };
 
 /// The `jsonwebtoken` algorithm of a [`JwtAlg`].
@@ -60,7 +60,7 @@ impl KeySet {
         Self::from_material(alg, &material, Path::new("<generated>"))
     }
 
-    /// Reads `alg`'s key from a key directory.
+    /// Reads `alg`'s current key from a key directory.
     pub fn load(dir: &Path, alg: JwtAlg) -> Result<KeySet, KeyError> {
         let path = dir.join(alg.file_name());
         let material = fs::read_to_string(&path).map_err(|source| KeyError::Io {
@@ -68,6 +68,16 @@ impl KeySet {
             source,
         })?;
         Self::from_material(alg, &material, &path)
+    }
+
+    /// Reads `alg`'s previous key (kept by a rotation) from a key directory, if there is one.
+    pub fn load_previous(dir: &Path, alg: JwtAlg) -> Result<Option<KeySet>, KeyError> {
+        let path = dir.join(alg.previous_file_name());
+        match fs::read_to_string(&path) {
+            Ok(material) => Self::from_material(alg, &material, &path).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyError::Io { path, source }),
+        }
     }
 
     /// Parses key material as stored in a key file.
@@ -81,7 +91,8 @@ impl KeySet {
             JwtAlg::Hs256 => {
                 let secret = B64
                     .decode(material.trim())
-                    .map_err(|e| invalid(format!("not base64url: {e}")))?;
+                    // The decoder's message quotes the offending character: not repeated.
+                    .map_err(|_| invalid("not base64url".into()))?;
                 if secret.len() < 32 {
                     return Err(invalid(format!(
                         "secret is {} bytes; at least 32 are required",
@@ -181,21 +192,20 @@ impl KeySet {
         &self.decoding
     }
 
-    /// The JWKS document: the public key, or no keys for a shared secret.
+    /// The public key as a JWK with `use`, `alg` and `kid`; `None` for a shared secret.
+    pub fn jwk(&self) -> Option<Value> {
+        let mut jwk = self.jwk.clone()?;
+        if let Some(map) = jwk.as_object_mut() {
+            map.insert("use".into(), "sig".into());
+            map.insert("alg".into(), self.alg.to_string().into());
+            map.insert("kid".into(), self.kid.clone().into());
+        }
+        Some(jwk)
+    }
+
+    /// The JWKS document of this key alone: the public key, or no keys for a shared secret.
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self
-            .jwk
-            .iter()
-            .map(|jwk| {
-                let mut jwk = jwk.clone();
-                if let Some(map) = jwk.as_object_mut() {
-                    map.insert("use".into(), "sig".into());
-                    map.insert("alg".into(), self.alg.to_string().into());
-                    map.insert("kid".into(), self.kid.clone().into());
-                }
-                jwk
-            })
-            .collect();
+        let keys: Vec<Value> = self.jwk().into_iter().collect();
         json!({ "keys": keys })
     }
 }

@@ -3,7 +3,12 @@
 //! Verification pins the one configured algorithm (so `none` and algorithm confusion fail
 //! before any key is used), requires `exp`, `iat`, `sub`, `aud` and `iss`, checks `nbf` when
 //! present, and uses a leeway of 0 s by default so that revocation windows measure exactly.
-
+//!
+//! Tokens are signed with the current key of a [`KeyRing`] and carry its `kid`; they verify
+//! with the key their `kid` names, current or previous. A `kid` outside the ring is
+//! [`AuthReason::UnknownKey`]; a token without `kid` is checked with the current key. The
+//! header this service writes is compared byte for byte first, so a token of the current key
+//! costs no parse beyond `jsonwebtoken::decode`'s own.
 use super::backend::Provider as _;
 use super::keys::JwtAlgorithm as _;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::CryptoBackend;
 use super::keys::{random_token, KeySet};
+use super::ring::KeyRing;
 use crate::error::AuthReason;
 
 /// Longest token the verifier will look at; longer ones are rejected unparsed.
@@ -104,23 +110,47 @@ pub struct IssuedToken {
     pub expires_in: u64,
 }
 
-/// Signs and verifies tokens with one key set.
+/// Signs with the current key of a ring and verifies with the key a token's `kid` names.
 #[derive(Debug, Clone)]
 pub struct JwtService {
-    keys: KeySet,
+    ring: KeyRing,
     header: Header,
+    /// `base64url(header) "."` of the tokens the current key signs.
+    current_prefix: String,
+    /// The same for the previous key's tokens.
+    previous_prefix: Option<String>,
     validation: Validation,
     config: JwtConfig,
     filler: String,
 }
 
+/// The header a replica writes for `key`.
+fn header_for(key: &KeySet) -> Header {
+    let mut header = Header::new(key.alg().algorithm());
+    header.kid = Some(key.kid().to_owned());
+    header
+}
+
+/// `base64url(header) "."`: how every token signed with `header` begins, exactly as
+/// `jsonwebtoken::encode` writes it.
+fn encoded_prefix(header: &Header) -> Result<String, String> {
+    let json = serde_json::to_vec(header).map_err(|e| format!("token header: {e}"))?;
+    Ok(format!("{}.", B64.encode(json)))
+}
+
 impl JwtService {
-    /// A service for `keys`; installs the configured crypto backend.
-    pub fn new(keys: KeySet, config: JwtConfig) -> Result<Self, String> {
+    /// A service for `keys` (a [`KeySet`] or a [`KeyRing`]); installs the configured crypto
+    /// backend.
+    pub fn new(keys: impl Into<KeyRing>, config: JwtConfig) -> Result<Self, String> {
+        let ring = keys.into();
         config.backend.install()?;
-        let mut header = Header::new(keys.alg().algorithm());
-        header.kid = Some(keys.kid().to_owned());
-        let mut validation = Validation::new(keys.alg().algorithm());
+        let header = header_for(ring.current());
+        let current_prefix = encoded_prefix(&header)?;
+        let previous_prefix = match ring.previous() {
+            Some(previous) => Some(encoded_prefix(&header_for(previous))?),
+            None => None,
+        };
+        let mut validation = Validation::new(ring.alg().algorithm());
         validation.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
         validation.set_audience(&[config.audience.as_str()]);
         validation.set_issuer(&[config.issuer.as_str()]);
@@ -128,17 +158,29 @@ impl JwtService {
         validation.leeway = config.leeway.as_secs();
         let filler = "x".repeat(config.extra_claim_bytes);
         Ok(JwtService {
-            keys,
+            ring,
             header,
+            current_prefix,
+            previous_prefix,
             validation,
             config,
             filler,
         })
     }
 
-    /// The key set.
+    /// The same settings with other keys (a reload of the key directory).
+    pub fn with_keys(&self, keys: impl Into<KeyRing>) -> Result<Self, String> {
+        JwtService::new(keys, self.config.clone())
+    }
+
+    /// The current key: signs, and its `kid` is in every issued token.
     pub fn keys(&self) -> &KeySet {
-        &self.keys
+        self.ring.current()
+    }
+
+    /// The current and previous keys.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
     }
 
     /// The configuration.
@@ -167,7 +209,7 @@ impl JwtService {
             ver: version,
             ext: &self.filler,
         };
-        let token = jsonwebtoken::encode(&self.header, &claims, self.keys.encoding())?;
+        let token = jsonwebtoken::encode(&self.header, &claims, self.keys().encoding())?;
         Ok(IssuedToken {
             token,
             jti,
@@ -180,7 +222,7 @@ impl JwtService {
         &self,
         claims: &T,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        jsonwebtoken::encode(&self.header, claims, self.keys.encoding())
+        jsonwebtoken::encode(&self.header, claims, self.keys().encoding())
     }
 
     /// Verifies signature, algorithm and registered claims; maps any failure to a reason.
@@ -191,14 +233,12 @@ impl JwtService {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthReason::Malformed);
         }
-        let claims = match jsonwebtoken::decode::<VerifiedClaims>(
-            token,
-            self.keys.decoding(),
-            &self.validation,
-        ) {
-            Ok(data) => data.claims,
-            Err(err) => return Err(classify(err.kind(), token)),
-        };
+        let key = self.key_for(token)?;
+        let claims =
+            match jsonwebtoken::decode::<VerifiedClaims>(token, key.decoding(), &self.validation) {
+                Ok(data) => data.claims,
+                Err(err) => return Err(classify(err.kind(), token)),
+            };
         let Some(iat) = claims.iat else {
             return Err(AuthReason::MissingClaim);
         };
@@ -208,9 +248,36 @@ impl JwtService {
         }
         Ok(claims)
     }
+
+    /// The key `token` is checked with: the one its `kid` names. A header written by this
+    /// ring is recognised by its bytes; any other header is parsed. Tokens whose header does
+    /// not parse, or names another algorithm, go to the current key so that `decode` reports
+    /// why they fail (malformed, wrong algorithm) as it always did.
+    fn key_for(&self, token: &str) -> Result<&KeySet, AuthReason> {
+        if token.starts_with(self.current_prefix.as_str()) {
+            return Ok(self.ring.current());
+        }
+        if let (Some(prefix), Some(previous)) = (&self.previous_prefix, self.ring.previous()) {
+            if token.starts_with(prefix.as_str()) {
+                return Ok(previous);
+            }
+        }
+        let current = self.ring.current();
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(current);
+        };
+        if header.alg != current.alg().algorithm() {
+            return Ok(current);
+        }
+        match header.kid.as_deref() {
+            None => Ok(current),
+            Some(kid) => self.ring.find(kid).ok_or(AuthReason::UnknownKey),
+        }
+    }
 }
 
-fn classify(kind: &ErrorKind, token: &str) -> AuthReason {
+/// The reason a `jsonwebtoken` failure is reported under; `token` is the one that failed.
+pub(crate) fn classify(kind: &ErrorKind, token: &str) -> AuthReason {
     match kind {
         ErrorKind::InvalidSignature => AuthReason::BadSignature,
         ErrorKind::InvalidAlgorithm
@@ -350,7 +417,13 @@ mod tests {
         let a = service(JwtAlg::Es256);
         let b = service(JwtAlg::Es256);
         let token = b.issue("u", &[], None, now()).unwrap().token;
-        assert_eq!(a.verify(&token), Err(AuthReason::BadSignature));
+        assert_eq!(a.verify(&token), Err(AuthReason::UnknownKey), "b's kid");
+        let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(a.keys().kid().to_owned());
+        let claims = json!({"sub": "u", "iat": now(), "exp": now() + 60,
+            "iss": "authbench", "aud": "authbench-api"});
+        let forged = jsonwebtoken::encode(&header, &claims, b.keys().encoding()).unwrap();
+        assert_eq!(a.verify(&forged), Err(AuthReason::BadSignature), "a's kid");
         let hs = service(JwtAlg::Hs256);
         let token = hs.issue("u", &[], None, now()).unwrap().token;
         assert_eq!(a.verify(&token), Err(AuthReason::WrongAlg));
@@ -377,6 +450,108 @@ mod tests {
             svc.verify(&bad_sig),
             Err(AuthReason::BadSignature | AuthReason::Malformed)
         ));
+    }
+
+    fn ring(alg: JwtAlg) -> (KeySet, KeySet) {
+        (
+            KeySet::ephemeral(alg).unwrap(),
+            KeySet::ephemeral(alg).unwrap(),
+        )
+    }
+
+    #[test]
+    fn tokens_of_the_previous_key_verify_and_unknown_kids_do_not() {
+        for alg in [JwtAlg::Hs256, JwtAlg::Es256, JwtAlg::EdDsa] {
+            let (old, new) = ring(alg);
+            let before = JwtService::new(old.clone(), JwtConfig::default()).unwrap();
+            let old_token = before.issue("u", &[], None, now()).unwrap().token;
+            let rotated = before
+                .with_keys(KeyRing::new(new.clone(), Some(old.clone())).unwrap())
+                .unwrap();
+            assert_eq!(rotated.keys().kid(), new.kid(), "{alg}");
+            let new_token = rotated.issue("u", &[], None, now()).unwrap().token;
+            assert_eq!(
+                jsonwebtoken::decode_header(&new_token)
+                    .unwrap()
+                    .kid
+                    .as_deref(),
+                Some(new.kid())
+            );
+            assert_eq!(rotated.verify(&old_token).unwrap().sub, "u", "{alg}");
+            assert_eq!(rotated.verify(&new_token).unwrap().sub, "u", "{alg}");
+            // A replica that has not reloaded does not know the new kid.
+            assert_eq!(
+                before.verify(&new_token),
+                Err(AuthReason::UnknownKey),
+                "{alg}"
+            );
+            // After the next rotation the first key is retired.
+            let third = KeySet::ephemeral(alg).unwrap();
+            let again = rotated
+                .with_keys(KeyRing::new(third, Some(new)).unwrap())
+                .unwrap();
+            assert_eq!(again.verify(&old_token), Err(AuthReason::UnknownKey));
+            assert!(again.verify(&new_token).is_ok());
+        }
+    }
+
+    #[test]
+    fn previous_key_tokens_are_still_checked_in_full() {
+        let (old, new) = ring(JwtAlg::EdDsa);
+        let before = JwtService::new(old.clone(), JwtConfig::default()).unwrap();
+        let t = now();
+        let expired = before
+            .sign_raw(&json!({"sub": "u", "iat": t - 120, "exp": t - 60,
+                "iss": "authbench", "aud": "authbench-api"}))
+            .unwrap();
+        let rotated = before
+            .with_keys(KeyRing::new(new, Some(old)).unwrap())
+            .unwrap();
+        assert_eq!(rotated.verify(&expired), Err(AuthReason::Expired));
+        // Signed by the previous key but claiming the current kid: its signature fails.
+        let claims = json!({"sub": "u", "iat": t, "exp": t + 60,
+            "iss": "authbench", "aud": "authbench-api"});
+        let mut header = Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(rotated.keys().kid().to_owned());
+        let previous = rotated.ring().previous().unwrap();
+        let lying = jsonwebtoken::encode(&header, &claims, previous.encoding()).unwrap();
+        assert_eq!(rotated.verify(&lying), Err(AuthReason::BadSignature));
+        // A header written by someone else (no `typ`) naming the previous key: parsed, found.
+        header.kid = Some(previous.kid().to_owned());
+        header.typ = None;
+        let other_writer = jsonwebtoken::encode(&header, &claims, previous.encoding()).unwrap();
+        assert!(!other_writer.starts_with(rotated.previous_prefix.as_deref().unwrap()));
+        assert!(rotated.verify(&other_writer).is_ok());
+    }
+
+    #[test]
+    fn tokens_without_kid_verify_with_the_current_key_only() {
+        let (old, new) = ring(JwtAlg::Hs256);
+        let svc =
+            JwtService::new(KeyRing::new(new, Some(old)).unwrap(), JwtConfig::default()).unwrap();
+        let t = now();
+        let claims = json!({"sub": "u", "iat": t, "exp": t + 60,
+            "iss": "authbench", "aud": "authbench-api"});
+        let header = Header::new(jsonwebtoken::Algorithm::HS256);
+        let by_current = jsonwebtoken::encode(&header, &claims, svc.keys().encoding()).unwrap();
+        assert!(svc.verify(&by_current).is_ok());
+        let previous = svc.ring().previous().unwrap();
+        let by_previous = jsonwebtoken::encode(&header, &claims, previous.encoding()).unwrap();
+        assert_eq!(svc.verify(&by_previous), Err(AuthReason::BadSignature));
+        // The algorithm is still pinned before the kid is looked at.
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS384);
+        header.kid = Some("unknown".into());
+        let other_alg = jsonwebtoken::encode(&header, &claims, svc.keys().encoding()).unwrap();
+        assert_eq!(svc.verify(&other_alg), Err(AuthReason::WrongAlg));
+    }
+
+    #[test]
+    fn the_header_prefix_is_what_jsonwebtoken_writes() {
+        for alg in [JwtAlg::Hs256, JwtAlg::EdDsa] {
+            let svc = service(alg);
+            let token = svc.issue("u", &[], None, now()).unwrap().token;
+            assert!(token.starts_with(svc.current_prefix.as_str()), "{alg}");
+        }
     }
 
     #[test]

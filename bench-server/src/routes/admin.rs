@@ -1,5 +1,5 @@
-//! Admin force-logout: ends every session and, where the revocation strategy allows, every
-//! token of a user.
+//! Admin routes: force-logout, which ends every session and, where the revocation strategy
+//! allows, every token of a user; and the reload of the key directory.
 
 use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Revocation;
 use crate::error::{ApiError, ApiResult, AuthReason, Scheme};
+use crate::jwt::KeySet;
 use crate::metrics::StoreOp;
 use crate::state::AppState;
 
@@ -77,6 +78,28 @@ pub async fn force_logout(
         "tokens": tokens,
         "tokens_revoked": tokens_revoked,
         "refresh_tokens_deleted": refresh_tokens_deleted,
+    }))
+    .into_response())
+}
+
+/// `POST /admin/keys/reload`: re-reads `--key-dir` as `SIGHUP` does (see
+/// [`crate::key_reload`]) → `{"alg", "current_kid", "previous_kid", "reloaded": true}`
+/// (`previous_kid` null without a previous key). 409 `no_key_dir` without `--key-dir`;
+/// 422 `invalid_key` / 500 `key_dir_unreadable` when a file fails, the keys in use kept.
+pub async fn reload_keys(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    require_admin(&state, &headers)?;
+    let worker = state.clone();
+    let service = tokio::task::spawn_blocking(move || worker.reload_keys())
+        .await
+        .map_err(|err| {
+            tracing::error!(cause = %err, "key reload task failed");
+            ApiError::Internal
+        })??;
+    Ok(Json(json!({
+        "alg": service.ring().alg().to_string(),
+        "current_kid": service.keys().kid(),
+        "previous_kid": service.ring().previous().map(KeySet::kid),
+        "reloaded": true,
     }))
     .into_response())
 }

@@ -49,6 +49,7 @@ async fn issue(
     };
     let issued = state
         .jwt
+        .current()
         .issue(user, roles, version, now())
         .map_err(|err| {
             tracing::error!(cause = %err, "signing failed");

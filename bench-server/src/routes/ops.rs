@@ -23,11 +23,17 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
-    let text = state.metrics.render(
+    let jwt = state.jwt.current();
+    let alg = jwt.ring().alg().to_string();
+    let mut text = state
+        .metrics
+        .render(&state.replica, state.sessions.kind(), &alg, live);
+    state.metrics.render_keys(
+        &mut text,
         &state.replica,
-        state.sessions.kind(),
-        &state.jwt.keys().alg().to_string(),
-        live,
+        &alg,
+        jwt.keys().kid(),
+        jwt.ring().previous().map(|key| key.kid()),
     );
     (
         [(
@@ -39,7 +45,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// `GET /.well-known/jwks.json`.
+/// `GET /.well-known/jwks.json`: the current public key, then the previous one (none for
+/// HS256).
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    Json(state.jwt.keys().jwks()).into_response()
+    Json(state.jwt.current().ring().jwks()).into_response()
 }

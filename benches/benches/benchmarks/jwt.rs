@@ -5,6 +5,8 @@
 //! * `jwt_verify/{backend}/{alg}` — [`JwtService::verify`]: split, base64url-decode, check the
 //!   signature, parse the claims, validate `exp`/`iat`/`sub`/`aud`/`iss` — what every request
 //!   under the JWT scheme pays;
+//! * `jwt_verify_live/{backend}/{alg}` — the same through [`LiveJwt::current`], as the
+//!   server calls it: one `ArcSwap` load more, the price of reloading keys without a restart;
 //! * `jwt_signature_verify/{backend}/{alg}` — only the signature check, through each
 //!   compiled-in backend's `CryptoProvider`, so aws-lc and RustCrypto are compared in one run
 //!   whichever is installed process-wide. Like `jsonwebtoken::decode`, each iteration builds
@@ -22,7 +24,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use bench_server::jwt::backend::Provider as _;
 use bench_server::jwt::keys::JwtAlgorithm as _;
-use bench_server::jwt::JwtService;
+use bench_server::jwt::{JwtService, LiveJwt};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 use super::{issue_token, process_backend, roles, services, USER};
@@ -55,6 +57,25 @@ fn verify(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(alg), &token, |b, token| {
             b.iter(|| {
                 svc.verify(black_box(token))
+                    .expect("a freshly issued token verifies")
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `JwtService::verify` through the swappable handle a replica reads once per request.
+fn verify_live(c: &mut Criterion) {
+    let mut group = c.benchmark_group(format!("jwt_verify_live/{}", process_backend()));
+    group.throughput(Throughput::Elements(1));
+    for svc in services() {
+        let alg = svc.keys().alg();
+        let token = issue_token(svc);
+        let live = LiveJwt::new(svc.clone(), None);
+        group.bench_with_input(BenchmarkId::from_parameter(alg), &token, |b, token| {
+            b.iter(|| {
+                live.current()
+                    .verify(black_box(token))
                     .expect("a freshly issued token verifies")
             });
         });
@@ -128,4 +149,4 @@ fn bench_signature(
     }
 }
 
-criterion_group!(benches, issue, verify, signature_verify);
+criterion_group!(benches, issue, verify, verify_live, signature_verify);
