@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::deployment::DeploymentEntry;
 use super::network::NetworkEntry;
 use super::*;
 
@@ -192,4 +193,7 @@ pub struct MatrixFile {
     /// or giving `custom` its own.
     #[serde(default)]
     pub networks: BTreeMap<String, NetworkEntry>,
+    /// The deployment part: load balancer + servers vs gateway + functions.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentEntry>,
 }

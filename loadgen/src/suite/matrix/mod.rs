@@ -29,8 +29,10 @@ pub const QUICK_MATRIX: &str = include_str!("../../../matrices/quick.toml");
 /// Added latency at every network profile (`--matrix network`).
 pub const NETWORK_MATRIX: &str = include_str!("../../../matrices/network.toml");
 
+mod deployment;
 mod file;
 mod network;
+pub use deployment::{DeploymentEntry, DeploymentPlan, DEFAULT_STAGES};
 pub use file::*;
 pub use network::NetworkEntry;
 
@@ -122,6 +124,8 @@ pub struct SuitePlan {
     pub store_capacity: Option<CapacityEntry>,
     /// The added-cost part.
     pub cost: Option<CostPlan>,
+    /// The deployment part (A1, A2).
+    pub deployments: Vec<DeploymentPlan>,
 }
 
 impl SuitePlan {
@@ -134,6 +138,7 @@ impl SuitePlan {
                 .as_ref()
                 .is_some_and(|c| c.configs.iter().any(redis))
             || self.revocation.iter().any(|r| redis(&r.config))
+            || self.deployments.iter().any(|d| redis(&d.config))
             || self.faults.iter().any(|f| redis(&f.config))
             || self.store_capacity.is_some()
             || self
@@ -498,6 +503,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         Some(entry) => Some(cost::cost_plan(entry, &cells)?),
         None => None,
     };
+    let deployments = deployment::expand(&file.deployments, &mut ids, &profiles)?;
     Ok(SuitePlan {
         name: name.to_owned(),
         defaults: file.defaults,
@@ -508,6 +514,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         faults,
         store_capacity: file.store_capacity,
         cost,
+        deployments,
     })
 }
 

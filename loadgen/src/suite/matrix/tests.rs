@@ -268,3 +268,49 @@ fn network_profiles_multiply_and_take_the_matrix_overrides() {
     let err = cell("\"same-zone\"", "[networks.loopback]\nstore = \"1ms\"\n");
     assert!(err.contains("loopback has no delays"), "{err}");
 }
+
+#[test]
+fn deployments_expand_per_scheme_and_authorizer_cache() {
+    let plan = parse(
+        "t",
+        "[[deployments]]\ndeployment = \"lb-servers\"\nauth = \"session\"\n\
+         store = [\"memory\", \"redis\"]\npolicy = \"sticky-cookie\"\n\
+         [[deployments]]\ndeployment = \"gateway-functions\"\nauth = [\"jwt\", \"session\"]\n\
+         store = \"redis\"\nalg = \"ES256\"\nmax_instances = 3\nidle_timeout = 0.4\n\
+         authorizer_cache_ttl = [0, 1.5]\n",
+    )
+    .unwrap();
+    let ids: Vec<&str> = plan.deployments.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "deployment/lb-servers/session-memory/r2-sticky-cookie",
+            "deployment/lb-servers/session-redis/r2-sticky-cookie",
+            "deployment/gateway-functions/jwt-es256/f3c1",
+            "deployment/gateway-functions/jwt-es256/f3c1-authz1500ms",
+            "deployment/gateway-functions/session-redis/f3c1",
+        ]
+    );
+    let f = plan.deployments[2].functions.unwrap();
+    assert_eq!((f.max_instances, f.instance_concurrency, f.idle_timeout_ms), (3, 1, 400));
+    assert_eq!(plan.deployments[0].functions, None);
+    assert_eq!(plan.deployments[0].stages.len(), 3);
+    assert!(plan.needs_redis());
+}
+
+#[test]
+fn bad_deployments_name_the_key() {
+    for (text, wanted) in [
+        ("deployment = \"serverless\"", "deployments[0].deployment"),
+        ("deployment = \"lb-servers\"\nmax_instances = 2", "max_instances applies"),
+        ("deployment = \"gateway-functions\"\nreplicas = 2", "replicas applies"),
+        ("deployment = \"gateway-functions\"\nalg = \"HS256\"", "HS256"),
+        ("deployment = \"lb-servers\"\nstages = \"1s:10~\"", "ramps"),
+        ("deployment = \"lb-servers\"\nstages = \"fast\"", "deployments[0].stages"),
+        ("deployment = \"gateway-functions\"\nidle_timeout = 0", "idle_timeout"),
+        ("deployment = \"lb-servers\"\nauth = \"none\"", "either scheme"),
+    ] {
+        let err = error(parse("t", &format!("[[deployments]]\n{text}\n")));
+        assert!(err.contains(wanted), "{text}: {err}");
+    }
+}
