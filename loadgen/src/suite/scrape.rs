@@ -138,6 +138,56 @@ fn parse_labels(text: &str) -> Option<Vec<(String, String)>> {
     }
 }
 
+/// Any exporter's samples at one instant (the gateway's and the function pool's
+/// `/metrics`), summed by name or by name and one label.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters(Vec<PromSample>);
+
+impl Counters {
+    /// Parses a `/metrics` text.
+    pub fn parse(text: &str) -> Counters {
+        Counters(parse_prometheus(text))
+    }
+
+    /// The sum of every sample named `name`.
+    pub fn sum(&self, name: &str) -> f64 {
+        self.0.iter().filter(|s| s.name == name).map(|s| s.value).sum()
+    }
+
+    /// The sum of the samples named `name` whose label `key` is `value`.
+    pub fn sum_where(&self, name: &str, key: &str, value: &str) -> f64 {
+        self.0
+            .iter()
+            .filter(|s| s.name == name && s.label(key) == Some(value))
+            .map(|s| s.value)
+            .sum()
+    }
+
+    /// The samples named `name`, summed per value of label `key`.
+    pub fn by_label(&self, name: &str, key: &str) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for s in self.0.iter().filter(|s| s.name == name) {
+            *out.entry(s.label(key).unwrap_or("").to_owned()).or_default() += s.value;
+        }
+        out
+    }
+}
+
+/// Fetches and parses `BASE/metrics` of any exporter.
+pub async fn counters(client: &reqwest::Client, base: &str) -> anyhow::Result<Counters> {
+    let url = format!("{}/metrics", base.trim_end_matches('/'));
+    let response = client
+        .get(&url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    if !response.status().is_success() {
+        bail!("GET {url}: HTTP {}", response.status());
+    }
+    Ok(Counters::parse(&response.text().await?))
+}
+
 /// A replica's snapshot from its `/metrics` text.
 pub fn replica_snapshot(text: &str) -> ReplicaSnapshot {
     let mut snap = ReplicaSnapshot::default();
@@ -304,6 +354,17 @@ mod tests {
         assert_eq!(snap.rss_bytes, 15_000_000);
         let first = &parse_prometheus(text)[0];
         assert_eq!(first.label("replica"), Some("r\"0"));
+    }
+
+    #[test]
+    fn counters_sum_by_name_and_label() {
+        let c = Counters::parse(
+            "a_total{reason=\"x\"} 2\na_total{reason=\"y\"} 3\na_total{reason=\"x\"} 1\nb 7\n",
+        );
+        assert_eq!(c.sum("a_total"), 6.0);
+        assert_eq!(c.sum_where("a_total", "reason", "x"), 3.0);
+        assert_eq!(c.by_label("a_total", "reason")["y"], 3.0);
+        assert_eq!(c.sum("missing"), 0.0);
     }
 
     #[test]
