@@ -41,11 +41,14 @@ pub enum AuthReason {
     /// A refresh token that is not in the store: expired, logged out, or already used once
     /// (refresh tokens rotate: each works once).
     UnknownRefreshToken,
+    /// The token names a signing key (`kid`) that the verifier does not know, even after
+    /// fetching the issuer's key set again.
+    UnknownKey,
 }
 
 impl AuthReason {
     /// Every reason, in metric order.
-    pub const ALL: [AuthReason; 14] = [
+    pub const ALL: [AuthReason; 15] = [
         AuthReason::Missing,
         AuthReason::Malformed,
         AuthReason::Duplicate,
@@ -60,6 +63,7 @@ impl AuthReason {
         AuthReason::UnknownSession,
         AuthReason::BadCredentials,
         AuthReason::UnknownRefreshToken,
+        AuthReason::UnknownKey,
     ];
 
     /// The stable machine-readable code.
@@ -79,6 +83,7 @@ impl AuthReason {
             AuthReason::UnknownSession => "unknown_session",
             AuthReason::BadCredentials => "bad_credentials",
             AuthReason::UnknownRefreshToken => "unknown_refresh_token",
+            AuthReason::UnknownKey => "unknown_key",
         }
     }
 
@@ -87,7 +92,8 @@ impl AuthReason {
         self as usize
     }
 
-    fn message(self) -> &'static str {
+    /// The human-readable message of the 401 body.
+    pub fn message(self) -> &'static str {
         match self {
             AuthReason::Missing => "no credential was sent",
             AuthReason::Malformed => "the credential is malformed",
@@ -105,6 +111,7 @@ impl AuthReason {
             AuthReason::UnknownRefreshToken => {
                 "the refresh token is unknown, expired, logged out or already used"
             }
+            AuthReason::UnknownKey => "the token's signing key is not known",
         }
     }
 }
@@ -229,19 +236,23 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if let ApiError::Unauthorized { scheme, reason } = self {
-            let challenge = match scheme {
-                // RFC 6750 §3: error="invalid_token" when a token was sent, bare realm otherwise.
-                Scheme::Jwt if reason == AuthReason::Missing => {
-                    HeaderValue::from_static("Bearer realm=\"authbench\"")
-                }
-                Scheme::Jwt => bearer_challenge(reason),
-                Scheme::Session => HeaderValue::from_static("Cookie realm=\"authbench\""),
-            };
             response
                 .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, challenge);
+                .insert(header::WWW_AUTHENTICATE, challenge(scheme, reason));
         }
         response
+    }
+}
+
+/// The `WWW-Authenticate` value of a 401 (also sent by the balancer's gateway mode).
+pub fn challenge(scheme: Scheme, reason: AuthReason) -> HeaderValue {
+    match scheme {
+        // RFC 6750 §3: error="invalid_token" when a token was sent, bare realm otherwise.
+        Scheme::Jwt if reason == AuthReason::Missing => {
+            HeaderValue::from_static("Bearer realm=\"authbench\"")
+        }
+        Scheme::Jwt => bearer_challenge(reason),
+        Scheme::Session => HeaderValue::from_static("Cookie realm=\"authbench\""),
     }
 }
 

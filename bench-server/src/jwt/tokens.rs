@@ -210,7 +210,9 @@ impl JwtService {
     }
 }
 
-fn classify(kind: &ErrorKind, token: &str) -> AuthReason {
+/// The reason a `jsonwebtoken` failure is reported under (shared with the gateway's verifier,
+/// so that the edge and the replicas reject a token for the same reason).
+pub(crate) fn classify(kind: &ErrorKind, token: &str) -> AuthReason {
     match kind {
         ErrorKind::InvalidSignature => AuthReason::BadSignature,
         ErrorKind::InvalidAlgorithm
