@@ -197,6 +197,7 @@ pub struct Metrics {
     password_hashes: AtomicU64,
     injected_cpu_checks: AtomicU64,
     injected_cpu_nanos: AtomicU64,
+    trusted_identities: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -215,6 +216,7 @@ impl Default for Metrics {
             password_hashes: AtomicU64::new(0),
             injected_cpu_checks: AtomicU64::new(0),
             injected_cpu_nanos: AtomicU64::new(0),
+            trusted_identities: AtomicU64::new(0),
         }
     }
 }
@@ -276,6 +278,16 @@ impl Metrics {
         self.injected_cpu_checks.fetch_add(1, Relaxed);
         let nanos = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
         self.injected_cpu_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    /// Counts a request authenticated by a gateway's forwarded identity (`--trust-gateway`).
+    pub fn trusted_identity(&self) {
+        self.trusted_identities.fetch_add(1, Relaxed);
+    }
+
+    /// Requests authenticated by a gateway's identity so far (used by tests).
+    pub fn trusted_identity_count(&self) -> u64 {
+        self.trusted_identities.load(Relaxed)
     }
 
     /// Requests counted so far for a route and status (used by tests).
@@ -412,6 +424,14 @@ impl Metrics {
              # TYPE authbench_injected_cpu_seconds_total counter\n\
              authbench_injected_cpu_seconds_total{{replica=\"{r}\"}} {}",
             self.injected_cpu_nanos.load(Relaxed) as f64 / 1e9
+        );
+
+        counter(
+            &mut out,
+            "authbench_trusted_identity_total",
+            "JWT requests authenticated by the gateway's forwarded identity (--trust-gateway), not verified here.",
+            &format!("replica=\"{r}\""),
+            self.trusted_identities.load(Relaxed),
         );
 
         process_stats::render_prometheus(&mut out, &format!("replica=\"{r}\""));
