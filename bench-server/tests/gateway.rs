@@ -31,7 +31,12 @@ use serde_json::{json, Value};
 
 /// A bad-token case: its name, the request's headers, the edge's code, and whether a
 /// replica answers the same today.
-type Case = (&'static str, Vec<(&'static str, String)>, &'static str, bool);
+type Case = (
+    &'static str,
+    Vec<(&'static str, String)>,
+    &'static str,
+    bool,
+);
 
 fn backend(server: &TestServer) -> Vec<String> {
     vec![format!("{}=http://{}", server.state.replica, server.addr)]
