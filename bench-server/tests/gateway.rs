@@ -421,6 +421,22 @@ async fn client_identity_headers_never_reach_a_backend() {
     assert_eq!(identity.sub, "user4");
     assert_eq!(identity.kid.as_deref(), Some(issuer.state.jwt.keys().kid()));
 
+    // Naming the header hop-by-hop does not make the gateway's own identity go missing.
+    let response = lb
+        .client
+        .get(format!("{}/jwt/anything", lb.url))
+        .bearer_auth(&token)
+        .header("connection", "keep-alive, x-authbench-identity")
+        .header("x-authbench-identity", &forged)
+        .send()
+        .await
+        .unwrap();
+    let seen = echo_of(response).await;
+    assert_eq!(seen.len(), 1);
+    assert!(key
+        .verify(seen[0].as_str().unwrap().as_bytes(), now, 0)
+        .is_ok());
+
     // Protected path with a forged identity and no token: refused at the edge.
     let before = hits.load(Ordering::SeqCst);
     let (status, code, _) = call(

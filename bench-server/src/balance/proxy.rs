@@ -154,6 +154,9 @@ impl Balancer {
     /// Forwards one request and returns the response to send to the client.
     pub async fn handle(self: Arc<Self>, mut req: Request<Incoming>) -> Response<ProxyBody> {
         if let Some(gateway) = &self.gateway {
+            // Hop-by-hop headers first: a client's `Connection: x-authbench-identity` must not
+            // make the forwarding step drop the identity the gateway adds.
+            strip_hop_by_hop(req.headers_mut());
             let protected = gateway.is_protected(req.uri().path());
             if let Err(rejection) = gateway.admit(protected, req.headers_mut()).await {
                 return rejection.response();
