@@ -37,7 +37,7 @@ pub enum Command {
     /// Create a key directory shared by replicas, or rotate its keys (`--rotate`).
     Keys(KeysArgs),
     /// Run the built-in load balancer in front of running replicas.
-    Balance(BalanceArgs),
+    Balance(Box<BalanceArgs>),
     /// Run N replicas (and optionally Redis) behind a balancer until Ctrl-C.
     Cluster(Box<ClusterArgs>),
     /// Forward TCP to an upstream with a one-way delay (a network hop between tiers).
@@ -71,6 +71,8 @@ impl From<&ServeArgs> for ServerConfig {
             admin_token: args.admin_token.clone(),
             purge_interval: args.purge_interval.0,
             inject_cpu: std::time::Duration::from_micros(args.inject_cpu_us),
+            trust_gateway: args.trust_gateway,
+            identity_secret_file: args.identity_secret_file.clone(),
         }
     }
 }
@@ -114,7 +116,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Balance(args) => {
             init_tracing();
             let runtime = runtime(args.worker_threads)?;
-            Ok(runtime.block_on(crate::balance::command::balance(args))?)
+            Ok(runtime.block_on(crate::balance::command::balance(*args))?)
         }
         Command::Cluster(args) => {
             init_tracing();
@@ -237,6 +239,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         crypto = %config.crypto_backend,
         users = config.users,
         inject_cpu_us = config.inject_cpu.as_micros(),
+        trust_gateway = config.trust_gateway,
         "serving"
     );
     crate::run(listener, state, crate::shutdown_signal())

@@ -61,6 +61,10 @@ pub struct ServerConfig {
     /// CPU burnt in every credential check (a regression-gate test knob; zero in real runs).
     /// See [`crate::cpu_burn`].
     pub inject_cpu: Duration,
+    /// Accept identities forwarded by a gateway (`--trust-gateway`).
+    pub trust_gateway: bool,
+    /// The secret those identities are signed with.
+    pub identity_secret_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +93,8 @@ impl Default for ServerConfig {
             admin_token: None,
             purge_interval: Duration::from_secs(10),
             inject_cpu: Duration::ZERO,
+            trust_gateway: false,
+            identity_secret_file: None,
         }
     }
 }
@@ -157,6 +163,20 @@ impl ServerConfig {
                 format!("'{}' must be non-empty visible ASCII", self.replica_id),
             );
         }
+        match (self.trust_gateway, &self.identity_secret_file) {
+            (true, None) => return err(
+                "--trust-gateway",
+                "needs --identity-secret-file PATH (the secret the gateway signs identities with)"
+                    .into(),
+            ),
+            (false, Some(path)) => {
+                return err(
+                    "--identity-secret-file",
+                    format!("{}: only used with --trust-gateway", path.display()),
+                )
+            }
+            _ => {}
+        }
         if self.redis_namespace.is_empty() || self.redis_namespace.contains(char::is_whitespace) {
             return err(
                 "--redis-namespace",
@@ -192,6 +212,25 @@ mod tests {
         let err = config.validate().unwrap_err();
         assert_eq!(err.flag, "--refresh-ttl");
         assert!(err.message.contains("--jwt-ttl"), "{err}");
+    }
+
+    #[test]
+    fn trusting_a_gateway_needs_its_secret() {
+        let config = ServerConfig {
+            trust_gateway: true,
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.flag, "--trust-gateway");
+        assert!(err.message.contains("--identity-secret-file"), "{err}");
+        let config = ServerConfig {
+            identity_secret_file: Some("s".into()),
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            config.validate().unwrap_err().flag,
+            "--identity-secret-file"
+        );
     }
 
     #[test]

@@ -70,16 +70,24 @@ pub fn is_session_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The token from `Authorization: Bearer <token>`.
+/// The token from `Authorization: Bearer <token>`; counts the header's size.
 pub fn bearer_token<'h>(headers: &'h HeaderMap, metrics: &Metrics) -> Result<&'h str, AuthReason> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        metrics.credential_header(
+            CredentialHeader::Authorization,
+            wire_len("authorization", value.as_bytes()),
+        );
+    }
+    parse_bearer(headers)
+}
+
+/// The token from `Authorization: Bearer <token>`, without counting anything (the balancer's
+/// gateway mode, which has no replica metrics).
+pub fn parse_bearer(headers: &HeaderMap) -> Result<&str, AuthReason> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Err(AuthReason::Missing);
     };
-    metrics.credential_header(
-        CredentialHeader::Authorization,
-        wire_len("authorization", value.as_bytes()),
-    );
     if values.next().is_some() {
         return Err(AuthReason::Duplicate);
     }

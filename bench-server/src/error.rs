@@ -41,8 +41,9 @@ pub enum AuthReason {
     /// A refresh token that is not in the store: expired, logged out, or already used once
     /// (refresh tokens rotate: each works once).
     UnknownRefreshToken,
-    /// The token's `kid` names no key of this replica: signed with a key that a rotation has
-    /// retired, one this replica has not reloaded yet, or someone else's.
+    /// The token's `kid` names no key the verifier holds: a key a rotation has retired, one a
+    /// replica has not reloaded yet, one the gateway did not find even after fetching the
+    /// issuer's key set again, or someone else's.
     UnknownKey,
 }
 
@@ -92,7 +93,8 @@ impl AuthReason {
         self as usize
     }
 
-    fn message(self) -> &'static str {
+    /// The human-readable message of the 401 body.
+    pub fn message(self) -> &'static str {
         match self {
             AuthReason::Missing => "no credential was sent",
             AuthReason::Malformed => "the credential is malformed",
@@ -249,19 +251,23 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if let ApiError::Unauthorized { scheme, reason } = self {
-            let challenge = match scheme {
-                // RFC 6750 §3: error="invalid_token" when a token was sent, bare realm otherwise.
-                Scheme::Jwt if reason == AuthReason::Missing => {
-                    HeaderValue::from_static("Bearer realm=\"authbench\"")
-                }
-                Scheme::Jwt => bearer_challenge(reason),
-                Scheme::Session => HeaderValue::from_static("Cookie realm=\"authbench\""),
-            };
             response
                 .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, challenge);
+                .insert(header::WWW_AUTHENTICATE, challenge(scheme, reason));
         }
         response
+    }
+}
+
+/// The `WWW-Authenticate` value of a 401 (also sent by the balancer's gateway mode).
+pub fn challenge(scheme: Scheme, reason: AuthReason) -> HeaderValue {
+    match scheme {
+        // RFC 6750 §3: error="invalid_token" when a token was sent, bare realm otherwise.
+        Scheme::Jwt if reason == AuthReason::Missing => {
+            HeaderValue::from_static("Bearer realm=\"authbench\"")
+        }
+        Scheme::Jwt => bearer_challenge(reason),
+        Scheme::Session => HeaderValue::from_static("Cookie realm=\"authbench\""),
     }
 }
 

@@ -32,6 +32,9 @@
 //! * [`error`] — error responses and the reasons credentials are rejected;
 //! * [`balance`] — the built-in load balancer (`bench-server balance`): policies, pooled
 //!   keep-alive proxying, health checks, its own metrics;
+//! * [`gateway`] — the balancer's API-gateway mode (`balance --gateway jwt`): bearer tokens
+//!   verified at the edge with the issuer's published keys, the verified identity forwarded
+//!   to backends that trust it (`serve --trust-gateway`);
 //! * [`cluster`] — `bench-server cluster`: N replica processes, optional Redis and a balancer
 //!   as children that die with the cluster;
 //! * [`link`] — `bench-server link`: a TCP hop with a one-way delay, jitter, bandwidth and
@@ -51,6 +54,7 @@ pub mod cpu_burn;
 pub mod credentials;
 pub mod edge;
 pub mod error;
+pub mod gateway;
 pub mod json_body;
 pub mod jwt;
 pub mod key_reload;

@@ -204,6 +204,7 @@ pub struct Metrics {
     injected_cpu_nanos: AtomicU64,
     /// Key-directory reloads: `[ok, error]`.
     key_reloads: [AtomicU64; 2],
+    trusted_identities: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -223,6 +224,7 @@ impl Default for Metrics {
             injected_cpu_checks: AtomicU64::new(0),
             injected_cpu_nanos: AtomicU64::new(0),
             key_reloads: std::array::from_fn(|_| AtomicU64::new(0)),
+            trusted_identities: AtomicU64::new(0),
         }
     }
 }
@@ -327,6 +329,16 @@ impl Metrics {
                 escape(kid)
             );
         }
+    }
+
+    /// Counts a request authenticated by a gateway's forwarded identity (`--trust-gateway`).
+    pub fn trusted_identity(&self) {
+        self.trusted_identities.fetch_add(1, Relaxed);
+    }
+
+    /// Requests authenticated by a gateway's identity so far (used by tests).
+    pub fn trusted_identity_count(&self) -> u64 {
+        self.trusted_identities.load(Relaxed)
     }
 
     /// Requests counted so far for a route and status (used by tests).
@@ -463,6 +475,14 @@ impl Metrics {
              # TYPE authbench_injected_cpu_seconds_total counter\n\
              authbench_injected_cpu_seconds_total{{replica=\"{r}\"}} {}",
             self.injected_cpu_nanos.load(Relaxed) as f64 / 1e9
+        );
+
+        counter(
+            &mut out,
+            "authbench_trusted_identity_total",
+            "JWT requests authenticated by the gateway's forwarded identity (--trust-gateway), not verified here.",
+            &format!("replica=\"{r}\""),
+            self.trusted_identities.load(Relaxed),
         );
 
         process_stats::render_prometheus(&mut out, &format!("replica=\"{r}\""));

@@ -7,6 +7,7 @@ use axum::http::HeaderValue;
 
 use crate::config::{Revocation, ServerConfig, StoreKind};
 use crate::cpu_burn::CpuBurn;
+use crate::gateway::IdentityKey;
 use crate::jwt::keys::ADMIN_TOKEN_FILE;
 use crate::jwt::{JwtConfig, JwtService, KeyRing, LiveJwt};
 use crate::metrics::Metrics;
@@ -81,6 +82,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// CPU burnt in every credential check (`--inject-cpu-us`).
     pub cpu_burn: CpuBurn,
+    /// With `--trust-gateway`: the key identities forwarded by the gateway are checked with.
+    pub trusted_gateway: Option<IdentityKey>,
 }
 
 impl std::ops::Deref for AppState {
@@ -174,6 +177,14 @@ impl AppState {
             ));
         }
 
+        let trusted_gateway = match (&config.identity_secret_file, config.trust_gateway) {
+            (Some(path), true) => Some(
+                IdentityKey::load(path)
+                    .map_err(|e| StartupError::Other(format!("--identity-secret-file: {e}")))?,
+            ),
+            _ => None,
+        };
+
         let replica_header = HeaderValue::from_str(&config.replica_id)
             .map_err(|_| StartupError::Other("--replica-id: not a valid header value".into()))?;
         Ok(AppState(Arc::new(Inner {
@@ -193,6 +204,7 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             metrics: Metrics::default(),
             cpu_burn: CpuBurn::new(config.inject_cpu),
+            trusted_gateway,
         })))
     }
 }

@@ -9,6 +9,7 @@
 //! | `jwt-eddsa.pem` | Ed25519 private key, PKCS#8 PEM |
 //! | `jwt-<alg>.previous.<ext>` | optional, per algorithm: the key [`rotate_key`] replaced, kept to verify tokens it signed (never signs) |
 //! | `admin.token` | the admin bearer credential, base64url |
+//! | `gateway.secret` | the identity secret a gateway shares with `--trust-gateway` replicas |
 //!
 //! `jwt-<alg>.<ext>` is the *current* key: it signs, and its `kid` is in every new token's
 //! header. A directory without `.previous` files (every directory made before rotation
@@ -180,6 +181,12 @@ pub fn random_token(n: usize) -> String {
 
 /// Name of the admin credential file in a key directory.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Name of the identity secret a gateway (`balance --gateway jwt --identity-secret-file`)
+/// shares with the replicas that trust it (`serve --trust-gateway`). Not made by
+/// [`create_key_dir`]: the cluster launcher writes one (32 random bytes, base64url) with
+/// [`write_secret_file`] when it starts a gateway.
+pub const GATEWAY_SECRET_FILE: &str = "gateway.secret";
 
 /// Writes `content` to `dir/name` with mode 0600, atomically (temp file + rename).
 /// Refuses to replace an existing file unless `force`.

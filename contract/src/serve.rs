@@ -93,6 +93,14 @@ pub struct ServeArgs {
     /// Tokio worker threads (default: one per core).
     #[arg(long, env = "AUTHBENCH_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
+    /// Accept the identity a gateway (`bench-server balance --gateway jwt`) verified and
+    /// forwarded in `X-Authbench-Identity`, checked by its MAC, instead of verifying the
+    /// token again. Needs --identity-secret-file.
+    #[arg(long, env = "AUTHBENCH_TRUST_GATEWAY")]
+    pub trust_gateway: bool,
+    /// The secret shared with the gateway (the gateway's --identity-secret-file).
+    #[arg(long, env = "AUTHBENCH_IDENTITY_SECRET_FILE")]
+    pub identity_secret_file: Option<PathBuf>,
     /// Regression-gate test knob: burn this many µs of CPU in every session lookup and JWT
     /// verification (0: off). Never set in real measurements.
     #[arg(long, env = "AUTHBENCH_INJECT_CPU_US", default_value_t = 0)]

@@ -274,7 +274,8 @@ impl Recorder {
             Some(startup) => {
                 let cold = &mut self.cold_starts;
                 cold.latency.saturating_record(corrected);
-                cold.startup.saturating_record(startup.clamp(1, MAX_LATENCY_US));
+                cold.startup
+                    .saturating_record(startup.clamp(1, MAX_LATENCY_US));
                 *cold.phases.entry(s.phase).or_default() += 1;
             }
             None if s.phase == Phase::Request => {

@@ -3,7 +3,8 @@
 //! Metrics, labelled by backend name: requests sent, connect errors, errors after sending,
 //! retries (away from the backend), failovers (pinned clients moved away from it), times it
 //! went down, whether it is up, requests in flight; plus requests refused for want of any
-//! backend and the balancer process's CPU time.
+//! backend and the balancer process's CPU time; in gateway mode, the gateway's counters
+//! ([`crate::gateway::metrics`]).
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -99,6 +100,9 @@ pub fn render(balancer: &Balancer) -> String {
         "authbench_balancer_no_backend_total {}",
         balancer.no_backend.load(Ordering::Relaxed)
     );
+    if let Some(gateway) = balancer.gateway() {
+        gateway.render_metrics(&mut out);
+    }
     // The balancer's own CPU, under the same names as a replica's (label component="balancer").
     process_stats::render_prometheus(&mut out, "component=\"balancer\"");
     out

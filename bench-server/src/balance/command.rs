@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 
 use super::{BackendSpec, BalanceConfig, BalanceError, Policy};
 use crate::config::DurationArg;
+use crate::gateway::command::GatewayArgs;
+use crate::gateway::Gateway;
 
 /// Flags of `balance`.
 #[derive(Debug, Clone, Args)]
@@ -35,6 +37,9 @@ pub struct BalanceArgs {
     /// Tokio worker threads (default: one per core; 1 runs everything on one thread).
     #[arg(long)]
     pub worker_threads: Option<usize>,
+    /// The API-gateway mode.
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
 }
 
 impl BalanceArgs {
@@ -50,7 +55,20 @@ impl BalanceArgs {
 
 /// Binds, prints the addresses and balances until Ctrl-C / SIGTERM.
 pub async fn balance(args: BalanceArgs) -> Result<(), BalanceError> {
-    let balancer = args.to_config().build()?;
+    let gateway = match args.gateway.to_config()? {
+        Some(config) => {
+            tracing::info!(
+                jwks = %config.jwks_url,
+                authorizer_cache_ttl = ?config.authorizer_cache_ttl,
+                revocation = %config.revocation,
+                identity = config.identity_secret_file.is_some(),
+                "gateway mode: verifying bearer tokens at the edge"
+            );
+            Some(Gateway::start(config).await?)
+        }
+        None => None,
+    };
+    let balancer = args.to_config().build_with(gateway)?;
     let listener = bind("--listen", args.listen).await?;
     let admin = match args.admin_listen {
         Some(addr) => Some(bind("--admin-listen", addr).await?),

@@ -1,6 +1,8 @@
 //! The built-in load balancer (`bench-server balance`, also started by `bench-server
 //! cluster`): HTTP/1 keep-alive to clients, pooled keep-alive connections to backends,
-//! bodies streamed both ways, no authentication logic of its own.
+//! bodies streamed both ways, no authentication logic of its own — unless started in gateway
+//! mode (`--gateway jwt`, [`crate::gateway`]), where bearer tokens are verified before a
+//! backend is chosen.
 //!
 //! * [`policy`] — round-robin, least-conn, sticky-cookie, hash-session;
 //! * [`cookie`] — the sticky `SERVERID` cookie and the `sid` cookie the hash reads;
@@ -55,6 +57,14 @@ pub struct BalanceConfig {
 impl BalanceConfig {
     /// The routing state this configuration describes.
     pub fn build(&self) -> Result<Arc<Balancer>, BalanceError> {
+        self.build_with(None)
+    }
+
+    /// The routing state, in gateway mode when `gateway` is given.
+    pub fn build_with(
+        &self,
+        gateway: Option<Arc<crate::gateway::Gateway>>,
+    ) -> Result<Arc<Balancer>, BalanceError> {
         if self.health_interval.is_zero() {
             return Err(BalanceError::BadFlag {
                 flag: "--health-interval",
@@ -63,7 +73,9 @@ impl BalanceConfig {
             });
         }
         let backends = backend::build_backends(self.backends.clone())?;
-        Ok(Arc::new(Balancer::new(backends, self.policy)))
+        Ok(Arc::new(
+            Balancer::new(backends, self.policy).with_gateway(gateway),
+        ))
     }
 }
 

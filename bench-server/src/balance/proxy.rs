@@ -19,6 +19,7 @@ use super::backend::Backend;
 use super::body::ProxyBody;
 use super::cookie::{self, SESSION_COOKIE, STICKY_COOKIE};
 use super::policy::{Picker, Policy};
+use crate::gateway::Gateway;
 
 /// Headers that describe one hop, never forwarded.
 const HOP_BY_HOP: [HeaderName; 6] = [
@@ -38,6 +39,8 @@ pub struct Balancer {
     picker: Picker,
     /// Requests answered 503 because no backend was up.
     pub no_backend: AtomicU64,
+    /// The gateway mode, when on: requests are admitted by it before a backend is chosen.
+    gateway: Option<Arc<Gateway>>,
 }
 
 /// Where one request goes, and whether the response pins the client there.
@@ -55,7 +58,19 @@ impl Balancer {
             policy,
             picker: Picker::default(),
             no_backend: AtomicU64::new(0),
+            gateway: None,
         }
+    }
+
+    /// The same balancer in gateway mode.
+    pub fn with_gateway(mut self, gateway: Option<Arc<Gateway>>) -> Balancer {
+        self.gateway = gateway;
+        self
+    }
+
+    /// The gateway, when on.
+    pub fn gateway(&self) -> Option<&Arc<Gateway>> {
+        self.gateway.as_ref()
     }
 
     /// The backends, in `--backend` order.
@@ -138,6 +153,15 @@ impl Balancer {
 
     /// Forwards one request and returns the response to send to the client.
     pub async fn handle(self: Arc<Self>, mut req: Request<Incoming>) -> Response<ProxyBody> {
+        if let Some(gateway) = &self.gateway {
+            // Hop-by-hop headers first: a client's `Connection: x-authbench-identity` must not
+            // make the forwarding step drop the identity the gateway adds.
+            strip_hop_by_hop(req.headers_mut());
+            let protected = gateway.is_protected(req.uri().path());
+            if let Err(rejection) = gateway.admit(protected, req.headers_mut()).await {
+                return rejection.response();
+            }
+        }
         let Some(mut route) = self.choose(req.headers()) else {
             self.no_backend.fetch_add(1, Ordering::Relaxed);
             return local_error(

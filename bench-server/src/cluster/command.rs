@@ -25,7 +25,8 @@ pub struct ClusterArgs {
     /// Number of replicas (`r0` … `r{N-1}`).
     #[arg(long, default_value_t = 3)]
     pub replicas: usize,
-    /// The balancer in front: builtin, haproxy, nginx or none (entry = replica r0).
+    /// The balancer in front: builtin, gateway (builtin verifying JWTs at the edge; needs
+    /// `-- --jwt-alg ES256|RS256|EdDSA`), haproxy, nginx or none (entry = replica r0).
     #[arg(long, value_enum, default_value_t = BalancerKind::Builtin)]
     pub balancer: BalancerKind,
     /// Balancing policy (nginx has no sticky-cookie).

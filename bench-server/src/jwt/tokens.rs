@@ -276,7 +276,9 @@ impl JwtService {
     }
 }
 
-/// The reason a `jsonwebtoken` failure is reported under; `token` is the one that failed.
+/// The reason a `jsonwebtoken` failure is reported under; `token` is the one that failed
+/// (shared with the gateway's verifier, so that the edge and the replicas reject a token for
+/// the same reason).
 pub(crate) fn classify(kind: &ErrorKind, token: &str) -> AuthReason {
     match kind {
         ErrorKind::InvalidSignature => AuthReason::BadSignature,

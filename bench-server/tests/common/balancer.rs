@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bench_server::balance::{BalanceConfig, Balancer, Policy};
+use bench_server::gateway::Gateway;
 use tokio::sync::oneshot;
 
 pub struct TestBalancer {
@@ -24,12 +25,22 @@ impl TestBalancer {
         policy: Policy,
         health_interval: Duration,
     ) -> TestBalancer {
+        TestBalancer::start_with_gateway(backends, policy, health_interval, None).await
+    }
+
+    /// The same, in gateway mode when `gateway` is given.
+    pub async fn start_with_gateway(
+        backends: &[String],
+        policy: Policy,
+        health_interval: Duration,
+        gateway: Option<Arc<Gateway>>,
+    ) -> TestBalancer {
         let config = BalanceConfig {
             backends: backends.iter().map(|b| b.parse().unwrap()).collect(),
             policy,
             health_interval,
         };
-        let balancer = config.build().unwrap();
+        let balancer = config.build_with(gateway).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

@@ -5,6 +5,7 @@
 
 pub mod balancer;
 pub mod cluster;
+pub mod gateway;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,11 @@
 //! Starting the balancer in front of running replicas: the built-in one as a `bench-server
-//! balance` child, HAProxy or nginx from the system, or none.
+//! balance` child (plain, or in gateway mode), HAProxy or nginx from the system, or none.
+//!
+//! In gateway mode the balancer fetches keys from the first backend's
+//! `/.well-known/jwks.json` and checks tokens with the replicas' issuer, audience, leeway
+//! and crypto backend; with `--revocation denylist|token-version` it checks revocation in
+//! the replicas' Redis (the replicas, trusting it, no longer do), and it signs identities
+//! with the cluster's `gateway.secret`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -8,8 +14,10 @@ use tokio::process::Command;
 
 use super::child::{free_port, ChildProcess};
 use super::error::ClusterError;
-use super::spec::{BalancerKind, ClusterSpec};
+use super::spec::{self, BalancerKind, ClusterSpec};
 use super::{haproxy, nginx};
+use crate::keys::GATEWAY_SECRET_FILE;
+use crate::serve::Revocation;
 
 /// A running balancer.
 #[derive(Debug)]
@@ -25,11 +33,13 @@ pub struct RunningBalancer {
 }
 
 /// Starts the balancer of `spec` in front of `backends` (`(replica id, address)`); `dir` is
-/// the cluster's working directory. `None` for [`BalancerKind::None`].
+/// the cluster's working directory, `replica_args` the replicas' `serve` flags. `None` for
+/// [`BalancerKind::None`].
 pub async fn start(
     spec: &ClusterSpec,
     backends: &[(String, SocketAddr)],
     dir: &Path,
+    replica_args: &[String],
 ) -> Result<Option<RunningBalancer>, ClusterError> {
     let fixed_listen = || -> Result<SocketAddr, ClusterError> {
         if spec.listen.port() != 0 {
@@ -39,7 +49,7 @@ pub async fn start(
     };
     let running = match spec.balancer {
         BalancerKind::None => return Ok(None),
-        BalancerKind::Builtin => {
+        BalancerKind::Builtin | BalancerKind::Gateway => {
             let mut command = Command::new(&spec.binary);
             command
                 .arg("balance")
@@ -56,13 +66,17 @@ pub async fn start(
             for (id, addr) in backends {
                 command.args(["--backend", &format!("{id}=http://{addr}")]);
             }
-            let mut process = ChildProcess::spawn("balancer builtin", command, spec.child_logs)?;
+            if spec.balancer == BalancerKind::Gateway {
+                command.args(gateway_args(backends, dir, replica_args)?);
+            }
+            let name = format!("balancer {}", spec.balancer);
+            let mut process = ChildProcess::spawn(&name, command, spec.child_logs)?;
             let url = process
                 .read_url("listening on", spec.startup_timeout)
                 .await?;
             let admin_url = process.read_url("admin on", spec.startup_timeout).await?;
             RunningBalancer {
-                kind: BalancerKind::Builtin,
+                kind: spec.balancer,
                 url,
                 admin_url: Some(admin_url),
                 process,
@@ -105,4 +119,52 @@ pub async fn start(
         }
     };
     Ok(Some(running))
+}
+
+/// The `balance` flags of the gateway mode, matched to the replicas' flags.
+fn gateway_args(
+    backends: &[(String, SocketAddr)],
+    dir: &Path,
+    replica_args: &[String],
+) -> Result<Vec<String>, ClusterError> {
+    let serve = spec::parse_serve_args(replica_args)?;
+    let issuer = backends.first().map(|(_, addr)| *addr).ok_or_else(|| {
+        ClusterError::bad_flag(
+            "--replicas",
+            0,
+            "the gateway needs a replica to fetch keys from",
+        )
+    })?;
+    let mut args: Vec<String> = vec![
+        "--gateway".into(),
+        "jwt".into(),
+        "--jwks-url".into(),
+        format!("http://{issuer}/.well-known/jwks.json"),
+        "--identity-secret-file".into(),
+        dir.join(GATEWAY_SECRET_FILE).display().to_string(),
+        "--jwt-issuer".into(),
+        serve.jwt_issuer.clone(),
+        "--jwt-audience".into(),
+        serve.jwt_audience.clone(),
+        "--jwt-leeway".into(),
+        format!("{}ms", serve.jwt_leeway.0.as_millis()),
+        "--crypto-backend".into(),
+        serve.crypto_backend.to_string(),
+    ];
+    let edge_revocation = match serve.revocation {
+        Revocation::Denylist => Some("denylist"),
+        Revocation::TokenVersion => Some("token-version"),
+        Revocation::None | Revocation::Refresh => None,
+    };
+    if let (Some(kind), Some(url)) = (edge_revocation, &serve.redis_url) {
+        args.extend([
+            "--gateway-revocation".into(),
+            kind.into(),
+            "--redis-url".into(),
+            url.clone(),
+            "--redis-namespace".into(),
+            serve.redis_namespace.clone(),
+        ]);
+    }
+    Ok(args)
 }

@@ -73,7 +73,7 @@ pub struct RedisInfo {
 /// The balancer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BalancerInfo {
-    /// `builtin`, `haproxy` or `nginx`.
+    /// `builtin`, `gateway`, `haproxy` or `nginx`.
     pub kind: BalancerKind,
     /// Its entry URL.
     pub url: String,

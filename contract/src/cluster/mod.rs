@@ -1,5 +1,6 @@
 //! A local cluster: N `bench-server serve` replicas with one key set, optionally a Redis, and
-//! a balancer in front (built-in, HAProxy, nginx or none) — what `bench-server cluster` runs
+//! a balancer in front (built-in, its gateway mode, HAProxy, nginx or none) — what
+//! `bench-server cluster` runs
 //! and the load generator's suite drives, faults included.
 //!
 //! * [`spec`] — what to start, validated;
@@ -106,6 +107,18 @@ impl Cluster {
                 args.push("redis".into());
             }
         }
+        if spec.balancer == BalancerKind::Gateway {
+            // The secret the gateway signs forwarded identities with, shared with every replica.
+            let secret = crate::keys::write_secret_file(
+                dir.path(),
+                crate::keys::GATEWAY_SECRET_FILE,
+                &crate::keys::random_token(32),
+                false,
+            )?;
+            args.push("--trust-gateway".into());
+            args.push("--identity-secret-file".into());
+            args.push(secret.display().to_string());
+        }
         let mut cluster = Cluster {
             spec,
             replicas: Vec::new(),
@@ -153,7 +166,7 @@ impl Cluster {
                 *addr = link;
             }
         }
-        self.balancer = balancer::start(&self.spec, &backends, self.dir.path()).await?;
+        self.balancer = balancer::start(&self.spec, &backends, self.dir.path(), &args).await?;
         if let Some(balancer) = &self.balancer {
             let name = format!("balancer {}", balancer.kind);
             health::wait_healthy(&name, &balancer.url, self.spec.startup_timeout).await?;

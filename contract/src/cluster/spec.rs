@@ -15,8 +15,9 @@ use clap::Parser;
 use super::child::ChildLogs;
 use super::error::ClusterError;
 use super::links::NetworkDelays;
+use crate::keys::JwtAlg;
 use crate::policy::Policy;
-use crate::serve::ServeArgs;
+use crate::serve::{Revocation, ServeArgs};
 
 /// Which balancer fronts the replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -30,6 +31,9 @@ pub enum BalancerKind {
     Nginx,
     /// No balancer: the entry is replica r0.
     None,
+    /// `bench-server balance --gateway jwt`: the built-in balancer verifying bearer tokens at
+    /// the edge with r0's published keys; the replicas trust the identity it forwards.
+    Gateway,
 }
 
 impl fmt::Display for BalancerKind {
@@ -39,6 +43,7 @@ impl fmt::Display for BalancerKind {
             BalancerKind::Haproxy => "haproxy",
             BalancerKind::Nginx => "nginx",
             BalancerKind::None => "none",
+            BalancerKind::Gateway => "gateway",
         })
     }
 }
@@ -154,11 +159,19 @@ impl ClusterSpec {
                 ));
             }
         }
-        for owned in ["--listen", "--replica-id", "--redis-url"] {
+        let gateway = self.balancer == BalancerKind::Gateway;
+        let owned_with_gateway = ["--trust-gateway", "--identity-secret-file"];
+        let owned = ["--listen", "--replica-id", "--redis-url"]
+            .into_iter()
+            .chain(owned_with_gateway.into_iter().filter(|_| gateway));
+        for owned in owned {
             if self.has_serve_flag(owned) {
                 let reason = match owned {
                     "--redis-url" => {
                         "the cluster sets it: use `cluster --redis-url` or `--redis-server`"
+                    }
+                    "--trust-gateway" | "--identity-secret-file" => {
+                        "the cluster sets it with --balancer gateway"
                     }
                     _ => "the cluster sets it for every replica",
                 };
@@ -169,22 +182,37 @@ impl ClusterSpec {
                 ));
             }
         }
-        let argv = ["bench-server serve"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(self.serve_args.iter().cloned());
-        match ServeCommand::try_parse_from(argv) {
-            Ok(command) => Ok(command.args),
-            Err(err) => Err(ClusterError::bad_flag(
-                "-- SERVE_FLAGS",
-                self.serve_args.join(" "),
-                err.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid")
-                    .to_owned(),
-            )),
+        let serve = parse_serve_args(&self.serve_args)?;
+        if gateway {
+            self.check_gateway(&serve)?;
         }
+        Ok(serve)
+    }
+
+    /// What `--balancer gateway` cannot work with.
+    fn check_gateway(&self, serve: &ServeArgs) -> Result<(), ClusterError> {
+        if serve.jwt_alg == JwtAlg::Hs256 {
+            return Err(ClusterError::bad_flag(
+                "--jwt-alg",
+                serve.jwt_alg,
+                "--balancer gateway verifies with the keys the replicas publish in their JWKS, \
+                 and a shared HS256 secret is never published (real gateways' JWT authorizers \
+                 take asymmetric keys only): add `-- --jwt-alg ES256` (or RS256, EdDSA)",
+            ));
+        }
+        let checked = matches!(
+            serve.revocation,
+            Revocation::Denylist | Revocation::TokenVersion
+        );
+        if checked && self.redis == RedisMode::None {
+            return Err(ClusterError::bad_flag(
+                "--revocation",
+                serve.revocation,
+                "with --balancer gateway the edge checks revocation and the replicas trust it, so \
+                 the revocation state must be shared: add --redis-server or --redis-url",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the replica flags contain `flag` (as `--flag VALUE` or `--flag=VALUE`).
@@ -195,6 +223,27 @@ impl ClusterSpec {
                     .is_some_and(|rest| rest.starts_with('='))
         })
     }
+}
+
+/// Parses `bench-server serve` arguments the way a replica will.
+pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, ClusterError> {
+    let argv = ["bench-server serve"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(args.iter().cloned());
+    ServeCommand::try_parse_from(argv)
+        .map(|command| command.args)
+        .map_err(|err| {
+            ClusterError::bad_flag(
+                "-- SERVE_FLAGS",
+                args.join(" "),
+                err.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid")
+                    .to_owned(),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -229,6 +278,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--users many"), "{err}");
+    }
+
+    #[test]
+    fn the_gateway_needs_published_keys_and_shared_revocation_state() {
+        let gateway = |args: &[&str], redis: RedisMode| ClusterSpec {
+            balancer: BalancerKind::Gateway,
+            redis,
+            ..spec(args)
+        };
+        let err = gateway(&[], RedisMode::None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--jwt-alg HS256: --balancer gateway"),
+            "{err}"
+        );
+        assert!(gateway(&["--jwt-alg", "ES256"], RedisMode::None)
+            .validate()
+            .is_ok());
+        let denylist = ["--jwt-alg", "ES256", "--revocation", "denylist"];
+        let err = gateway(&denylist, RedisMode::None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--revocation denylist"), "{err}");
+        assert!(gateway(&denylist, RedisMode::Spawn).validate().is_ok());
+        let err = gateway(&["--jwt-alg", "ES256", "--trust-gateway"], RedisMode::None)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("-- --trust-gateway"), "{err}");
     }
 
     #[test]

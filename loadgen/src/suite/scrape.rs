@@ -151,7 +151,11 @@ impl Counters {
 
     /// The sum of every sample named `name`.
     pub fn sum(&self, name: &str) -> f64 {
-        self.0.iter().filter(|s| s.name == name).map(|s| s.value).sum()
+        self.0
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .sum()
     }
 
     /// The sum of the samples named `name` whose label `key` is `value`.
@@ -167,7 +171,8 @@ impl Counters {
     pub fn by_label(&self, name: &str, key: &str) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         for s in self.0.iter().filter(|s| s.name == name) {
-            *out.entry(s.label(key).unwrap_or("").to_owned()).or_default() += s.value;
+            *out.entry(s.label(key).unwrap_or("").to_owned())
+                .or_default() += s.value;
         }
         out
     }

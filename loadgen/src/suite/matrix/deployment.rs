@@ -99,8 +99,7 @@ pub(super) fn expand(
             Deployment::ALL,
         )?;
         let text = entry.stages.as_deref().unwrap_or(DEFAULT_STAGES);
-        let parsed =
-            parse_stages(text).map_err(|e| anyhow!("{section}.stages = {text:?}: {e}"))?;
+        let parsed = parse_stages(text).map_err(|e| anyhow!("{section}.stages = {text:?}: {e}"))?;
         if parsed.iter().any(|s| s.ramp) {
             bail!("{section}.stages = {text:?}: ramps (`~`) are not supported here");
         }
@@ -133,8 +132,16 @@ pub(super) fn expand(
                 only(present, key, "deployment = \"gateway-functions\"")?;
             }
         } else {
-            only(entry.replicas.is_some(), "replicas", "deployment = \"lb-servers\"")?;
-            only(entry.policy.is_some(), "policy", "deployment = \"lb-servers\"")?;
+            only(
+                entry.replicas.is_some(),
+                "replicas",
+                "deployment = \"lb-servers\"",
+            )?;
+            only(
+                entry.policy.is_some(),
+                "policy",
+                "deployment = \"lb-servers\"",
+            )?;
         }
         let axes = Entry {
             auth: entry.auth.clone(),

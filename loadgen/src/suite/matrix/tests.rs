@@ -292,7 +292,10 @@ fn deployments_expand_per_scheme_and_authorizer_cache() {
         ]
     );
     let f = plan.deployments[2].functions.unwrap();
-    assert_eq!((f.max_instances, f.instance_concurrency, f.idle_timeout_ms), (3, 1, 400));
+    assert_eq!(
+        (f.max_instances, f.instance_concurrency, f.idle_timeout_ms),
+        (3, 1, 400)
+    );
     assert_eq!(plan.deployments[0].functions, None);
     assert_eq!(plan.deployments[0].stages.len(), 3);
     assert!(plan.needs_redis());
@@ -302,13 +305,31 @@ fn deployments_expand_per_scheme_and_authorizer_cache() {
 fn bad_deployments_name_the_key() {
     for (text, wanted) in [
         ("deployment = \"serverless\"", "deployments[0].deployment"),
-        ("deployment = \"lb-servers\"\nmax_instances = 2", "max_instances applies"),
-        ("deployment = \"gateway-functions\"\nreplicas = 2", "replicas applies"),
-        ("deployment = \"gateway-functions\"\nalg = \"HS256\"", "HS256"),
+        (
+            "deployment = \"lb-servers\"\nmax_instances = 2",
+            "max_instances applies",
+        ),
+        (
+            "deployment = \"gateway-functions\"\nreplicas = 2",
+            "replicas applies",
+        ),
+        (
+            "deployment = \"gateway-functions\"\nalg = \"HS256\"",
+            "HS256",
+        ),
         ("deployment = \"lb-servers\"\nstages = \"1s:10~\"", "ramps"),
-        ("deployment = \"lb-servers\"\nstages = \"fast\"", "deployments[0].stages"),
-        ("deployment = \"gateway-functions\"\nidle_timeout = 0", "idle_timeout"),
-        ("deployment = \"lb-servers\"\nauth = \"none\"", "either scheme"),
+        (
+            "deployment = \"lb-servers\"\nstages = \"fast\"",
+            "deployments[0].stages",
+        ),
+        (
+            "deployment = \"gateway-functions\"\nidle_timeout = 0",
+            "idle_timeout",
+        ),
+        (
+            "deployment = \"lb-servers\"\nauth = \"none\"",
+            "either scheme",
+        ),
     ] {
         let err = error(parse("t", &format!("[[deployments]]\n{text}\n")));
         assert!(err.contains(wanted), "{text}: {err}");
