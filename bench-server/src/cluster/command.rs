@@ -14,7 +14,9 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{BalancerKind, ChildLogs, Cluster, ClusterSpec, NetworkDelays, RedisMode};
+use super::{
+    BalancerKind, ChildLogs, Cluster, ClusterSpec, FunctionsSpec, NetworkDelays, RedisMode,
+};
 use crate::balance::Policy;
 use crate::config::DurationArg;
 use authbench_contract::link::DelayArg;
@@ -60,6 +62,24 @@ pub struct ClusterArgs {
     /// One-way delay of a link between the replicas and Redis.
     #[arg(long, default_value = "0us")]
     pub store_delay: DelayArg,
+    /// Put a function pool behind the balancer (`bench-server functions`): instances of
+    /// `serve` started on demand, one request at a time each by default, stopped when idle.
+    /// The replicas still start; r0 issues the keys the gateway fetches.
+    #[arg(long)]
+    pub functions: bool,
+    /// With --functions: most instances at once; beyond it requests get 429.
+    #[arg(long, default_value_t = 4, requires = "functions")]
+    pub max_instances: usize,
+    /// With --functions: requests one instance serves at a time.
+    #[arg(long, default_value_t = 1, requires = "functions")]
+    pub instance_concurrency: usize,
+    /// With --functions: an instance idle this long is stopped.
+    #[arg(long, default_value = "10s", requires = "functions")]
+    pub idle_timeout: DurationArg,
+    /// With --balancer gateway: how long the edge caches an authorizer decision per token
+    /// (0: every request is verified).
+    #[arg(long, default_value = "0s")]
+    pub authorizer_cache_ttl: DurationArg,
     /// Print one JSON line (entry, replicas, redis, balancer, links, pids) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -101,6 +121,12 @@ impl ClusterArgs {
                 balancer: self.balancer_delay.0,
                 store: self.store_delay.0,
             },
+            functions: self.functions.then_some(FunctionsSpec {
+                max_instances: self.max_instances,
+                instance_concurrency: self.instance_concurrency,
+                idle_timeout: self.idle_timeout.0,
+            }),
+            authorizer_cache_ttl: self.authorizer_cache_ttl.0,
         })
     }
 }

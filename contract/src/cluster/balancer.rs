@@ -32,12 +32,13 @@ pub struct RunningBalancer {
     pub process: ChildProcess,
 }
 
-/// Starts the balancer of `spec` in front of `backends` (`(replica id, address)`); `dir` is
-/// the cluster's working directory, `replica_args` the replicas' `serve` flags. `None` for
-/// [`BalancerKind::None`].
+/// Starts the balancer of `spec` in front of `backends` (`(name, address)`); `issuer` is
+/// the replica whose JWKS the gateway fetches, `dir` the cluster's working directory,
+/// `replica_args` the replicas' `serve` flags. `None` for [`BalancerKind::None`].
 pub async fn start(
     spec: &ClusterSpec,
     backends: &[(String, SocketAddr)],
+    issuer: Option<SocketAddr>,
     dir: &Path,
     replica_args: &[String],
 ) -> Result<Option<RunningBalancer>, ClusterError> {
@@ -67,7 +68,7 @@ pub async fn start(
                 command.args(["--backend", &format!("{id}=http://{addr}")]);
             }
             if spec.balancer == BalancerKind::Gateway {
-                command.args(gateway_args(backends, dir, replica_args)?);
+                command.args(gateway_args(spec, issuer, dir, replica_args)?);
             }
             let name = format!("balancer {}", spec.balancer);
             let mut process = ChildProcess::spawn(&name, command, spec.child_logs)?;
@@ -123,12 +124,13 @@ pub async fn start(
 
 /// The `balance` flags of the gateway mode, matched to the replicas' flags.
 fn gateway_args(
-    backends: &[(String, SocketAddr)],
+    spec: &ClusterSpec,
+    issuer: Option<SocketAddr>,
     dir: &Path,
     replica_args: &[String],
 ) -> Result<Vec<String>, ClusterError> {
     let serve = spec::parse_serve_args(replica_args)?;
-    let issuer = backends.first().map(|(_, addr)| *addr).ok_or_else(|| {
+    let issuer = issuer.ok_or_else(|| {
         ClusterError::bad_flag(
             "--replicas",
             0,
@@ -150,6 +152,8 @@ fn gateway_args(
         format!("{}ms", serve.jwt_leeway.0.as_millis()),
         "--crypto-backend".into(),
         serve.crypto_backend.to_string(),
+        "--authorizer-cache-ttl".into(),
+        format!("{}ms", spec.authorizer_cache_ttl.as_millis()),
     ];
     let edge_revocation = match serve.revocation {
         Revocation::Denylist => Some("denylist"),

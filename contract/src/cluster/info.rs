@@ -3,10 +3,8 @@
 
 use serde::Serialize;
 
-use super::balancer::RunningBalancer;
-use super::links::{HopKind, HopMeasurement, RunningLink};
+use super::links::HopKind;
 use super::redis::RedisChild;
-use super::replica::Replica;
 use super::spec::BalancerKind;
 
 /// The cluster, for printing and for scripts.
@@ -23,7 +21,10 @@ pub struct ClusterInfo {
     /// Links in delayed hops (absent on loopback).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkInfo>,
-    /// Every child PID: balancer, replicas, Redis, links.
+    /// The function pool behind the balancer (absent without `--functions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub functions: Option<FunctionsInfo>,
+    /// Every child PID: balancer, function pool, replicas, Redis, links.
     pub pids: Vec<u32>,
 }
 
@@ -70,6 +71,17 @@ pub struct RedisInfo {
     pub pid: Option<u32>,
 }
 
+/// The function pool (its instances come and go: `GET ADMIN/instances` lists them).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FunctionsInfo {
+    /// Where the balancer sends requests.
+    pub url: String,
+    /// Its admin URL (`/metrics`, `/instances`).
+    pub admin_url: String,
+    /// Its PID.
+    pub pid: u32,
+}
+
 /// The balancer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BalancerInfo {
@@ -84,15 +96,14 @@ pub struct BalancerInfo {
 }
 
 impl ClusterInfo {
-    pub(super) fn of(
-        replicas: &[Replica],
-        redis: Option<&RedisChild>,
-        redis_url: Option<&str>,
-        balancer: Option<&RunningBalancer>,
-        links: &[RunningLink],
-        hops: &[HopMeasurement],
-        entry: String,
-    ) -> ClusterInfo {
+    pub(super) fn of(cluster: &super::Cluster) -> ClusterInfo {
+        let (replicas, redis, redis_url) = (
+            &cluster.replicas,
+            cluster.redis.as_ref(),
+            cluster.redis_url.as_deref(),
+        );
+        let (balancer, functions) = (cluster.balancer.as_ref(), cluster.functions.as_ref());
+        let (links, hops, entry) = (&cluster.links, &cluster.hops, cluster.entry_url());
         let links: Vec<LinkInfo> = links
             .iter()
             .zip(hops.iter().map(Some).chain(std::iter::repeat(None)))
@@ -126,9 +137,15 @@ impl ClusterInfo {
             url: url.to_owned(),
             pid: redis.and_then(RedisChild::pid),
         });
+        let functions = functions.map(|p| FunctionsInfo {
+            url: p.url.clone(),
+            admin_url: p.admin_url.clone(),
+            pid: p.process.pid(),
+        });
         let pids = balancer
             .iter()
             .map(|b| Some(b.pid))
+            .chain(functions.iter().map(|f| Some(f.pid)))
             .chain(replicas.iter().map(|r| r.pid))
             .chain(redis_info.iter().map(|r| r.pid))
             .chain(links.iter().map(|l| Some(l.pid)))
@@ -140,6 +157,7 @@ impl ClusterInfo {
             redis: redis_info,
             balancer,
             links,
+            functions,
             pids,
         }
     }
@@ -160,6 +178,9 @@ impl ClusterInfo {
                 out.push_str(&format!(" admin {admin}"));
             }
             out.push('\n');
+        }
+        if let Some(f) = &self.functions {
+            out.push_str(&format!("functions {} admin {}\n", f.url, f.admin_url));
         }
         for l in &self.links {
             out.push_str(&format!(

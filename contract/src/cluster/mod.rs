@@ -16,6 +16,7 @@
 pub mod balancer;
 pub mod child;
 pub mod error;
+pub mod functions;
 pub mod haproxy;
 pub mod health;
 pub mod info;
@@ -30,11 +31,13 @@ use std::time::Duration;
 
 pub use child::ChildLogs;
 pub use error::ClusterError;
+pub use functions::FunctionsSpec;
 pub use info::ClusterInfo;
 pub use links::{HopKind, HopMeasurement, NetworkDelays};
 pub use spec::{BalancerKind, ClusterSpec, RedisMode};
 
 use balancer::RunningBalancer;
+use functions::RunningPool;
 use links::RunningLink;
 use redis::RedisChild;
 use replica::Replica;
@@ -50,6 +53,7 @@ pub struct Cluster {
     redis: Option<RedisChild>,
     redis_url: Option<String>,
     balancer: Option<RunningBalancer>,
+    functions: Option<RunningPool>,
     /// Links in start order: store, balancer → replicas, client.
     links: Vec<RunningLink>,
     hops: Vec<HopMeasurement>,
@@ -125,6 +129,7 @@ impl Cluster {
             redis,
             redis_url,
             balancer: None,
+            functions: None,
             links,
             hops: Vec::new(),
             dir,
@@ -152,11 +157,30 @@ impl Cluster {
         for replica in &self.replicas {
             replica.wait_healthy(self.spec.startup_timeout).await?;
         }
-        let mut backends: Vec<(String, SocketAddr)> = self
-            .replicas
-            .iter()
-            .filter_map(|r| Some((r.id().to_owned(), health::addr_of(r.url())?)))
-            .collect();
+        let issuer = self.replicas.first().and_then(|r| health::addr_of(r.url()));
+        let mut backends: Vec<(String, SocketAddr)> = match &self.spec.functions {
+            None => self
+                .replicas
+                .iter()
+                .filter_map(|r| Some((r.id().to_owned(), health::addr_of(r.url())?)))
+                .collect(),
+            Some(functions) => {
+                let pool = RunningPool::start(
+                    &self.spec.binary,
+                    functions,
+                    &args,
+                    self.spec.child_logs,
+                    self.spec.startup_timeout,
+                )
+                .await?;
+                let addr = health::addr_of(&pool.url).ok_or_else(|| ClusterError::Startup {
+                    name: "functions".into(),
+                    reason: format!("it listens on {}, which has no address", pool.url),
+                })?;
+                self.functions = Some(pool);
+                vec![("functions".to_owned(), addr)]
+            }
+        };
         let delays = self.spec.network;
         if !delays.balancer.is_zero() && self.spec.balancer != BalancerKind::None {
             for (id, addr) in &mut backends {
@@ -166,7 +190,8 @@ impl Cluster {
                 *addr = link;
             }
         }
-        self.balancer = balancer::start(&self.spec, &backends, self.dir.path(), &args).await?;
+        self.balancer =
+            balancer::start(&self.spec, &backends, issuer, self.dir.path(), &args).await?;
         if let Some(balancer) = &self.balancer {
             let name = format!("balancer {}", balancer.kind);
             health::wait_healthy(&name, &balancer.url, self.spec.startup_timeout).await?;
@@ -226,6 +251,9 @@ impl Cluster {
         if let Some(mut balancer) = self.balancer.take() {
             balancer.process.kill().await;
         }
+        if let Some(mut pool) = self.functions.take() {
+            pool.process.kill().await;
+        }
         for replica in &mut self.replicas {
             replica.kill().await;
         }
@@ -260,6 +288,16 @@ impl Cluster {
         self.redis_url.as_deref()
     }
 
+    /// The function pool's admin base URL (`/metrics`, `/instances`), when there is one.
+    pub fn functions_admin_url(&self) -> Option<&str> {
+        self.functions.as_ref().map(|p| p.admin_url.as_str())
+    }
+
+    /// The function pool's PID, when there is one.
+    pub fn functions_pid(&self) -> Option<u32> {
+        self.functions.as_ref().map(|p| p.process.pid())
+    }
+
     /// The built-in balancer's `/metrics` base URL.
     pub fn balancer_admin_url(&self) -> Option<&str> {
         self.balancer.as_ref().and_then(|b| b.admin_url.as_deref())
@@ -267,15 +305,7 @@ impl Cluster {
 
     /// What is running, with PIDs.
     pub fn info(&self) -> ClusterInfo {
-        ClusterInfo::of(
-            &self.replicas,
-            self.redis.as_ref(),
-            self.redis_url.as_deref(),
-            self.balancer.as_ref(),
-            &self.links,
-            &self.hops,
-            self.entry_url(),
-        )
+        ClusterInfo::of(self)
     }
 
     fn replica(&mut self, i: usize) -> Result<&mut Replica, ClusterError> {
@@ -325,6 +355,10 @@ impl Cluster {
         }
         if let Some(mut balancer) = self.balancer.take() {
             balancer.process.stop(STOP_GRACE).await;
+        }
+        if let Some(mut pool) = self.functions.take() {
+            // The pool stops its instances when it gets SIGTERM.
+            pool.process.stop(STOP_GRACE).await;
         }
         for replica in &mut self.replicas {
             replica.stop(STOP_GRACE).await;

@@ -14,6 +14,7 @@ use clap::Parser;
 
 use super::child::ChildLogs;
 use super::error::ClusterError;
+use super::functions::FunctionsSpec;
 use super::links::NetworkDelays;
 use crate::keys::JwtAlg;
 use crate::policy::Policy;
@@ -96,6 +97,11 @@ pub struct ClusterSpec {
     pub child_logs: ChildLogs,
     /// One-way delays of the client, balancer and store hops (zero: loopback).
     pub network: NetworkDelays,
+    /// A function pool as the balancer's one backend instead of the replicas (which still
+    /// start: r0 issues the keys the gateway fetches).
+    pub functions: Option<FunctionsSpec>,
+    /// With the gateway: how long its authorizer caches a decision per token (zero: off).
+    pub authorizer_cache_ttl: Duration,
 }
 
 impl ClusterSpec {
@@ -115,6 +121,8 @@ impl ClusterSpec {
             startup_timeout: Duration::from_secs(10),
             child_logs: ChildLogs::Inherit,
             network: NetworkDelays::default(),
+            functions: None,
+            authorizer_cache_ttl: Duration::ZERO,
         }
     }
 
@@ -158,6 +166,24 @@ impl ClusterSpec {
                     "expected redis://HOST:PORT",
                 ));
             }
+        }
+        if let Some(functions) = &self.functions {
+            functions.validate()?;
+            if !matches!(self.balancer, BalancerKind::Builtin | BalancerKind::Gateway) {
+                return Err(ClusterError::bad_flag(
+                    "--balancer",
+                    self.balancer,
+                    "function pools sit behind the built-in balancer: use --balancer gateway \
+                     (or builtin)",
+                ));
+            }
+        }
+        if !self.authorizer_cache_ttl.is_zero() && self.balancer != BalancerKind::Gateway {
+            return Err(ClusterError::bad_flag(
+                "--authorizer-cache-ttl",
+                format!("{:?}", self.authorizer_cache_ttl),
+                "only the gateway has an authorizer: add --balancer gateway",
+            ));
         }
         let gateway = self.balancer == BalancerKind::Gateway;
         let owned_with_gateway = ["--trust-gateway", "--identity-secret-file"];
