@@ -174,6 +174,9 @@ vocabulary! {
         Nginx = "nginx",
         /// No balancer: one replica, reached directly.
         None = "none",
+        /// `bench-server balance --gateway jwt`: the built-in balancer verifying bearer tokens
+        /// at the edge, the replicas (or functions) trusting the identity it forwards.
+        Gateway = "gateway",
     }
 }
 

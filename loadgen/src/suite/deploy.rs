@@ -61,6 +61,7 @@ fn server_balancer(balancer: Balancer) -> BalancerKind {
         Balancer::Haproxy => BalancerKind::Haproxy,
         Balancer::Nginx => BalancerKind::Nginx,
         Balancer::None => BalancerKind::None,
+        Balancer::Gateway => BalancerKind::Gateway,
     }
 }
 

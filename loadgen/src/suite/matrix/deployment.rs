@@ -146,14 +146,25 @@ pub(super) fn expand(
         let axes = Entry {
             auth: entry.auth.clone(),
             store: entry.store.clone(),
-            alg: entry.alg.clone(),
+            // The gateway needs a published key: ES256 unless told otherwise.
+            alg: match (&entry.alg, lb) {
+                (None, false) => Some(OneOrMany::One(Alg::Es256.to_string())),
+                (given, _) => given.clone(),
+            },
             revocation: entry.revocation.clone(),
             replicas: Some(OneOrMany::One(if lb {
                 entry.replicas.unwrap_or(2)
             } else {
                 entry.max_instances.unwrap_or(4)
             })),
-            balancer: Some(OneOrMany::One(Balancer::Builtin.to_string())),
+            balancer: Some(OneOrMany::One(
+                if lb {
+                    Balancer::Builtin
+                } else {
+                    Balancer::Gateway
+                }
+                .to_string(),
+            )),
             policy: if lb { entry.policy.clone() } else { None },
             ..Entry::default()
         };
@@ -178,12 +189,6 @@ pub(super) fn expand(
         for config in configs(&axes, &section, profiles)? {
             if config.auth == Auth::None {
                 bail!("{section}: auth = \"none\" is not a deployment of either scheme");
-            }
-            if !lb && config.auth == Auth::Jwt && config.alg == Some(Alg::Hs256) {
-                bail!(
-                    "{section}: the gateway verifies with the issuer's public keys; \
-                     alg = \"HS256\" publishes none (use ES256, RS256 or EdDSA)"
-                );
             }
             let gateways: Vec<Option<GatewaySettings>> = if lb {
                 vec![None]

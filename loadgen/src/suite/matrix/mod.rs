@@ -316,6 +316,24 @@ fn check(c: &CellConfig, section: &str) -> anyhow::Result<()> {
             c.replicas
         );
     }
+    if c.balancer == Balancer::Gateway && c.auth == Auth::Jwt {
+        if c.alg == Some(Alg::Hs256) {
+            bail!(
+                "{section}: the gateway verifies with the issuer's public keys, and alg = \"HS256\" \
+                 publishes none (use ES256, RS256 or EdDSA)"
+            );
+        }
+        let checked = matches!(
+            c.revocation,
+            Some(Revocation::Denylist | Revocation::TokenVersion)
+        );
+        if checked && c.store != Store::Redis {
+            bail!(
+                "{section}: behind the gateway the edge checks revocation, so the state must be \
+                 shared: store = \"redis\""
+            );
+        }
+    }
     if c.balancer == Balancer::Nginx && c.policy == Policy::StickyCookie {
         bail!(
             "{section}: open-source nginx has no sticky cookie; use policy = \"hash-session\" or balancer = \"builtin\"/\"haproxy\""
