@@ -373,10 +373,14 @@ async fn idle_instances_are_stopped_and_the_next_request_starts_cold() {
     let first = pool.get("/healthz").await;
     assert_eq!(replica(&first), "f0");
     let pid = pids(&pool.instances().await)[0];
+    let cpu = "authbench_functions_instance_cpu_seconds_total{mode=\"user\"}";
+    let cpu_live = pool.metric(cpu).await;
     pool.wait_metric("authbench_functions_stopped_total{reason=\"idle\"}", 1.0)
         .await;
     assert_all_gone(&[pid]);
     assert!(pool.instances().await.is_empty());
+    // A stopped instance's CPU stays in the total.
+    assert!(pool.metric(cpu).await >= cpu_live);
 
     let next = pool.get("/healthz").await;
     assert_eq!(next.status(), 200);
@@ -417,6 +421,22 @@ async fn a_killed_instance_fails_its_request_with_502_and_is_replaced() {
             .await,
         1.0
     );
+    pool.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_frees_its_slot() {
+    let pool = TestPool::start(config(1, 1)).await;
+    let held = Held::open(pool.addr).await;
+    pool.wait_instances("f0 busy", |i| busy_count(i) == 1 && i[0]["state"] == "busy")
+        .await;
+    drop(held);
+    pool.wait_instances("f0 idle", |i| i.len() == 1 && i[0]["state"] == "idle")
+        .await;
+    let next = pool.get("/healthz").await;
+    assert_eq!(next.status(), 200);
+    assert_eq!(replica(&next), "f0");
+    assert_eq!(cold_start_us(&next), None);
     pool.stop().await;
 }
 
