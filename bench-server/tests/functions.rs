@@ -284,6 +284,10 @@ async fn first_request_is_a_cold_start_and_the_next_reuses_the_warm_instance() {
     assert_eq!(instances[0]["state"], "idle");
     assert_eq!(instances[0]["requests"], 2);
     assert_eq!(instances[0]["cold_start_us"], cold);
+    assert!(instances[0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
     let health = pool
         .client
         .get(format!("{}/healthz", pool.admin_url))

@@ -163,7 +163,7 @@ pub fn render(pool: &FunctionPool) -> String {
     out
 }
 
-/// `GET /instances`: `{"instances": [{id, pid, state, started_unix_ms, cold_start_us,
+/// `GET /instances`: `{"instances": [{id, pid, url, state, started_unix_ms, cold_start_us,
 /// requests, in_flight}, …]}`.
 pub fn instances_json(pool: &FunctionPool) -> String {
     serde_json::json!({ "instances": pool.snapshot().instances }).to_string()

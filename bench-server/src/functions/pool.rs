@@ -111,6 +111,8 @@ pub struct InstanceInfo {
     pub id: String,
     /// Its PID (`null` until spawned).
     pub pid: Option<u32>,
+    /// Its URL, `http://127.0.0.1:PORT` (`null` until ready).
+    pub url: Option<String>,
     /// `starting`, `idle`, `busy` or `stopping`.
     pub state: &'static str,
     /// When it was started, ms since the Unix epoch.
@@ -433,6 +435,7 @@ impl FunctionPool {
             instances.push(InstanceInfo {
                 id: instance.name().to_owned(),
                 pid: instance.pid(),
+                url: instance.addr().map(|addr| format!("http://{addr}")),
                 state,
                 started_unix_ms: instance.started_unix_ms(),
                 cold_start_us: instance.cold_start().map(micros),
