@@ -1,4 +1,5 @@
-//! Command-line interface: `bench-server serve`, `keys`, `balance`, `cluster` and `link`.
+//! Command-line interface: `bench-server serve`, `keys`, `balance`, `cluster`, `link` and
+//! `functions`.
 //!
 //! Every `serve` flag can also be set by an environment variable (`AUTHBENCH_*`), so that a
 //! cluster can pass one configuration to all replicas.
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::balance::command::BalanceArgs;
 use crate::cluster::command::ClusterArgs;
 use crate::config::ServerConfig;
+use crate::functions::FunctionsArgs;
 use crate::jwt::keys::{create_key_dir, rotate_key};
 use crate::jwt::{JwtAlg, KeyRing};
 use crate::state::AppState;
@@ -42,6 +44,8 @@ pub enum Command {
     Cluster(Box<ClusterArgs>),
     /// Forward TCP to an upstream with a one-way delay (a network hop between tiers).
     Link(Box<LinkArgs>),
+    /// Run a pool of `serve` instances started on demand (function replicas, Lambda style).
+    Functions(Box<FunctionsArgs>),
 }
 
 impl From<&ServeArgs> for ServerConfig {
@@ -131,6 +135,12 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             // the admin port.
             let runtime = runtime(Some(1))?;
             runtime.block_on(crate::link::command::link(*args))
+        }
+        Command::Functions(args) => {
+            init_tracing();
+            // Instances are forked by a thread of the pool's own, whatever the runtime.
+            let runtime = runtime(args.worker_threads)?;
+            Ok(runtime.block_on(crate::functions::command::functions(*args))?)
         }
     }
 }

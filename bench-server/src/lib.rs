@@ -15,8 +15,8 @@
 //!
 //! ## Layout
 //!
-//! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`, `link`) and the entry point the binary
-//!   calls;
+//! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`, `link`, `functions`) and the entry
+//!   point the binary calls;
 //! * [`config`] — the validated replica configuration;
 //! * [`state`] — shared state built from the configuration;
 //! * [`app`] — the router; [`edge`] — its one middleware; [`routes`] — handlers;
@@ -38,7 +38,9 @@
 //! * [`cluster`] — `bench-server cluster`: N replica processes, optional Redis and a balancer
 //!   as children that die with the cluster;
 //! * [`link`] — `bench-server link`: a TCP hop with a one-way delay, jitter, bandwidth and
-//!   fault toxics, put between tiers to give them a network distance.
+//!   fault toxics, put between tiers to give them a network distance;
+//! * [`functions`] — `bench-server functions`: function replicas, `serve` instances started
+//!   on demand (cold starts measured), throttled at a maximum, stopped when idle.
 //!
 //! What the load generator shares with the server without linking it — the `serve` flags,
 //! the key-directory format, balancing policies and the cluster launcher — is the
@@ -54,6 +56,7 @@ pub mod cpu_burn;
 pub mod credentials;
 pub mod edge;
 pub mod error;
+pub mod functions;
 pub mod gateway;
 pub mod json_body;
 pub mod jwt;

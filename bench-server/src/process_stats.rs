@@ -1,4 +1,5 @@
-//! CPU time and resident memory of this process, read when `/metrics` is scraped.
+//! CPU time and resident memory of this process, read when `/metrics` is scraped, and the
+//! CPU time of a child process (`bench-server functions` sums its instances').
 //!
 //! The load generator divides the CPU delta over a measured window by the requests served in
 //! it to get CPU-µs per request, and takes RSS deltas as the in-process cost of sessions.
@@ -34,6 +35,58 @@ pub fn cpu_times() -> CpuTimes {
         user: micros(usage.user_time()),
         system: micros(usage.system_time()),
     }
+}
+
+/// The state and CPU time of another process, from `/proc/PID/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidStat {
+    /// The state letter (`R`, `S`, `D`, `Z` for an exited process not yet reaped, …).
+    pub state: char,
+    /// CPU time it has used (clock-tick resolution, usually 10 ms).
+    pub cpu: CpuTimes,
+}
+
+impl PidStat {
+    /// Whether it still runs: present and not a zombie.
+    pub fn is_running(self) -> bool {
+        self.state != 'Z' && self.state != 'X'
+    }
+}
+
+/// `/proc/PID/stat` of `pid`, or `None` when it is gone (reaped) or unreadable. A zombie's
+/// CPU time is final: read it between the exit and the reaping.
+pub fn pid_stat(pid: u32) -> Option<PidStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_pid_stat(&text, clock_ticks_per_second())
+}
+
+/// Parses a `/proc/PID/stat` line: the fields after the parenthesised command name are
+/// state (3), …, utime (14) and stime (15), in clock ticks.
+fn parse_pid_stat(text: &str, ticks_per_second: u64) -> Option<PidStat> {
+    let (_, rest) = text.rsplit_once(") ")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let ticks = |field: usize| -> Option<Duration> {
+        let ticks: u64 = fields.get(field - 3)?.parse().ok()?;
+        Some(Duration::from_micros(
+            ticks.saturating_mul(1_000_000) / ticks_per_second.max(1),
+        ))
+    };
+    Some(PidStat {
+        state,
+        cpu: CpuTimes {
+            user: ticks(14)?,
+            system: ticks(15)?,
+        },
+    })
+}
+
+fn clock_ticks_per_second() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|ticks| u64::try_from(ticks).ok())
+        .unwrap_or(100)
 }
 
 /// Resident set size in bytes (`/proc/self/statm`), or 0 where that file does not exist.
@@ -95,6 +148,7 @@ pub fn render_prometheus(out: &mut String, labels: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -106,6 +160,22 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_times().total() >= before);
+    }
+
+    #[test]
+    fn pid_stat_reads_state_and_cpu_ticks() {
+        let line = "4242 (bench server) S 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 8 0 100 0 0";
+        let stat = parse_pid_stat(line, 100).unwrap();
+        assert_eq!(stat.state, 'S');
+        assert_eq!(stat.cpu.user, Duration::from_millis(2500));
+        assert_eq!(stat.cpu.system, Duration::from_millis(750));
+        assert!(stat.is_running());
+        let zombie = parse_pid_stat("7 (x) Z 1 2 3 4 5 6 7 8 9 10 1 2", 100).unwrap();
+        assert!(!zombie.is_running());
+        assert_eq!(parse_pid_stat("garbage", 100), None);
+        if cfg!(target_os = "linux") {
+            assert!(pid_stat(std::process::id()).unwrap().is_running());
+        }
     }
 
     #[test]
