@@ -92,8 +92,11 @@ pub struct PoolCounters {
     pub stopped_idle: u64,
     /// Sum of instance lifetimes, seconds (what a platform bills).
     pub instance_seconds: f64,
-    /// Start-up time of the instances started, µs (process start to ready).
-    pub startup: Option<Percentiles>,
+    /// Mean start-up time of the instances started, µs (process start to ready).
+    pub startup_mean_us: Option<f64>,
+    /// Requests the pool received (throttled ones included): the server-side count that
+    /// cross-checks loadgen's.
+    pub requests: u64,
     /// Instance CPU per request the pool forwarded, µs.
     pub cpu_us_per_request: Option<f64>,
 }
@@ -107,6 +110,12 @@ pub struct DeploymentRun {
     pub deployment: Deployment,
     /// Scheme, store and cluster (for functions, `replicas` is the pool's instance cap).
     pub config: CellConfig,
+    /// What the gateway did besides verifying (gateway deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_settings: Option<GatewaySettings>,
+    /// How the function pool behaved (function deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_settings: Option<FunctionSettings>,
     /// The open-loop schedule, in order.
     pub stages: Vec<LoadStage>,
     /// Virtual users.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::cost_part::{CostPart, CostRound, CostSample};
+pub use crate::deployment::DeploymentRun;
 pub use crate::measure::{Percentiles, Second};
 pub use crate::network::{Hop, HopRtt, Network, NetworkProfile};
 pub use crate::vocabulary::{
@@ -63,6 +64,10 @@ pub struct SuiteRun {
     /// configuration on the same saturated replica; absent from runs made before it existed.
     #[serde(default)]
     pub cost: Vec<CostPart>,
+    /// The deployment part: load balancer + long-lived servers vs API gateway + functions
+    /// under one bursty load (A1, A2); absent from runs made before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployments: Vec<DeploymentRun>,
 }
 
 /// Tool identity.

@@ -361,7 +361,7 @@ mod tests {
             "none denylist token-version refresh"
         );
         assert_eq!(names(CryptoBackend::ALL), "aws-lc rust-crypto");
-        assert_eq!(names(Balancer::ALL), "builtin haproxy nginx none");
+        assert_eq!(names(Balancer::ALL), "builtin haproxy nginx none gateway");
         assert_eq!(
             names(Policy::ALL),
             "round-robin least-conn sticky-cookie hash-session none"

@@ -246,6 +246,18 @@ pub async fn start_with(
     users: usize,
     extra: &[String],
 ) -> anyhow::Result<Deployment> {
+    start_shaped(ctx, config, users, extra, |_| {}).await
+}
+
+/// [`start_with`], with the cluster spec finished by `shape` (a function pool, the gateway's
+/// authorizer cache).
+pub async fn start_shaped(
+    ctx: &SuiteContext,
+    config: &CellConfig,
+    users: usize,
+    extra: &[String],
+    shape: impl FnOnce(&mut ClusterSpec),
+) -> anyhow::Result<Deployment> {
     let mut spec = ClusterSpec::new(&ctx.bench_server);
     spec.replicas = config.replicas;
     spec.balancer = server_balancer(config.balancer);
@@ -262,6 +274,7 @@ pub async fn start_with(
     spec.serve_args = serve_args(ctx, config, users);
     spec.serve_args.extend_from_slice(extra);
     spec.network = delays(&config.network);
+    shape(&mut spec);
     let cluster = Cluster::start(spec)
         .await
         .with_context(|| format!("starting {}", config.describe()))?;

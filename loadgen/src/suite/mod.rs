@@ -2,7 +2,8 @@
 //! state-cost, revocation-window and fault experiments — written as one run folder.
 //!
 //! Data flows one way: [`matrix`] (TOML) → [`matrix::SuitePlan`] → the experiments
-//! ([`cell`], [`cost`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`]), each
+//! ([`cell`], [`cost`], [`state_cost`], [`tokens`], [`revocation`], [`faults`], [`capacity`],
+//! [`deployment`]), each
 //! reading the servers' own counters through [`scrape`] →
 //! [`SuiteRun`](authbench_report::model::SuiteRun) → `run.json` and the report.
 //!
@@ -19,6 +20,7 @@ pub mod command;
 pub mod context;
 pub mod cost;
 pub mod deploy;
+pub mod deployment;
 pub mod env;
 pub mod faults;
 pub mod matrix;

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::{CellPlan, SuitePlan};
-use super::{capacity, cell, cost, faults, revocation, security, state_cost, tokens};
+use super::{capacity, cell, cost, deployment, faults, revocation, security, state_cost, tokens};
 use crate::fsutil::write_atomically;
 use authbench_report::model::{
     Alg, CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
@@ -68,12 +68,14 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         store_capacity: None,
         session_security: None,
         cost: Vec::new(),
+        deployments: Vec::new(),
     };
     let mut failed = Vec::new();
     let total = plan.cells.len()
         + plan.cost.as_ref().map_or(0, |c| c.configs.len())
         + plan.revocation.len()
         + plan.faults.len()
+        + plan.deployments.len()
         + plan.state_cost.as_ref().map_or(0, |s| s.kinds.len())
         + usize::from(plan.token_sizes.is_some())
         + usize::from(plan.store_capacity.is_some());
@@ -252,6 +254,24 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         }
         save(ctx, &mut run, started);
     }
+    for d in &plan.deployments {
+        if ctx.stopped() {
+            break;
+        }
+        if skip(ctx, &mut progress, &mut run, &d.config, &d.id) {
+            continue;
+        }
+        let t = Instant::now();
+        match deployment::run(ctx, d).await {
+            Ok(_) if ctx.stopped() => {}
+            Ok(part) => {
+                progress.line(&d.id, t, &deployment_line(&part));
+                run.deployments.push(part);
+            }
+            Err(e) => fail(&mut progress, &mut failed, &d.id, t, e),
+        }
+        save(ctx, &mut run, started);
+    }
     if let Some(entry) = &plan.store_capacity {
         let probe = state_cost::config_of(StateMeasure::SessionRedis);
         if !ctx.stopped() && !skip(ctx, &mut progress, &mut run, &probe, "store capacity") {
@@ -322,6 +342,26 @@ fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {
     if let Err(e) = write_atomically(&path, run) {
         eprintln!("loadgen suite: writing {}: {e}", path.display());
     }
+}
+
+fn deployment_line(part: &authbench_report::model::DeploymentRun) -> String {
+    let t = &part.trial;
+    let mut line = format!(
+        "{} requests, p50 {:.2} ms, p99 {:.2} ms, {} 401s, {} 429s",
+        t.requests,
+        t.latency.corrected.p50_us as f64 / 1e3,
+        t.latency.corrected.p99_us as f64 / 1e3,
+        t.status.get("401").copied().unwrap_or(0),
+        t.status.get("429").copied().unwrap_or(0),
+    );
+    if let Some(cold) = &part.cold_starts {
+        line.push_str(&format!(
+            ", {} cold starts (waited p50 {:.1} ms)",
+            cold.count,
+            cold.latency.p50_us as f64 / 1e3
+        ));
+    }
+    line
 }
 
 fn cell_line(cell: &authbench_report::model::Cell) -> String {

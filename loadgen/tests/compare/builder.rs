@@ -187,6 +187,7 @@ impl RunBuilder {
                 store_capacity: None,
                 session_security: None,
                 cost: Vec::new(),
+                deployments: Vec::new(),
             },
         }
     }

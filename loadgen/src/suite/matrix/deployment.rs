@@ -14,7 +14,7 @@
 //! auth = ["jwt", "session"]
 //! store = "redis"
 //! alg = "ES256"
-//! max_instances = 4
+//! max_instances = 6
 //! idle_timeout = 0.5                 # seconds; the idle stage must outlast it
 //! authorizer_cache_ttl = [0, 1]      # seconds; 0 = every request verified at the edge
 //! ```
@@ -30,6 +30,9 @@ use authbench_report::vocabulary::Deployment;
 
 /// Warm for a second, idle past the idle timeout so instances stop, then a burst.
 pub const DEFAULT_STAGES: &str = "1s:200,1.5s:0,2s:600";
+
+/// Instances a function deployment may run at once unless the entry says otherwise.
+pub const DEFAULT_MAX_INSTANCES: usize = 6;
 
 /// One entry of `[[deployments]]`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -49,7 +52,7 @@ pub struct DeploymentEntry {
     pub replicas: Option<usize>,
     /// `lb-servers`: balancer policy.
     pub policy: Option<OneOrMany<String>>,
-    /// `gateway-functions`: most instances at once (default 4).
+    /// `gateway-functions`: most instances at once (default [`DEFAULT_MAX_INSTANCES`]).
     pub max_instances: Option<usize>,
     /// `gateway-functions`: requests per instance at once (default 1).
     pub instance_concurrency: Option<usize>,
@@ -155,7 +158,7 @@ pub(super) fn expand(
             replicas: Some(OneOrMany::One(if lb {
                 entry.replicas.unwrap_or(2)
             } else {
-                entry.max_instances.unwrap_or(4)
+                entry.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES)
             })),
             balancer: Some(OneOrMany::One(
                 if lb {
@@ -180,7 +183,7 @@ pub(super) fn expand(
                 bail!("{section}.instance_concurrency must be at least 1");
             }
             Some(FunctionSettings {
-                max_instances: entry.max_instances.unwrap_or(4),
+                max_instances: entry.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES),
                 instance_concurrency: concurrency,
                 idle_timeout_ms: idle.as_millis() as u64,
             })

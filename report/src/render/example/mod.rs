@@ -102,6 +102,7 @@ pub fn example_run() -> SuiteRun {
             connections: 50,
         }),
         cost: cost::cost_parts(),
+        deployments: Vec::new(),
         session_security: Some(SessionSecurity {
             cookie_attributes: ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]
                 .map(String::from)
