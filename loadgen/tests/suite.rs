@@ -391,6 +391,76 @@ fn a_same_zone_cell_records_the_round_trip_of_each_hop() {
     assert!(balanced.hops.iter().all(|h| h.hop == Hop::Balancer));
 }
 
+const DEPLOYMENTS: &str = r#"
+[[deployments]]
+deployment = "lb-servers"
+auth = "session"
+policy = "sticky-cookie"
+users = 10
+stages = "0.4s:100,0.8s:0,0.6s:300"
+
+[[deployments]]
+deployment = "gateway-functions"
+auth = "jwt"
+max_instances = 3
+idle_timeout = 0.3
+users = 10
+stages = "0.4s:100,0.8s:0,0.6s:300"
+"#;
+
+#[test]
+fn deployments_count_what_the_edge_and_the_pool_counted() {
+    let _serial = one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let matrix = tmp.path().join("deployments.toml");
+    std::fs::write(&matrix, DEPLOYMENTS).unwrap();
+    let output = suite(&matrix, "dep", tmp.path(), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run = read_run(&only_run_dir(&tmp.path().join("dep")));
+    let ids: Vec<&str> = run.deployments.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "deployment/lb-servers/session-memory/r2-sticky-cookie",
+            "deployment/gateway-functions/jwt-es256/f3c1",
+        ]
+    );
+    let lb = &run.deployments[0];
+    assert!(lb.trial.requests > 0);
+    assert_eq!(lb.trial.server_counted, Some(lb.trial.exchanges));
+    assert!(lb.cold_starts.is_none() && lb.functions.is_none() && lb.edge.is_none());
+
+    let f = &run.deployments[1];
+    let pool = f.functions.as_ref().expect("the pool's counters");
+    let edge = f.edge.as_ref().expect("the gateway's counters");
+    // The pool starts empty: the first exchange waited for an instance, and loadgen saw it.
+    assert!(pool.cold_starts >= 1, "{pool:?}");
+    let cold = f.cold_starts.as_ref().expect("the cold-start class");
+    assert!(cold.count >= 1 && cold.startup.min_us >= 1_000, "{cold:?}");
+    // Every exchange reached the pool, except those the edge answered itself.
+    let at_edge: u64 = edge.rejections.values().sum();
+    assert_eq!(
+        pool.requests + at_edge,
+        f.trial.exchanges,
+        "{edge:?} {pool:?}"
+    );
+    // Tokens verified at the edge, never lost: 401s other than `missing` (a login the pool
+    // throttled) would be a JWT that stopped working.
+    let lost: u64 = f
+        .trial
+        .unauthorized
+        .iter()
+        .filter(|(reason, _)| reason.as_str() != "missing")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(lost, 0, "{:?}", f.trial.unauthorized);
+    assert!(edge.verifications > 0);
+    let summary =
+        std::fs::read_to_string(only_run_dir(&tmp.path().join("dep")).join("summary.md")).unwrap();
+    assert!(summary.contains("Deployments: load balancer + servers vs API gateway + functions"));
+}
+
 #[test]
 fn bad_suite_flags_are_named() {
     let run = |args: &[&str]| {

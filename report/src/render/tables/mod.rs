@@ -4,6 +4,7 @@
 //! built here too.
 
 mod cost;
+mod deployment;
 mod distance;
 mod environment;
 mod header;
@@ -13,6 +14,7 @@ pub use environment::environment;
 pub use scale_out::projection;
 
 pub use cost::added_cost;
+pub use deployment::{deployments, describe as describe_deployment, lost_credentials};
 pub use distance::{distance, store_round_trips};
 pub use header::{header, Fact, FactStyle, Header, Warning};
 
@@ -594,6 +596,7 @@ pub fn sections(run: &SuiteRun) -> Vec<Section> {
         revocation(run),
         faults(run),
     ]);
+    out.extend(deployments(run));
     out.extend(projection(run));
     out.push(skipped(run));
     out.push(environment(run));

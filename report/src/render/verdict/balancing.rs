@@ -288,5 +288,16 @@ pub(super) fn a1(run: &SuiteRun) -> (Outcome, String) {
             }
         );
     }
+    for d in run.deployments.iter().filter(|d| {
+        d.deployment == crate::vocabulary::Deployment::LbServers && d.config.auth == Auth::Session
+    }) {
+        let _ = write!(
+            ev,
+            "; {} under the bursty load: {} 401s lost, p99 {}",
+            crate::render::tables::describe_deployment(d),
+            f::int(crate::render::tables::lost_credentials(d)),
+            f::lat(d.trial.latency.corrected.p99_us as f64)
+        );
+    }
     (outcome, ev)
 }

@@ -140,7 +140,7 @@ pub const CLAIMS_LIST: [Claim; 15] = [
     Claim { id: "J5", text: "A stolen JWT gives an attacker access.", metric: "whether a token captured before logout works after it, per strategy" },
     Claim { id: "J6", text: "Large tokens make every request bigger.", metric: "bytes per request vs sessions; throughput as claims grow; 4 KiB cookie limit" },
     Claim { id: "A1", text: "With a load balancer in front of long-lived servers, session IDs fit.", metric: "401s and spread under sticky cookies; sessions lost when a replica dies" },
-    Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s and re-logins while replicas churn, per scheme" },
+    Claim { id: "A2", text: "With an API gateway in front of short-lived functions, JWTs fit.", metric: "401s lost per scheme behind an API gateway whose functions start and stop by themselves, and while replicas churn" },
     Claim { id: "X1", text: "A deny-list makes JWTs stateful again and removes their advantage.", metric: "added CPU-µs (at saturation, with intervals) and latency of JWT + deny-list vs a session lookup in the same store" },
     Claim { id: "X2", text: "The difference between the two is \"tens of milliseconds\" per request.", metric: "session − JWT p50/p99 at one open-loop rate (corrected), median over paired trials with a 95 % interval, per network profile (the farthest resolved profile decides)" },
 ];
