@@ -474,6 +474,10 @@ pub struct RevocationWindow {
     /// trigger deleted it); `None` without refresh tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<RefreshCheck>,
+    /// Behind the gateway: what its authorizer did (probes then go through the entry, where
+    /// the decision is made); absent for replicas probed directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<crate::deployment::GatewaySettings>,
 }
 
 /// Whether a refresh token was accepted before and after a logout or force-logout.

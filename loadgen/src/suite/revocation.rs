@@ -20,8 +20,18 @@ pub async fn measure(
     ctx: &SuiteContext,
     plan: &RevocationPlan,
 ) -> anyhow::Result<RevocationWindow> {
-    let deployment = deploy::start(ctx, &plan.config, 2).await?;
-    let replicas = deployment.cluster.replica_urls();
+    let ttl = plan.gateway.map_or(Duration::ZERO, |g| {
+        Duration::from_millis(g.authorizer_cache_ttl_ms)
+    });
+    let deployment = deploy::start_shaped(ctx, &plan.config, 2, &[], |spec| {
+        spec.authorizer_cache_ttl = ttl;
+    })
+    .await?;
+    // Behind the gateway the edge decides (the replicas trust it): probe through the entry.
+    let replicas = match plan.gateway {
+        Some(_) => vec![deployment.entry()],
+        None => deployment.cluster.replica_urls(),
+    };
     let result = probe(ctx, plan, &replicas).await;
     deployment.stop().await;
     result
@@ -99,5 +109,6 @@ async fn probe(
         observed_ms: (observed.as_secs_f64() * 1e3 * 10.0).round() / 10.0,
         credential_ttl_seconds: credential.expires_in.unwrap_or(0) as f64,
         refresh,
+        gateway: plan.gateway,
     })
 }

@@ -200,7 +200,13 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         if ctx.stopped() {
             break;
         }
-        let what = format!("revocation {} {}", r.config.slug(), r.trigger);
+        let mut what = format!("revocation {} {}", r.config.slug(), r.trigger);
+        if let Some(g) = r.gateway.filter(|g| g.authorizer_cache_ttl_ms > 0) {
+            what.push_str(&format!(
+                " (authorizer cache {} ms)",
+                g.authorizer_cache_ttl_ms
+            ));
+        }
         if skip(ctx, &mut progress, &mut run, &r.config, &what) {
             continue;
         }

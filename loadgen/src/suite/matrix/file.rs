@@ -129,6 +129,9 @@ pub struct Entry {
     pub triggers: Option<OneOrMany<String>>,
     /// Revocation: how long to probe, seconds.
     pub observe: Option<f64>,
+    /// Revocation behind `balancer = "gateway"`: seconds the edge caches an authorizer
+    /// decision (0 = off; one value or a list).
+    pub authorizer_cache_ttl: Option<OneOrMany<f64>>,
     /// Network profiles: `loopback` (default), `same-zone`, `cross-zone`,
     /// `cross-region-store`, `custom`.
     pub network: Option<OneOrMany<String>>,

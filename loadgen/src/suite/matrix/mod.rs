@@ -84,6 +84,8 @@ pub struct RevocationPlan {
     pub trigger: Trigger,
     /// Probe at most this long.
     pub observe: Duration,
+    /// Behind the gateway: its authorizer (probes go through the entry).
+    pub gateway: Option<authbench_report::deployment::GatewaySettings>,
 }
 
 /// A fault run.
@@ -431,12 +433,43 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
             } else {
                 observe
             };
-            for &trigger in &triggers {
-                revocation.push(RevocationPlan {
-                    config: config.clone(),
-                    trigger,
-                    observe,
+            let gateways = if config.balancer == Balancer::Gateway {
+                let mut out = Vec::new();
+                for ttl in OneOrMany::values(&entry.authorizer_cache_ttl, 0.0) {
+                    if !(ttl.is_finite() && (0.0..=3600.0).contains(&ttl)) {
+                        bail!("{section}.authorizer_cache_ttl = {ttl} must be 0–3600 seconds");
+                    }
+                    out.push(Some(authbench_report::deployment::GatewaySettings {
+                        authorizer_cache_ttl_ms: (ttl * 1000.0).round() as u64,
+                        edge_revocation: config.revocation.is_some_and(|r| {
+                            matches!(r, Revocation::Denylist | Revocation::TokenVersion)
+                        }),
+                    }));
+                }
+                out
+            } else if entry.authorizer_cache_ttl.is_some() {
+                bail!("{section}.authorizer_cache_ttl needs balancer = \"gateway\"");
+            } else {
+                vec![None]
+            };
+            for gateway in gateways {
+                // A cached decision outlives the logout by up to its TTL: watch past it.
+                let cached = gateway.map_or(Duration::ZERO, |g| {
+                    Duration::from_millis(g.authorizer_cache_ttl_ms)
                 });
+                let observe = if cached.is_zero() {
+                    observe
+                } else {
+                    observe.max(cached + Duration::from_secs(1))
+                };
+                for &trigger in &triggers {
+                    revocation.push(RevocationPlan {
+                        config: config.clone(),
+                        trigger,
+                        observe,
+                        gateway,
+                    });
+                }
             }
         }
     }

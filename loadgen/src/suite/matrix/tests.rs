@@ -335,3 +335,32 @@ fn bad_deployments_name_the_key() {
         assert!(err.contains(wanted), "{text}: {err}");
     }
 }
+
+#[test]
+fn the_authorizer_cache_multiplies_gateway_revocation_rows() {
+    let plan = parse(
+        "t",
+        "[[revocation]]\nauth = \"jwt\"\nalg = \"ES256\"\nrevocation = \"denylist\"\n\
+         store = \"redis\"\nreplicas = 2\nbalancer = \"gateway\"\n\
+         authorizer_cache_ttl = [0, 1.5]\nobserve = 1\n",
+    )
+    .unwrap();
+    let ttls: Vec<u64> = plan
+        .revocation
+        .iter()
+        .map(|r| r.gateway.unwrap().authorizer_cache_ttl_ms)
+        .collect();
+    assert_eq!(ttls, [0, 1500]);
+    assert!(plan
+        .revocation
+        .iter()
+        .all(|r| r.gateway.unwrap().edge_revocation));
+    // A cached decision outlives the logout: the probes watch past its TTL.
+    assert!(plan.revocation[1].observe >= Duration::from_millis(2500));
+    let err = error(parse(
+        "t",
+        "[[revocation]]\nauth = \"jwt\"\nreplicas = 2\nbalancer = \"builtin\"\n\
+         authorizer_cache_ttl = 1\n",
+    ));
+    assert!(err.contains("needs balancer = \"gateway\""), "{err}");
+}

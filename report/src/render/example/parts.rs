@@ -106,6 +106,7 @@ pub(super) fn revocations() -> Vec<RevocationWindow> {
             900.0
         },
         refresh: None,
+        gateway: None,
     };
     let mut out = Vec::new();
     for &trigger in Trigger::ALL {

@@ -464,13 +464,21 @@ pub fn token_sizes(run: &SuiteRun) -> Section {
 
 /// How a revocation row's credential is named in tables and charts.
 pub fn revocation_name(r: &crate::model::RevocationWindow) -> String {
-    match r.auth {
+    let name = match r.auth {
         Auth::Session => format!("session · {}", r.store),
         Auth::Jwt => match r.revocation.unwrap_or(Revocation::None) {
             Revocation::None => format!("jwt · {}", Revocation::None.label()),
             strategy => format!("jwt · {} {strategy}", r.store),
         },
         Auth::None => "none".to_owned(),
+    };
+    match r.gateway {
+        None => name,
+        Some(g) if g.authorizer_cache_ttl_ms == 0 => format!("{name} · at the gateway"),
+        Some(g) => format!(
+            "{name} · at the gateway, authorizer cache {}",
+            f::seconds(g.authorizer_cache_ttl_ms as f64 / 1000.0)
+        ),
     }
 }
 

@@ -4,6 +4,18 @@ use super::*;
 
 /// What a revocation row revokes: the session store, or the JWT strategy and its store.
 pub(super) fn strategy_name(r: &RevocationWindow) -> String {
+    let name = store_strategy_name(r);
+    match r.gateway {
+        None => name,
+        Some(g) if g.authorizer_cache_ttl_ms == 0 => format!("{name}, checked at the gateway"),
+        Some(g) => format!(
+            "{name}, checked at the gateway with a {} authorizer cache",
+            f::seconds(g.authorizer_cache_ttl_ms as f64 / 1000.0)
+        ),
+    }
+}
+
+fn store_strategy_name(r: &RevocationWindow) -> String {
     match (r.auth, r.revocation.unwrap_or(Revocation::None)) {
         (Auth::Session, _) => match r.store {
             Store::Memory => "in-process sessions".to_owned(),
@@ -219,11 +231,14 @@ pub(super) fn j5(run: &SuiteRun) -> (Outcome, String) {
     let ev = rows
         .iter()
         .map(|r| {
+            let who = match r.gateway {
+                Some(_) if r.rejected_after > 0 => "the gateway rejects it".to_owned(),
+                Some(_) => "the gateway does not reject it".to_owned(),
+                None => format!("{} of {} replicas reject it", r.rejected_after, r.replicas),
+            };
             format!(
-                "{}: {} of {} replicas reject it after logout{}",
+                "{}: {who} after logout{}",
                 strategy_name(r),
-                r.rejected_after,
-                r.replicas,
                 match r.window_ms {
                     Some(w) if immediate(Some(w)) => format!(" within {}", f::ms(w)),
                     Some(w) if r.refresh.is_some() => {
