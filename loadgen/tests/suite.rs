@@ -406,6 +406,11 @@ max_instances = 3
 idle_timeout = 0.3
 users = 10
 stages = "0.4s:100,0.8s:0,0.6s:300"
+
+[rotation]
+rate = 100
+seconds = 1.5
+rotate_at = 0.5
 "#;
 
 #[test]
@@ -459,6 +464,17 @@ fn deployments_count_what_the_edge_and_the_pool_counted() {
     let summary =
         std::fs::read_to_string(only_run_dir(&tmp.path().join("dep")).join("summary.md")).unwrap();
     assert!(summary.contains("Deployments: load balancer + servers vs API gateway + functions"));
+    // The rotation loses no request: old tokens verify with the kept key, and the gateway
+    // fetched the key set once it met the new kid.
+    let k = run.key_rotation.as_ref().expect("the rotation part");
+    assert!(k.requests > 0 && k.errors == 0, "{k:?}");
+    assert!(k.old_token_accepted_after, "{k:?}");
+    let accepted = k.new_key_accepted_ms.expect("a new-key token accepted");
+    assert!(
+        accepted >= k.new_token_ms && k.new_token_ms >= k.reloaded_ms,
+        "{k:?}"
+    );
+    assert!(k.unknown_key_fetches >= 1, "{k:?}");
 }
 
 #[test]

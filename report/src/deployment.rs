@@ -145,9 +145,14 @@ pub struct KeyRotation {
     pub errors: u64,
     /// 401s by reason over the run.
     pub unauthorized: BTreeMap<String, u64>,
-    /// From the rotation (key files replaced and replicas told to reload) to the first
-    /// request with a token signed by the new key that the gateway accepted, ms; `None` when
-    /// none was accepted before the probe gave up.
+    /// From the start of the rotation to every replica having reloaded its keys, ms.
+    pub reloaded_ms: f64,
+    /// From the start of the rotation to a token signed with the new key in hand (a login
+    /// after the reloads), ms.
+    pub new_token_ms: f64,
+    /// From the start of the rotation to the first request with that token that the gateway
+    /// accepted, ms; `None` when none was accepted before the probe gave up. Minus
+    /// `new_token_ms`, the gateway's own delay in learning the new key.
     pub new_key_accepted_ms: Option<f64>,
     /// Whether a token signed before the rotation still worked after it (the previous key
     /// stays in the JWKS).

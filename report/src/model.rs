@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::cost_part::{CostPart, CostRound, CostSample};
-pub use crate::deployment::DeploymentRun;
+pub use crate::deployment::{DeploymentRun, KeyRotation};
 pub use crate::measure::{Percentiles, Second};
 pub use crate::network::{Hop, HopRtt, Network, NetworkProfile};
 pub use crate::vocabulary::{
@@ -68,6 +68,9 @@ pub struct SuiteRun {
     /// under one bursty load (A1, A2); absent from runs made before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deployments: Vec<DeploymentRun>,
+    /// A signing key rotated under load through the gateway; absent when not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_rotation: Option<KeyRotation>,
 }
 
 /// Tool identity.

@@ -26,6 +26,7 @@ pub mod faults;
 pub mod matrix;
 pub mod pin;
 pub mod revocation;
+pub mod rotation;
 pub mod runner;
 pub mod scrape;
 pub mod security;

@@ -8,7 +8,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::context::SuiteContext;
 use super::deploy;
 use super::matrix::{CellPlan, SuitePlan};
-use super::{capacity, cell, cost, deployment, faults, revocation, security, state_cost, tokens};
+use super::{
+    capacity, cell, cost, deployment, faults, revocation, rotation, security, state_cost, tokens,
+};
 use crate::fsutil::write_atomically;
 use authbench_report::model::{
     Alg, CellConfig, Env, Skipped, SuiteOptions, SuiteRun, ToolInfo, SUITE_SCHEMA_VERSION,
@@ -69,6 +71,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         session_security: None,
         cost: Vec::new(),
         deployments: Vec::new(),
+        key_rotation: None,
     };
     let mut failed = Vec::new();
     let total = plan.cells.len()
@@ -76,6 +79,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         + plan.revocation.len()
         + plan.faults.len()
         + plan.deployments.len()
+        + usize::from(plan.rotation.is_some())
         + plan.state_cost.as_ref().map_or(0, |s| s.kinds.len())
         + usize::from(plan.token_sizes.is_some())
         + usize::from(plan.store_capacity.is_some());
@@ -277,6 +281,29 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
             Err(e) => fail(&mut progress, &mut failed, &d.id, t, e),
         }
         save(ctx, &mut run, started);
+    }
+    if let Some(r) = &plan.rotation {
+        let what = format!("key rotation {}", r.config.slug());
+        if !ctx.stopped() && !skip(ctx, &mut progress, &mut run, &r.config, &what) {
+            let t = Instant::now();
+            match rotation::measure(ctx, r).await {
+                Ok(_) if ctx.stopped() => {}
+                Ok(found) => {
+                    let line = format!(
+                        "{} requests, {} errors; new key accepted {}",
+                        found.requests,
+                        found.errors,
+                        found
+                            .new_key_accepted_ms
+                            .map_or("never".to_owned(), |ms| format!("after {ms:.1} ms"))
+                    );
+                    progress.line(&what, t, &line);
+                    run.key_rotation = Some(found);
+                }
+                Err(e) => fail(&mut progress, &mut failed, &what, t, e),
+            }
+            save(ctx, &mut run, started);
+        }
     }
     if let Some(entry) = &plan.store_capacity {
         let probe = state_cost::config_of(StateMeasure::SessionRedis);

@@ -188,6 +188,7 @@ impl RunBuilder {
                 session_security: None,
                 cost: Vec::new(),
                 deployments: Vec::new(),
+                key_rotation: None,
             },
         }
     }

@@ -250,3 +250,80 @@ pub(super) fn expand(
     }
     Ok(out)
 }
+
+/// `[rotation]`: a signing key rotated under load through the gateway.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotationEntry {
+    /// JWT algorithm (not HS256: the gateway needs a published key; default ES256).
+    pub alg: Option<String>,
+    /// Open-loop rate (default 300).
+    pub rate: Option<f64>,
+    /// Length of the run, seconds (default 3).
+    pub seconds: Option<f64>,
+    /// When the key is rotated, seconds into the run (default 1).
+    pub rotate_at: Option<f64>,
+    /// Virtual users (default 20).
+    pub users: Option<usize>,
+}
+
+/// The rotation part, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RotationPlan {
+    /// Two replicas behind the gateway.
+    pub config: CellConfig,
+    /// Open-loop rate.
+    pub rate: f64,
+    /// Run length.
+    pub seconds: Duration,
+    /// When the key is rotated.
+    pub rotate_at: Duration,
+    /// Virtual users.
+    pub users: usize,
+}
+
+/// Expands `[rotation]`.
+pub(super) fn rotation(entry: &RotationEntry) -> anyhow::Result<RotationPlan> {
+    let alg = match &entry.alg {
+        Some(a) => one_of("rotation.alg", a, Alg::ALL)?,
+        None => Alg::Es256,
+    };
+    if alg == Alg::Hs256 {
+        bail!("rotation.alg = \"HS256\": the gateway verifies with published keys (use ES256, RS256 or EdDSA)");
+    }
+    let rate = entry.rate.unwrap_or(300.0);
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("rotation.rate = {rate} must be positive");
+    }
+    let seconds = secs("rotation.seconds", entry.seconds.unwrap_or(3.0))?;
+    let rotate_at = secs("rotation.rotate_at", entry.rotate_at.unwrap_or(1.0))?;
+    if rotate_at >= seconds {
+        bail!(
+            "rotation.rotate_at = {} must fall inside the run ({} s)",
+            rotate_at.as_secs_f64(),
+            seconds.as_secs_f64()
+        );
+    }
+    let users = entry.users.unwrap_or(20);
+    if users == 0 {
+        bail!("rotation.users must be at least 1");
+    }
+    Ok(RotationPlan {
+        config: CellConfig {
+            auth: Auth::Jwt,
+            store: Store::Memory,
+            alg: Some(alg),
+            revocation: Some(Revocation::None),
+            crypto_backend: Some(CryptoBackend::AwsLc),
+            extra_claim_bytes: 0,
+            replicas: 2,
+            balancer: Balancer::Gateway,
+            policy: Policy::RoundRobin,
+            network: Network::default(),
+        },
+        rate,
+        seconds,
+        rotate_at,
+        users,
+    })
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::deployment::DeploymentEntry;
+use super::deployment::{DeploymentEntry, RotationEntry};
 use super::network::NetworkEntry;
 use super::*;
 
@@ -199,4 +199,6 @@ pub struct MatrixFile {
     /// The deployment part: load balancer + servers vs gateway + functions.
     #[serde(default)]
     pub deployments: Vec<DeploymentEntry>,
+    /// A signing key rotated under load through the gateway.
+    pub rotation: Option<RotationEntry>,
 }

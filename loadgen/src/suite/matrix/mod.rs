@@ -32,7 +32,9 @@ pub const NETWORK_MATRIX: &str = include_str!("../../../matrices/network.toml");
 mod deployment;
 mod file;
 mod network;
-pub use deployment::{DeploymentEntry, DeploymentPlan, DEFAULT_STAGES};
+pub use deployment::{
+    DeploymentEntry, DeploymentPlan, RotationEntry, RotationPlan, DEFAULT_STAGES,
+};
 pub use file::*;
 pub use network::NetworkEntry;
 
@@ -128,6 +130,8 @@ pub struct SuitePlan {
     pub cost: Option<CostPlan>,
     /// The deployment part (A1, A2).
     pub deployments: Vec<DeploymentPlan>,
+    /// The key rotation through the gateway.
+    pub rotation: Option<RotationPlan>,
 }
 
 impl SuitePlan {
@@ -555,6 +559,11 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         None => None,
     };
     let deployments = deployment::expand(&file.deployments, &mut ids, &profiles)?;
+    let rotation = file
+        .rotation
+        .as_ref()
+        .map(deployment::rotation)
+        .transpose()?;
     Ok(SuitePlan {
         name: name.to_owned(),
         defaults: file.defaults,
@@ -566,6 +575,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         store_capacity: file.store_capacity,
         cost,
         deployments,
+        rotation,
     })
 }
 

@@ -108,6 +108,45 @@ pub fn deployments(run: &SuiteRun) -> Option<Section> {
     Some(s.table(t))
 }
 
+/// The key rotation through the gateway; `None` when it did not run.
+pub fn rotation(run: &SuiteRun) -> Option<Section> {
+    let k = run.key_rotation.as_ref()?;
+    let mut s = Section::new("key-rotation", "Key rotation through the gateway");
+    s.intro.push(
+        "Open-loop load through the gateway while the signing key is rotated (the old key \
+         kept for verification, both in the issuer's JWKS) and every replica reloads its keys. \
+         The gateway learns a new key when a token names a kid it does not know: it fetches \
+         the JWKS again (at most once per refetch interval)."
+            .to_owned(),
+    );
+    let mut t = Table::new(&[
+        ("configuration", Left),
+        ("requests", Right),
+        ("errors", Right),
+        ("replicas reloaded", Right),
+        ("new-key token issued", Right),
+        ("accepted at the edge", Right),
+        ("old token after", Left),
+        ("JWKS fetches for an unknown kid", Right),
+    ]);
+    t.row(vec![
+        k.config.describe(),
+        f::int(k.requests),
+        f::int(k.errors),
+        f::ms(k.reloaded_ms),
+        f::ms(k.new_token_ms),
+        k.new_key_accepted_ms
+            .map_or("not within 5 s".to_owned(), f::ms),
+        if k.old_token_accepted_after {
+            "still accepted".to_owned()
+        } else {
+            "rejected".to_owned()
+        },
+        f::int(k.unknown_key_fetches),
+    ]);
+    Some(s.table(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,9 @@ pub use environment::environment;
 pub use scale_out::projection;
 
 pub use cost::added_cost;
-pub use deployment::{deployments, describe as describe_deployment, lost_credentials};
+pub use deployment::{
+    deployments, describe as describe_deployment, lost_credentials, rotation as key_rotation,
+};
 pub use distance::{distance, store_round_trips};
 pub use header::{header, Fact, FactStyle, Header, Warning};
 
@@ -605,6 +607,7 @@ pub fn sections(run: &SuiteRun) -> Vec<Section> {
         faults(run),
     ]);
     out.extend(deployments(run));
+    out.extend(key_rotation(run));
     out.extend(projection(run));
     out.push(skipped(run));
     out.push(environment(run));
