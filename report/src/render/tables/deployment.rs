@@ -231,5 +231,29 @@ mod tests {
             a2.outcome,
             crate::render::verdict::Outcome::Depends(_)
         ));
+
+        // Long-lived servers with sticky in-process sessions decide A1.
+        let mut lb = functions(&run, Auth::Session, Store::Memory, lost);
+        lb.deployment = Deployment::LbServers;
+        lb.config.balancer = Balancer::Builtin;
+        lb.config.policy = crate::model::Policy::StickyCookie;
+        lb.function_settings = None;
+        lb.gateway_settings = None;
+        run.deployments.push(lb);
+        let a1 = crate::render::verdict::verdicts(&run)
+            .into_iter()
+            .find(|v| v.claim == "A1")
+            .unwrap();
+        assert_eq!(
+            a1.outcome,
+            crate::render::verdict::Outcome::Refuted,
+            "{}",
+            a1.evidence
+        );
+        assert!(
+            a1.evidence.contains("under the bursty load"),
+            "{}",
+            a1.evidence
+        );
     }
 }

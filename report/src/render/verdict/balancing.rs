@@ -259,22 +259,61 @@ pub fn a1_rule(sticky_401_share: f64, sticky_cv: f64) -> Outcome {
 }
 
 pub(super) fn a1(run: &SuiteRun) -> (Outcome, String) {
-    let Some(sticky) = balanced(
+    use crate::render::tables::{describe_deployment, lost_credentials};
+    // The deployment part decides when it ran long-lived servers with sticky in-process
+    // sessions; the balancing cells decide otherwise (and are evidence either way).
+    let deployed = run.deployments.iter().find(|d| {
+        d.deployment == crate::vocabulary::Deployment::LbServers
+            && d.config.auth == Auth::Session
+            && d.config.store == Store::Memory
+            && d.config.policy == Policy::StickyCookie
+    });
+    let sticky = balanced(
         run,
         pick::session_policy(Store::Memory, Policy::StickyCookie),
-    ) else {
-        return (
-            not_measured(run, "Sticky-cookie balancing", &["balanc", "sticky"]),
-            String::new(),
-        );
-    };
-    let outcome = a1_rule(sticky.unauthorized_share, sticky.imbalance_cv);
-    let mut ev = format!(
-        "sticky cookies over {} replicas: {} 401s, spread CV {}",
-        sticky.replicas,
-        f::pct(sticky.unauthorized_share),
-        f::ratio(sticky.imbalance_cv)
     );
+    let (outcome, mut ev) = match (deployed, &sticky) {
+        (Some(d), _) => {
+            let share = if d.trial.requests == 0 {
+                0.0
+            } else {
+                lost_credentials(d) as f64 / d.trial.requests as f64
+            };
+            let cv = d.trial.imbalance_cv(d.config.replicas);
+            (
+                a1_rule(share, cv),
+                format!(
+                    "{} under the bursty load: {} 401s lost, spread CV {}, p99 {}",
+                    describe_deployment(d),
+                    f::pct(share),
+                    f::ratio(cv),
+                    f::lat(d.trial.latency.corrected.p99_us as f64)
+                ),
+            )
+        }
+        (None, Some(sticky)) => (
+            a1_rule(sticky.unauthorized_share, sticky.imbalance_cv),
+            String::new(),
+        ),
+        (None, None) => {
+            return (
+                not_measured(run, "Sticky-cookie balancing", &["balanc", "sticky"]),
+                String::new(),
+            )
+        }
+    };
+    if let Some(sticky) = sticky {
+        if !ev.is_empty() {
+            ev.push_str("; ");
+        }
+        let _ = write!(
+            ev,
+            "sticky cookies over {} replicas: {} 401s, spread CV {}",
+            sticky.replicas,
+            f::pct(sticky.unauthorized_share),
+            f::ratio(sticky.imbalance_cv)
+        );
+    }
     if let Some(k) = kill_effect(run, FaultKind::KillReplica, |c| {
         c.auth == Auth::Session && c.store == Store::Memory
     }) {
@@ -286,17 +325,6 @@ pub(super) fn a1(run: &SuiteRun) -> (Outcome, String) {
                 Some(s) => format!("recovered in {}", f::seconds(s)),
                 None => "errors lasted to the end".to_owned(),
             }
-        );
-    }
-    for d in run.deployments.iter().filter(|d| {
-        d.deployment == crate::vocabulary::Deployment::LbServers && d.config.auth == Auth::Session
-    }) {
-        let _ = write!(
-            ev,
-            "; {} under the bursty load: {} 401s lost, p99 {}",
-            crate::render::tables::describe_deployment(d),
-            f::int(crate::render::tables::lost_credentials(d)),
-            f::lat(d.trial.latency.corrected.p99_us as f64)
         );
     }
     (outcome, ev)
