@@ -262,7 +262,8 @@ fn prepare_request(req: &mut Request<Incoming>, strip_sticky: bool) {
     }
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes the headers that describe one hop (and those `Connection` lists).
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if let Some(listed) = headers
         .get(header::CONNECTION)
         .and_then(|v| v.to_str().ok())

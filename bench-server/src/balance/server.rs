@@ -1,4 +1,5 @@
-//! The HTTP/1 accept loop shared by the proxy port and the admin port: keep-alive
+//! The HTTP/1 accept loop shared by the proxy port, the admin port and the function pool's
+//! ports: keep-alive
 //! connections, `TCP_NODELAY`, graceful shutdown (open connections get a bounded time to
 //! finish their requests).
 
@@ -14,16 +15,22 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use super::body::ProxyBody;
-
 /// How long open connections may take to finish after shutdown.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves `handler` on `listener` until `shutdown` completes.
-pub async fn serve_http<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
-where
+/// Serves `handler` on `listener` until `shutdown` completes, then gives open connections
+/// up to [`DRAIN_TIMEOUT`] to finish. Generic over the response body, so the function pool
+/// serves its own body type with the same loop.
+pub async fn serve_http<H, F, B>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<ProxyBody>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();

@@ -32,7 +32,8 @@
 //! * [`instance`] — one instance; [`spawner`] — the thread that forks and watches them;
 //! * [`proxy`] — forwarding; [`body`] — streamed bodies holding their slot;
 //! * [`admin`] — `/metrics`, `/instances`, `/healthz`; [`stats`] — counters, cold starts;
-//! * [`server`] — the accept loop; [`command`] — `bench-server functions`;
+//! * [`command`] — `bench-server functions`; the accept loop is the built-in balancer's
+//!   ([`crate::balance::server`]);
 //! * [`error`] — bad flags and failed starts.
 
 pub mod admin;
@@ -43,7 +44,6 @@ pub mod instance;
 pub mod pool;
 pub mod proxy;
 pub mod scheduler;
-pub mod server;
 pub mod spawner;
 pub mod stats;
 
@@ -223,7 +223,7 @@ pub async fn serve(
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_task = admin.map(|admin| {
         let pool = Arc::clone(&pool);
-        tokio::spawn(server::serve_http(
+        tokio::spawn(crate::balance::server::serve_http(
             admin,
             move |req| admin::handle(Arc::clone(&pool), req),
             async move {
@@ -232,7 +232,7 @@ pub async fn serve(
         ))
     });
     let proxy = Arc::clone(&pool);
-    server::serve_http(
+    crate::balance::server::serve_http(
         listener,
         move |req| proxy::handle(Arc::clone(&proxy), req),
         shutdown,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri, Version};
 
 use super::body::FunctionBody;
@@ -24,20 +24,11 @@ use super::instance::{Instance, StopReason};
 use super::pool::{Acquired, FunctionPool, Slot, Started};
 use super::stats::{micros, Stats};
 use crate::balance::pool::Sender;
+use crate::balance::proxy::strip_hop_by_hop;
 
 /// The response header carrying the cold start (µs) the request waited for; absent on
 /// warm requests.
 pub const COLD_START_HEADER: &str = "x-cold-start-us";
-
-/// Headers that describe one hop, never forwarded.
-const HOP_BY_HOP: [HeaderName; 6] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::UPGRADE,
-];
 
 /// What sending to one instance came to.
 enum Sent {
@@ -197,26 +188,6 @@ fn prepare_request(req: &mut Request<Incoming>) {
     }
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if let Some(listed) = headers
-        .get(header::CONNECTION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let listed: Vec<HeaderName> = listed
-            .split(',')
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(name);
-        }
-    }
-    for name in &HOP_BY_HOP {
-        if headers.contains_key(name) {
-            headers.remove(name);
-        }
-    }
-}
-
 /// A JSON error of the pool's own, shaped like bench-server's.
 pub fn local_error(status: StatusCode, code: &str, message: &str) -> Response<FunctionBody> {
     json(
@@ -239,6 +210,7 @@ fn json(status: StatusCode, body: String) -> Response<FunctionBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::header::HeaderMap;
 
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_lists_are_dropped() {
