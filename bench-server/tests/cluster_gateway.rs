@@ -130,3 +130,61 @@ async fn tokens_are_verified_at_the_edge_and_trusted_by_the_replicas() {
     cluster.shutdown().await;
     assert_all_gone(&pids);
 }
+
+#[tokio::test]
+async fn functions_behind_the_gateway_start_on_demand_and_stop_with_the_cluster() {
+    let mut spec = gateway_spec(&["--jwt-alg", "ES256"], RedisMode::None);
+    spec.replicas = 1;
+    spec.functions = Some(bench_server::cluster::FunctionsSpec {
+        max_instances: 2,
+        instance_concurrency: 1,
+        idle_timeout: std::time::Duration::from_secs(10),
+    });
+    let cluster = Cluster::start(spec).await.unwrap();
+    let info = cluster.info();
+    let pool = info
+        .functions
+        .clone()
+        .expect("the pool in the cluster's info");
+    assert!(info.pids.contains(&pool.pid));
+    let client = reqwest::Client::new();
+    let entry = cluster.entry_url();
+    // The balancer's health checks are answered by the pool: no instance runs yet.
+    let instances: Value = client
+        .get(format!("{}/instances", pool.admin_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        instances["instances"].as_array().map(Vec::len),
+        Some(0),
+        "{instances}"
+    );
+    // A login starts an instance; the token it signs verifies at the edge with r0's keys.
+    let token = login(&client, &entry, 1).await;
+    let (status, body) = me(&client, &entry, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["replica"].as_str().unwrap().starts_with('f'), "{body}");
+    let mut pids = info.pids.clone();
+    let instances: Value = client
+        .get(format!("{}/instances", pool.admin_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    pids.extend(
+        instances["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["pid"].as_u64().map(|p| p as u32)),
+    );
+    assert!(pids.len() > info.pids.len(), "{instances}");
+    cluster.shutdown().await;
+    assert_all_gone(&pids);
+}

@@ -369,4 +369,49 @@ mod tests {
             .to_string()
             .starts_with("--redis-url localhost:6379"));
     }
+
+    #[test]
+    fn function_pools_and_the_authorizer_cache_name_what_they_need() {
+        let pool = |f: FunctionsSpec, balancer: BalancerKind| ClusterSpec {
+            functions: Some(f),
+            balancer,
+            ..spec(&["--jwt-alg", "ES256"])
+        };
+        let ok = FunctionsSpec::default();
+        assert!(pool(ok, BalancerKind::Gateway).validate().is_ok());
+        for (bad, flag) in [
+            (
+                FunctionsSpec {
+                    max_instances: 0,
+                    ..ok
+                },
+                "--max-instances 0",
+            ),
+            (
+                FunctionsSpec {
+                    instance_concurrency: 0,
+                    ..ok
+                },
+                "--instance-concurrency 0",
+            ),
+            (
+                FunctionsSpec {
+                    idle_timeout: Duration::ZERO,
+                    ..ok
+                },
+                "--idle-timeout 0s",
+            ),
+        ] {
+            let err = pool(bad, BalancerKind::Builtin).validate().unwrap_err();
+            assert!(err.to_string().starts_with(flag), "{err}");
+        }
+        let err = pool(ok, BalancerKind::Haproxy).validate().unwrap_err();
+        assert!(err.to_string().starts_with("--balancer haproxy"), "{err}");
+        let cached = ClusterSpec {
+            authorizer_cache_ttl: Duration::from_secs(1),
+            ..spec(&[])
+        };
+        let err = cached.validate().unwrap_err().to_string();
+        assert!(err.starts_with("--authorizer-cache-ttl"), "{err}");
+    }
 }
