@@ -11,8 +11,14 @@ use crate::render::format as f;
 /// `jwt ES256, ≤6 instances, authorizer cache 1.00 s`.
 pub fn describe(d: &DeploymentRun) -> String {
     let c = &d.config;
-    let scheme = c.describe();
-    let scheme = scheme.split(" · ").take(2).collect::<Vec<_>>().join(" · ");
+    // The scheme part only: the cluster is described below in the deployment's own terms.
+    let scheme = crate::model::CellConfig {
+        replicas: 1,
+        balancer: crate::model::Balancer::None,
+        policy: crate::model::Policy::None,
+        ..c.clone()
+    }
+    .describe();
     let mut out = match &d.function_settings {
         None => format!("{scheme}, {} ×{}", c.policy, c.replicas),
         Some(fs) => format!(

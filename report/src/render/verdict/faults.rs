@@ -19,7 +19,8 @@ pub fn a2_rule(jwt_401_share: f64, sessions: &[(&str, f64)]) -> Outcome {
         Outcome::Supported
     } else {
         Outcome::Depends(format!(
-            "on the session store: JWTs survive churn, and so do {}",
+            "on the session store: JWTs lose no credential as instances come and go, and \
+             neither do {}",
             list(&survive)
         ))
     }
