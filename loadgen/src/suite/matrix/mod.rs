@@ -22,7 +22,7 @@ use authbench_report::model::{
 use authbench_report::network::{Network, NetworkProfile};
 use authbench_report::vocabulary::StateMeasure;
 
-/// The built-in matrix the README's main command runs (about 3 minutes on 2 cores).
+/// The built-in matrix the README's main command runs (about 3½ minutes on 2 cores).
 pub const DEFAULT_MATRIX: &str = include_str!("../../../matrices/default.toml");
 /// The CI matrix (`--quick`, under 45 seconds on 2 cores).
 pub const QUICK_MATRIX: &str = include_str!("../../../matrices/quick.toml");
