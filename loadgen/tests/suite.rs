@@ -638,20 +638,8 @@ fn the_gate_catches_an_injected_slowdown_of_about_its_size() {
         (0.6 * SLOWDOWN_US..1.6 * SLOWDOWN_US).contains(&added),
         "added CPU per request grew by {added:.0} µs for an injected {SLOWDOWN_US} µs: {cost}"
     );
-    // Requests without a credential burn nothing: whatever the no-auth cell moved is noise
-    // (at 200 req/s mostly idle wake-ups), far smaller than the injected cost.
-    let healthz = doc["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "equal-rate/healthz/r1")
-        .unwrap()["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == "cpu")
-        .unwrap()
-        .clone();
-    let moved = healthz["candidate"].as_f64().unwrap() - healthz["baseline"].as_f64().unwrap();
-    assert!(moved.abs() < 0.5 * SLOWDOWN_US, "{healthz}");
+    // That requests without a credential burn nothing is asserted on the replica's own
+    // counters (bench-server/tests/inject_cpu.rs). It is not asserted here: the no-auth
+    // cell's CPU per request at 200 req/s is mostly idle wake-ups and moved by 208 µs
+    // between two sides of three runs in CI, with nothing injected on either.
 }
