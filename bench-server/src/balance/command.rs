@@ -3,7 +3,6 @@
 //! Stdout: `listening on http://HOST:PORT` first, then `admin on http://HOST:PORT` when
 //! `--admin-listen` is given; logs go to stderr.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Args;
@@ -74,14 +73,7 @@ pub async fn balance(args: BalanceArgs) -> Result<(), BalanceError> {
         Some(addr) => Some(bind("--admin-listen", addr).await?),
         None => None,
     };
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
-        if let Some(admin) = &admin {
-            writeln!(stdout, "admin on http://{}", admin.local_addr()?)?;
-        }
-        stdout.flush()?;
-    }
+    crate::balance::server::announce(&listener, admin.as_ref())?;
     tracing::info!(
         addr = %listener.local_addr()?,
         policy = %args.policy,

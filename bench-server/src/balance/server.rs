@@ -70,3 +70,15 @@ pub async fn serve_http<H, F, B>(
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
 }
+
+/// Prints where a server listens, first thing on stdout (`listening on http://…`, then
+/// `admin on http://…` when there is an admin port): what the cluster launcher reads.
+pub fn announce(listener: &TcpListener, admin: Option<&TcpListener>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
+    if let Some(admin) = admin {
+        writeln!(stdout, "admin on http://{}", admin.local_addr()?)?;
+    }
+    stdout.flush()
+}
