@@ -6,6 +6,7 @@
 pub mod balancer;
 pub mod cluster;
 pub mod gateway;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
