@@ -76,6 +76,8 @@ pub struct Inner {
     pub admin_token: Option<String>,
     /// Largest header value / all headers.
     pub max_header_bytes: usize,
+    /// Connection timeouts and limits, and their counters.
+    pub conn: crate::conn::Hardening,
     /// Largest body.
     pub max_body_bytes: usize,
     /// Counters.
@@ -200,7 +202,8 @@ impl AppState {
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             admin_token,
-            max_header_bytes: config.max_header_bytes,
+            max_header_bytes: config.conn.max_header_bytes,
+            conn: crate::conn::Hardening::new(config.conn, 1),
             max_body_bytes: config.max_body_bytes,
             metrics: Metrics::default(),
             cpu_burn: CpuBurn::new(config.inject_cpu),

@@ -19,6 +19,7 @@ use super::backend::Backend;
 use super::body::ProxyBody;
 use super::cookie::{self, SESSION_COOKIE, STICKY_COOKIE};
 use super::policy::{Picker, Policy};
+use crate::conn::{ConnLimits, Hardening};
 use crate::gateway::Gateway;
 
 /// Headers that describe one hop, never forwarded.
@@ -41,6 +42,10 @@ pub struct Balancer {
     pub no_backend: AtomicU64,
     /// The gateway mode, when on: requests are admitted by it before a backend is chosen.
     gateway: Option<Arc<Gateway>>,
+    /// Client connection timeouts and limits, and their counters.
+    conn: Hardening,
+    /// Requests answered 400 because the client's body was malformed.
+    pub bad_request_body: AtomicU64,
 }
 
 /// Where one request goes, and whether the response pins the client there.
@@ -59,7 +64,21 @@ impl Balancer {
             picker: Picker::default(),
             no_backend: AtomicU64::new(0),
             gateway: None,
+            conn: Hardening::new(ConnLimits::default(), 2),
+            bad_request_body: AtomicU64::new(0),
         }
+    }
+
+    /// The same balancer with client connection limits `limits`.
+    pub fn with_conn(mut self, limits: ConnLimits) -> Balancer {
+        // A proxied connection costs two descriptors: the client's and the backend's.
+        self.conn = Hardening::new(limits, 2);
+        self
+    }
+
+    /// Client connection limits and counters.
+    pub fn conn(&self) -> &Hardening {
+        &self.conn
     }
 
     /// The same balancer in gateway mode.
