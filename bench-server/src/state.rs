@@ -191,7 +191,7 @@ impl AppState {
             .map_err(|_| StartupError::Other("--replica-id: not a valid header value".into()))?;
         Ok(AppState(Arc::new(Inner {
             replica: config.replica_id.clone(),
-            replica_header,
+            replica_header: replica_header.clone(),
             users,
             sessions,
             revocations,
@@ -203,7 +203,8 @@ impl AppState {
             secure_cookies: config.secure_cookies,
             admin_token,
             max_header_bytes: config.conn.max_header_bytes,
-            conn: crate::conn::Hardening::new(config.conn, 1),
+            conn: crate::conn::Hardening::new(config.conn, 1)
+                .with_stamp(crate::edge::X_REPLICA.clone(), replica_header.clone()),
             max_body_bytes: config.max_body_bytes,
             metrics: Metrics::default(),
             cpu_burn: CpuBurn::new(config.inject_cpu),

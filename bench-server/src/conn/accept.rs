@@ -74,6 +74,7 @@ pub async fn serve<H, F, B>(
         let service = {
             let activity = Arc::clone(&activity);
             let stats = Arc::clone(&stats);
+            let stamp = hardening.stamp.clone();
             service_fn(move |req: Request<Incoming>| {
                 let guard = activity.request_started();
                 let work = match head::check(req.method(), req.uri(), req.headers(), &limits) {
@@ -81,13 +82,18 @@ pub async fn serve<H, F, B>(
                     Some(reason) => Err(reason),
                 };
                 let stats = Arc::clone(&stats);
+                let stamp = stamp.clone();
                 async move {
                     let response = match work {
                         Ok(response) => response.await,
                         Err(reason) => {
                             stats.rejected(reason);
                             let (status, code, message) = reason.answer();
-                            refusal::json_response::<B>(status, code, message)
+                            let mut response = refusal::json_response::<B>(status, code, message);
+                            if let Some((name, value)) = stamp {
+                                response.headers_mut().insert(name, value);
+                            }
+                            response
                         }
                     };
                     Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, guard)))

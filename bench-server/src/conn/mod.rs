@@ -22,6 +22,8 @@ pub mod watchdog;
 
 use std::sync::Arc;
 
+use hyper::header::{HeaderName, HeaderValue};
+
 pub use accept::{serve, DRAIN_TIMEOUT};
 pub use limits::{BadLimit, ConnLimits};
 pub use stats::{CloseReason, ConnStats, Rejection};
@@ -35,6 +37,8 @@ pub struct Hardening {
     pub max_connections: usize,
     /// Counters.
     pub stats: Arc<ConnStats>,
+    /// A header added to the accept loop's own answers (a replica's `X-Replica`).
+    pub stamp: Option<(HeaderName, HeaderValue)>,
 }
 
 impl Hardening {
@@ -45,6 +49,13 @@ impl Hardening {
             limits,
             max_connections: limits.max_connections(fds_per_connection),
             stats: Arc::new(ConnStats::default()),
+            stamp: None,
         }
+    }
+
+    /// The same, adding `name: value` to the loop's own answers.
+    pub fn with_stamp(mut self, name: HeaderName, value: HeaderValue) -> Hardening {
+        self.stamp = Some((name, value));
+        self
     }
 }
