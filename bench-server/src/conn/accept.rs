@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +49,7 @@ pub async fn serve<H, F, B>(
         .keep_alive(true)
         .max_buf_size(limits.hyper_buf_size())
         .max_headers(limits.hyper_max_headers());
+    let refusing = Arc::new(AtomicUsize::new(0));
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -64,7 +65,18 @@ pub async fn serve<H, F, B>(
         stats.accepted.fetch_add(1, Relaxed);
         if stats.open.load(Relaxed) >= hardening.max_connections as u64 {
             stats.refused_limit.fetch_add(1, Relaxed);
-            tokio::spawn(refusal::refuse(stream));
+            // Each refusal holds its descriptor for up to 2 s; under a flood, beyond
+            // MAX_REFUSING at once, the connection is just closed.
+            if refusing.fetch_add(1, Relaxed) < refusal::MAX_REFUSING {
+                let refusing = Arc::clone(&refusing);
+                tokio::spawn(async move {
+                    refusal::refuse(stream).await;
+                    refusing.fetch_sub(1, Relaxed);
+                });
+            } else {
+                refusing.fetch_sub(1, Relaxed);
+                drop(stream);
+            }
             continue;
         }
         let _ = stream.set_nodelay(true);

@@ -14,6 +14,9 @@ use tokio::net::TcpStream;
 /// the client has read the answer).
 pub const REFUSAL_DEADLINE: Duration = Duration::from_secs(1);
 
+/// Most canned 503s being written at once; connections refused beyond are closed at once.
+pub const MAX_REFUSING: usize = 256;
+
 /// The project's JSON error body.
 pub fn error_json(code: &str, message: &str) -> String {
     serde_json::json!({ "error": code, "message": message }).to_string()
