@@ -89,24 +89,23 @@ pub async fn serve<H, F, B>(
             let stamp = hardening.stamp.clone();
             service_fn(move |req: Request<Incoming>| {
                 let guard = activity.request_started();
+                // The refusal is built here, so the usual path clones nothing.
                 let work = match head::check(req.method(), req.uri(), req.headers(), &limits) {
                     None => Ok(handler(req)),
-                    Some(reason) => Err(reason),
+                    Some(reason) => {
+                        stats.rejected(reason);
+                        let (status, code, message) = reason.answer();
+                        let mut response = refusal::json_response::<B>(status, code, message);
+                        if let Some((name, value)) = &stamp {
+                            response.headers_mut().insert(name.clone(), value.clone());
+                        }
+                        Err(response)
+                    }
                 };
-                let stats = Arc::clone(&stats);
-                let stamp = stamp.clone();
                 async move {
                     let response = match work {
                         Ok(response) => response.await,
-                        Err(reason) => {
-                            stats.rejected(reason);
-                            let (status, code, message) = reason.answer();
-                            let mut response = refusal::json_response::<B>(status, code, message);
-                            if let Some((name, value)) = stamp {
-                                response.headers_mut().insert(name, value);
-                            }
-                            response
-                        }
+                        Err(refused) => refused,
                     };
                     Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, guard)))
                 }
