@@ -192,6 +192,9 @@ async fn idle_connections_last_the_keepalive_timeout_not_the_header_timeout() {
             "{front:?}: --keepalive-timeout {keepalive:?}: idle after a request closed after {used_for:?}, \
              never used closed after {silent_for:?}"
         );
+        // Measured from when this client saw the answer (or connected): the server's idle
+        // time starts a little earlier (when it finished the response, rounded down to the
+        // millisecond), hence the 10 ms of slack on the lower bound.
         for lasted in [used_for, silent_for] {
             assert!(
                 lasted >= keepalive - Duration::from_millis(10),
