@@ -71,7 +71,7 @@ impl From<&ServeArgs> for ServerConfig {
             password_hash_cost: args.password_hash_cost,
             secure_cookies: args.secure_cookies,
             max_body_bytes: args.max_body_bytes,
-            max_header_bytes: args.max_header_bytes,
+            conn: crate::conn::ConnLimits::from(&args.conn),
             admin_token: args.admin_token.clone(),
             purge_interval: args.purge_interval.0,
             inject_cpu: std::time::Duration::from_micros(args.inject_cpu_us),
@@ -223,6 +223,7 @@ fn rotate(args: &KeysArgs, mut algs: Vec<JwtAlg>, all: bool) -> anyhow::Result<(
 
 /// Starts one replica and serves until Ctrl-C / SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::conn::limits::raise_nofile_limit();
     let config = ServerConfig::from(&args);
     let state = AppState::build(&config).await?;
     #[cfg(unix)]
@@ -250,6 +251,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         users = config.users,
         inject_cpu_us = config.inject_cpu.as_micros(),
         trust_gateway = config.trust_gateway,
+        max_connections = state.conn.max_connections,
         "serving"
     );
     crate::run(listener, state, crate::shutdown_signal())

@@ -52,8 +52,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// Largest accepted single header value, and a quarter of the limit on all headers.
-    pub max_header_bytes: usize,
+    /// Connection timeouts and limits (header values: `conn.max_header_bytes`).
+    pub conn: crate::conn::ConnLimits,
     /// Admin bearer credential (overrides the key directory's `admin.token`).
     pub admin_token: Option<String>,
     /// How often expired in-process sessions and deny-list entries are purged.
@@ -89,7 +89,7 @@ impl Default for ServerConfig {
             password_hash_cost: HashCost::default(),
             secure_cookies: false,
             max_body_bytes: 4096,
-            max_header_bytes: 8192,
+            conn: crate::conn::ConnLimits::default(),
             admin_token: None,
             purge_interval: Duration::from_secs(10),
             inject_cpu: Duration::ZERO,
@@ -138,11 +138,8 @@ impl ServerConfig {
         if self.session_ttl.as_secs() == 0 {
             return err("--session-ttl", "must be at least 1 s".into());
         }
-        if self.max_header_bytes < 512 {
-            return err(
-                "--max-header-bytes",
-                format!("{} is below the 512-byte minimum", self.max_header_bytes),
-            );
+        if let Err(bad) = self.conn.check() {
+            return err(bad.flag, format!("{}: {}", bad.value, bad.reason));
         }
         if self.purge_interval.is_zero() {
             return err("--purge-interval", "must be longer than 0 s".into());

@@ -18,6 +18,8 @@
 //! * [`cli`] — flags (`serve`, `keys`, `balance`, `cluster`, `link`, `functions`) and the entry
 //!   point the binary calls;
 //! * [`config`] — the validated replica configuration;
+//! * [`conn`] — the hardened accept loop every server here runs: timeouts, connection and
+//!   head limits;
 //! * [`state`] — shared state built from the configuration;
 //! * [`app`] — the router; [`edge`] — its one middleware; [`routes`] — handlers;
 //! * [`auth`] and [`credentials`] — authenticating a request under each scheme;
@@ -52,6 +54,7 @@ pub mod balance;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod conn;
 pub mod cpu_burn;
 pub mod credentials;
 pub mod edge;
@@ -71,27 +74,38 @@ pub mod users;
 
 use std::future::Future;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 pub use app::app;
 pub use config::ServerConfig;
 pub use state::AppState;
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
+/// Connections go through the hardened accept loop ([`conn`]) with the state's limits.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::trace!(cause = %err, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let hardening = state.conn.clone();
+    let router = app(state);
+    conn::serve(
+        listener,
+        hardening,
+        move |req: hyper::Request<hyper::body::Incoming>| {
+            let router = router.clone();
+            async move {
+                match router.oneshot(req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+        },
+        shutdown,
+    )
+    .await;
+    Ok(())
 }
 
 pub use authbench_contract::shutdown_signal;

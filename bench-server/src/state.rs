@@ -76,6 +76,8 @@ pub struct Inner {
     pub admin_token: Option<String>,
     /// Largest header value / all headers.
     pub max_header_bytes: usize,
+    /// Connection timeouts and limits, and their counters.
+    pub conn: crate::conn::Hardening,
     /// Largest body.
     pub max_body_bytes: usize,
     /// Counters.
@@ -189,7 +191,7 @@ impl AppState {
             .map_err(|_| StartupError::Other("--replica-id: not a valid header value".into()))?;
         Ok(AppState(Arc::new(Inner {
             replica: config.replica_id.clone(),
-            replica_header,
+            replica_header: replica_header.clone(),
             users,
             sessions,
             revocations,
@@ -200,7 +202,9 @@ impl AppState {
             session_ttl: config.session_ttl,
             secure_cookies: config.secure_cookies,
             admin_token,
-            max_header_bytes: config.max_header_bytes,
+            max_header_bytes: config.conn.max_header_bytes,
+            conn: crate::conn::Hardening::new(config.conn, 1)
+                .with_stamp(crate::edge::X_REPLICA.clone(), replica_header.clone()),
             max_body_bytes: config.max_body_bytes,
             metrics: Metrics::default(),
             cpu_burn: CpuBurn::new(config.inject_cpu),

@@ -21,6 +21,7 @@
 
 pub mod backend;
 pub mod cluster;
+pub mod conn;
 pub mod keys;
 pub mod link;
 pub mod policy;

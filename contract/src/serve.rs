@@ -81,9 +81,10 @@ pub struct ServeArgs {
     /// Largest request body; larger gets 413.
     #[arg(long, env = "AUTHBENCH_MAX_BODY_BYTES", default_value_t = 4096)]
     pub max_body_bytes: usize,
-    /// Largest header value (all headers: 4×); larger gets 431.
-    #[arg(long, env = "AUTHBENCH_MAX_HEADER_BYTES", default_value_t = 8192)]
-    pub max_header_bytes: usize,
+    /// Connection timeouts and limits (`--header-read-timeout`, `--keepalive-timeout`,
+    /// `--max-connections`, `--max-uri-bytes`, `--max-header-bytes`, `--max-headers`).
+    #[command(flatten)]
+    pub conn: crate::conn::ConnArgs,
     /// Admin bearer credential (default: `admin.token` in --key-dir).
     #[arg(long, env = "AUTHBENCH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

@@ -100,6 +100,17 @@ pub fn render(balancer: &Balancer) -> String {
         "authbench_balancer_no_backend_total {}",
         balancer.no_backend.load(Ordering::Relaxed)
     );
+    out.push_str("# HELP authbench_balancer_bad_request_body_total Requests answered 400: the client's body was malformed.\n");
+    out.push_str("# TYPE authbench_balancer_bad_request_body_total counter\n");
+    let _ = writeln!(
+        out,
+        "authbench_balancer_bad_request_body_total {}",
+        balancer.bad_request_body.load(Ordering::Relaxed)
+    );
+    balancer
+        .conn()
+        .stats
+        .render(&mut out, "authbench_balancer", "");
     if let Some(gateway) = balancer.gateway() {
         gateway.render_metrics(&mut out);
     }

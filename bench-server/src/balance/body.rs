@@ -54,6 +54,13 @@ impl ProxyBody {
     }
 }
 
+impl From<String> for ProxyBody {
+    /// A refusal of the accept loop's own ([`crate::conn`]).
+    fn from(text: String) -> ProxyBody {
+        ProxyBody::local(text)
+    }
+}
+
 impl Upstream {
     fn finish(&mut self) {
         self.ended = true;

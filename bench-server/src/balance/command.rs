@@ -10,8 +10,10 @@ use tokio::net::TcpListener;
 
 use super::{BackendSpec, BalanceConfig, BalanceError, Policy};
 use crate::config::DurationArg;
+use crate::conn::ConnLimits;
 use crate::gateway::command::GatewayArgs;
 use crate::gateway::Gateway;
+use authbench_contract::conn::ConnArgs;
 
 /// Flags of `balance`.
 #[derive(Debug, Clone, Args)]
@@ -39,6 +41,9 @@ pub struct BalanceArgs {
     /// The API-gateway mode.
     #[command(flatten)]
     pub gateway: GatewayArgs,
+    /// Client connection timeouts and limits.
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 impl BalanceArgs {
@@ -67,7 +72,10 @@ pub async fn balance(args: BalanceArgs) -> Result<(), BalanceError> {
         }
         None => None,
     };
-    let balancer = args.to_config().build_with(gateway)?;
+    crate::conn::limits::raise_nofile_limit();
+    let balancer = args
+        .to_config()
+        .build_hardened(gateway, ConnLimits::from(&args.conn))?;
     let listener = bind("--listen", args.listen).await?;
     let admin = match args.admin_listen {
         Some(addr) => Some(bind("--admin-listen", addr).await?),
@@ -78,6 +86,7 @@ pub async fn balance(args: BalanceArgs) -> Result<(), BalanceError> {
         addr = %listener.local_addr()?,
         policy = %args.policy,
         backends = balancer.backends().len(),
+        max_connections = balancer.conn().max_connections,
         "balancing"
     );
     super::run(

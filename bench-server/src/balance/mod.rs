@@ -13,7 +13,8 @@
 //! * [`body`] — streamed response bodies that give the connection back when done;
 //! * [`health`] — active `GET /healthz` checks;
 //! * [`admin`] — Prometheus metrics on the admin port;
-//! * [`server`] — the accept loop; [`command`] — `bench-server balance`;
+//! * [`server`] — the listening lines; [`command`] — `bench-server balance` (connections
+//!   are accepted by the hardened loop of [`crate::conn`]);
 //! * [`error`] — configuration and upstream errors.
 
 pub mod admin;
@@ -34,6 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+use crate::conn::{ConnLimits, Hardening};
 
 pub use backend::BackendSpec;
 pub use error::BalanceError;
@@ -65,6 +68,22 @@ impl BalanceConfig {
         &self,
         gateway: Option<Arc<crate::gateway::Gateway>>,
     ) -> Result<Arc<Balancer>, BalanceError> {
+        self.build_hardened(gateway, ConnLimits::default())
+    }
+
+    /// The routing state, with client connection limits `conn`.
+    pub fn build_hardened(
+        &self,
+        gateway: Option<Arc<crate::gateway::Gateway>>,
+        conn: ConnLimits,
+    ) -> Result<Arc<Balancer>, BalanceError> {
+        if let Err(bad) = conn.check() {
+            return Err(BalanceError::BadFlag {
+                flag: bad.flag,
+                value: bad.value,
+                reason: bad.reason.into(),
+            });
+        }
         if self.health_interval.is_zero() {
             return Err(BalanceError::BadFlag {
                 flag: "--health-interval",
@@ -74,7 +93,9 @@ impl BalanceConfig {
         }
         let backends = backend::build_backends(self.backends.clone())?;
         Ok(Arc::new(
-            Balancer::new(backends, self.policy).with_gateway(gateway),
+            Balancer::new(backends, self.policy)
+                .with_gateway(gateway)
+                .with_conn(conn),
         ))
     }
 }
@@ -92,8 +113,12 @@ pub async fn run(
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_task = admin.map(|admin| {
         let balancer = Arc::clone(&balancer);
-        tokio::spawn(server::serve_http(
+        // The admin port has limits of its own, so that clients at the proxy's limit never
+        // lock the metrics out.
+        let hardening = Hardening::new(balancer.conn().limits, 2);
+        tokio::spawn(crate::conn::serve(
             admin,
+            hardening,
             move |req| admin::handle(Arc::clone(&balancer), req),
             async move {
                 let _ = admin_stopped.await;
@@ -101,8 +126,9 @@ pub async fn run(
         ))
     });
     let proxy = Arc::clone(&balancer);
-    server::serve_http(
+    crate::conn::serve(
         listener,
+        balancer.conn().clone(),
         move |req| Arc::clone(&proxy).handle(req),
         shutdown,
     )

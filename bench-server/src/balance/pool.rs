@@ -4,9 +4,10 @@
 //! A connection goes back to the pool only once its response body has been read to the end
 //! (see [`super::body`]), so a sender taken from the pool is free for the next request.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
@@ -21,6 +22,12 @@ pub type Sender = http1::SendRequest<Incoming>;
 /// Idle connections kept per backend; beyond this, finished connections are closed.
 const MAX_IDLE: usize = 1024;
 
+/// Longest time a connection waits in the pool before it is dropped instead of reused.
+/// Shorter than a replica's default `--keepalive-timeout` (75 s), so that the pool retires
+/// an idle connection before the backend closes it: otherwise a request could be written
+/// just as the backend closes the connection, and fail.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a TCP connect to a backend may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -28,7 +35,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Pool {
     addr: SocketAddr,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<VecDeque<(Sender, Instant)>>,
 }
 
 impl Pool {
@@ -36,7 +43,7 @@ impl Pool {
     pub fn new(addr: SocketAddr) -> Pool {
         Pool {
             addr,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -58,7 +65,7 @@ impl Pool {
         }
         let mut idle = self.lock();
         if idle.len() < MAX_IDLE {
-            idle.push(sender);
+            idle.push_back((sender, Instant::now()));
         }
     }
 
@@ -69,7 +76,16 @@ impl Pool {
 
     fn take_idle(&self) -> Option<Sender> {
         let mut idle = self.lock();
-        while let Some(sender) = idle.pop() {
+        // Oldest at the front: whatever has waited past the idle timeout goes; the most
+        // recently used connection (at the back) is reused.
+        let now = Instant::now();
+        while idle
+            .front()
+            .is_some_and(|(_, since)| now.saturating_duration_since(*since) >= IDLE_TIMEOUT)
+        {
+            idle.pop_front();
+        }
+        while let Some((sender, _)) = idle.pop_back() {
             if !sender.is_closed() {
                 return Some(sender);
             }
@@ -77,7 +93,7 @@ impl Pool {
         None
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Sender, Instant)>> {
         // A panic while holding this lock cannot leave the Vec inconsistent.
         self.idle
             .lock()

@@ -6,7 +6,9 @@
 //!   the request is retried once on another backend — nothing was sent, so this is safe;
 //! * a pooled connection that turned out closed before the request was written is replaced
 //!   by a new one to the same backend;
-//! * a failure after the request was sent is a 502: that request was in flight.
+//! * a failure after the request was sent is a 502: that request was in flight — unless
+//!   it was the client's body that failed (malformed chunked framing, cut short): that is
+//!   a 400 `bad_request_body`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use super::backend::Backend;
 use super::body::ProxyBody;
 use super::cookie::{self, SESSION_COOKIE, STICKY_COOKIE};
 use super::policy::{Picker, Policy};
+use crate::conn::{ConnLimits, Hardening};
 use crate::gateway::Gateway;
 
 /// Headers that describe one hop, never forwarded.
@@ -41,6 +44,10 @@ pub struct Balancer {
     pub no_backend: AtomicU64,
     /// The gateway mode, when on: requests are admitted by it before a backend is chosen.
     gateway: Option<Arc<Gateway>>,
+    /// Client connection timeouts and limits, and their counters.
+    conn: Hardening,
+    /// Requests answered 400 because the client's body was malformed.
+    pub bad_request_body: AtomicU64,
 }
 
 /// Where one request goes, and whether the response pins the client there.
@@ -59,7 +66,21 @@ impl Balancer {
             picker: Picker::default(),
             no_backend: AtomicU64::new(0),
             gateway: None,
+            conn: Hardening::new(ConnLimits::default(), 2),
+            bad_request_body: AtomicU64::new(0),
         }
+    }
+
+    /// The same balancer with client connection limits `limits`.
+    pub fn with_conn(mut self, limits: ConnLimits) -> Balancer {
+        // A proxied connection costs two descriptors: the client's and the backend's.
+        self.conn = Hardening::new(limits, 2);
+        self
+    }
+
+    /// Client connection limits and counters.
+    pub fn conn(&self) -> &Hardening {
+        &self.conn
     }
 
     /// The same balancer in gateway mode.
@@ -220,6 +241,18 @@ impl Balancer {
                         replaced += 1;
                         req = unsent;
                     }
+                    _ if client_body_failed(err.error()) => {
+                        // The client's body broke (bad chunked framing, a connection cut
+                        // short): the client's fault, not the backend's.
+                        backend.stats.requests.fetch_add(1, Ordering::Relaxed);
+                        self.bad_request_body.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(backend = backend.name(), cause = %err.error(), "client body failed");
+                        return local_error(
+                            StatusCode::BAD_REQUEST,
+                            "bad_request_body",
+                            "the request body is malformed or was cut short",
+                        );
+                    }
                     _ => {
                         backend.stats.requests.fetch_add(1, Ordering::Relaxed);
                         backend
@@ -237,6 +270,17 @@ impl Balancer {
             }
         }
     }
+}
+
+/// Whether a request failed because reading the client's body failed. The only request
+/// body ever sent upstream is the client's own [`Incoming`], so a body error of the
+/// client connection (hyper's "user body" error) caused by a hyper error is exactly that.
+pub(crate) fn client_body_failed(err: &hyper::Error) -> bool {
+    use std::error::Error as _;
+    err.is_user()
+        && err
+            .source()
+            .is_some_and(|cause| cause.downcast_ref::<hyper::Error>().is_some())
 }
 
 /// Makes a client request fit to send on a backend connection: origin-form URI, HTTP/1.1, a

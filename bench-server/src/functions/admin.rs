@@ -159,6 +159,9 @@ pub fn render(pool: &FunctionPool) -> String {
     );
 
     // The pool's own CPU, under the same names as a replica's (label component="functions").
+    pool.conn()
+        .stats
+        .render(&mut out, "authbench_functions", "");
     process_stats::render_prometheus(&mut out, "component=\"functions\"");
     out
 }

@@ -57,6 +57,13 @@ impl FunctionBody {
     }
 }
 
+impl From<String> for FunctionBody {
+    /// A refusal of the accept loop's own ([`crate::conn`]).
+    fn from(text: String) -> FunctionBody {
+        FunctionBody::local(text)
+    }
+}
+
 impl Upstream {
     fn finish(&mut self) {
         self.ended = true;

@@ -48,6 +48,10 @@ pub struct FunctionsArgs {
     /// Tokio worker threads (default: one per core; 1 runs everything on one thread).
     #[arg(long)]
     pub worker_threads: Option<usize>,
+    /// Client connection timeouts and limits of the pool's ports (instances take theirs
+    /// from the serve flags after `--`).
+    #[command(flatten)]
+    pub conn: authbench_contract::conn::ConnArgs,
     /// `bench-server serve` flags for every instance, after `--` (not `--listen`,
     /// `--replica-id`: the pool sets them).
     #[arg(last = true, value_name = "SERVE_FLAGS")]
@@ -80,6 +84,7 @@ impl FunctionsArgs {
             } else {
                 ChildLogs::Errors
             },
+            conn: crate::conn::ConnLimits::from(&self.conn),
         })
     }
 }
@@ -94,6 +99,7 @@ pub async fn functions(args: FunctionsArgs) -> Result<(), FunctionsError> {
             "no such file",
         ));
     }
+    crate::conn::limits::raise_nofile_limit();
     let pool = FunctionPool::start(&config)?;
     let listener = bind("--listen", args.listen).await?;
     let admin = match args.admin_listen {

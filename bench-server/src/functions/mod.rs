@@ -97,6 +97,9 @@ pub struct FunctionsConfig {
     pub stop_grace: Duration,
     /// Where instances' stderr goes.
     pub instance_logs: ChildLogs,
+    /// Client connection timeouts and limits of the pool's own ports (instances take
+    /// theirs from `serve_args`).
+    pub conn: crate::conn::ConnLimits,
 }
 
 impl FunctionsConfig {
@@ -111,6 +114,7 @@ impl FunctionsConfig {
             cold_start_timeout: DEFAULT_COLD_START_TIMEOUT,
             stop_grace: DEFAULT_STOP_GRACE,
             instance_logs: ChildLogs::Errors,
+            conn: crate::conn::ConnLimits::default(),
         }
     }
 
@@ -150,6 +154,9 @@ impl FunctionsConfig {
                     "must be more than zero",
                 ));
             }
+        }
+        if let Err(bad) = self.conn.check() {
+            return Err(FunctionsError::bad_flag(bad.flag, bad.value, bad.reason));
         }
         for owned in OWNED_FLAGS {
             let given = self.serve_args.iter().any(|arg| {
@@ -223,8 +230,10 @@ pub async fn serve(
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_task = admin.map(|admin| {
         let pool = Arc::clone(&pool);
-        tokio::spawn(crate::balance::server::serve_http(
+        let hardening = crate::conn::Hardening::new(pool.conn().limits, 2);
+        tokio::spawn(crate::conn::serve(
             admin,
+            hardening,
             move |req| admin::handle(Arc::clone(&pool), req),
             async move {
                 let _ = admin_stopped.await;
@@ -232,8 +241,9 @@ pub async fn serve(
         ))
     });
     let proxy = Arc::clone(&pool);
-    crate::balance::server::serve_http(
+    crate::conn::serve(
         listener,
+        pool.conn().clone(),
         move |req| proxy::handle(Arc::clone(&proxy), req),
         shutdown,
     )

@@ -39,6 +39,7 @@ pub struct FunctionPool {
     spawner: Spawner,
     stats: Stats,
     closing: AtomicBool,
+    conn: crate::conn::Hardening,
     _keys: Option<tempfile::TempDir>,
 }
 
@@ -159,6 +160,8 @@ impl FunctionPool {
             spawner: Spawner::start()?,
             stats: Stats::default(),
             closing: AtomicBool::new(false),
+            // A proxied connection costs two descriptors: the client's and the instance's.
+            conn: crate::conn::Hardening::new(config.conn, 2),
             _keys: keys,
         }))
     }
@@ -166,6 +169,11 @@ impl FunctionPool {
     /// Its counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Client connection limits and counters of its proxy port.
+    pub fn conn(&self) -> &crate::conn::Hardening {
+        &self.conn
     }
 
     /// Its `--max-instances` and `--instance-concurrency`.

@@ -144,6 +144,14 @@ async fn send(
                         }
                     };
                 }
+                _ if crate::balance::proxy::client_body_failed(err.error()) => {
+                    // The client's body broke: not the instance's fault.
+                    return Sent::Response(local_error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request_body",
+                        "the request body is malformed or was cut short",
+                    ));
+                }
                 _ => {
                     Stats::count(&pool.stats().upstream_errors);
                     tracing::debug!(instance = instance.name(), cause = %err.error(), "request to instance failed");

@@ -259,7 +259,8 @@ pub async fn run(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let handler = move |req| admin::handle(Arc::clone(&link), req);
-            crate::balance::server::serve_http(admin, handler, async move {
+            let hardening = crate::conn::Hardening::new(crate::conn::ConnLimits::default(), 1);
+            crate::conn::serve(admin, hardening, handler, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await;

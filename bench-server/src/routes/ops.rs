@@ -35,6 +35,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         jwt.keys().kid(),
         jwt.ring().previous().map(|key| key.kid()),
     );
+    let labels = format!("replica=\"{}\"", state.replica);
+    state.conn.stats.render(&mut text, "authbench", &labels);
     (
         [(
             CONTENT_TYPE,

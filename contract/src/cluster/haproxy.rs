@@ -27,6 +27,10 @@ pub fn config(
     health_interval: Duration,
 ) -> String {
     let mut cfg = String::new();
+    // Idle server-side connections (`http-reuse always`) are purged by HAProxy every
+    // `pool-purge-delay` (5 s by default; it closes a share of the idle ones each time), and
+    // a connection it reuses idle past a replica's `--keepalive-timeout` (75 s) is retried
+    // (`retries 1`). No server-side idle timeout longer than the replica's is configured.
     let _ = write!(
         cfg,
         "global\n    nbthread {threads}\n    maxconn 8000\n\n\

@@ -47,9 +47,12 @@ pub fn config(
             "        server {addr} max_fails=1 fail_timeout=1s; # {name}"
         );
     }
+    // Upstream idle connections are closed after `keepalive_timeout` (60 s, stated here though
+    // it is nginx's default): shorter than a replica's `--keepalive-timeout` (75 s), so that
+    // nginx, not the replica, closes them and no request races with the replica's close.
     let _ = write!(
         cfg,
-        "        keepalive 256;\n        keepalive_requests 1000000;\n    }}\n\
+        "        keepalive 256;\n        keepalive_requests 1000000;\n        keepalive_timeout 60s;\n    }}\n\
          \n    server {{\n        listen {listen};\n        location / {{\n            \
          proxy_pass http://replicas;\n            proxy_http_version 1.1;\n            \
          proxy_set_header Connection \"\";\n            proxy_set_header Host $host;\n            \

@@ -105,6 +105,9 @@ impl SuiteContext {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(64)
+            // Below a replica's `--keepalive-timeout` (75 s; reqwest's default here is 90 s),
+            // so that the client drops idle connections before the server closes them.
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
             .build()
             .context("building the HTTP client")?;
         Ok(SuiteContext {
