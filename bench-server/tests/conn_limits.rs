@@ -8,16 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "conn_limits/procs.rs"]
-mod procs;
-#[path = "conn_limits/raw.rs"]
-mod raw;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use procs::Proc;
-use raw::{closed, exchange, get, metric, metrics, read_answer, routed};
+use common::process::Process;
+use common::raw::{self, closed, exchange, get, metric, metrics, read_answer, routed};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -31,8 +28,8 @@ enum Front {
 /// A front under test (and the replica behind it, for a balancer).
 struct Setup {
     front: Front,
-    server: Proc,
-    backend: Option<Proc>,
+    server: Process,
+    backend: Option<Process>,
 }
 
 impl Setup {
@@ -40,14 +37,14 @@ impl Setup {
         match front {
             Front::Replica => Setup {
                 front,
-                server: procs::replica(flags),
+                server: Process::serve("r0", flags),
                 backend: None,
             },
             Front::Balancer => {
-                let backend = procs::replica(&[]);
+                let backend = Process::serve("r0", &[]);
                 Setup {
                     front,
-                    server: procs::balancer(&backend, flags),
+                    server: Process::balance(&[&backend], flags),
                     backend: Some(backend),
                 }
             }
@@ -70,7 +67,7 @@ impl Setup {
 
     async fn counter(&self, name: &str, label: &str) -> u64 {
         metric(
-            &metrics(self.server.metrics).await,
+            &metrics(self.server.metrics_addr()).await,
             &self.series(name, label),
         )
     }
@@ -254,7 +251,7 @@ async fn connections_beyond_the_limit_get_503_and_are_closed() {
             stream.write_all(request).await.unwrap();
             let answer = read_answer(&mut stream).await.unwrap();
             if answer.status == 200 {
-                break metrics(setup.server.metrics).await;
+                break metrics(setup.server.metrics_addr()).await;
             }
             assert!(Instant::now() < deadline, "{front:?}: never served again");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -347,7 +344,7 @@ async fn a_malformed_chunked_body_through_the_balancer_is_a_400() {
     );
     assert_eq!(answer.status, 400, "{answer:?}");
     assert_eq!(answer.json()["error"], "bad_request_body");
-    let page = metrics(setup.server.metrics).await;
+    let page = metrics(setup.server.metrics_addr()).await;
     assert_eq!(
         metric(&page, "authbench_balancer_bad_request_body_total"),
         1
@@ -366,7 +363,7 @@ async fn a_malformed_chunked_body_through_the_balancer_is_a_400() {
 async fn out_of_file_descriptors_the_server_keeps_serving() {
     use nix::sys::resource::{setrlimit, Resource};
     const NOFILE: u64 = 64;
-    let server = procs::replica_with(&["--max-connections", "10000"], |command| {
+    let server = Process::serve_with("r0", &["--max-connections", "10000"], |command| {
         use std::os::unix::process::CommandExt as _;
         #[allow(unsafe_code)]
         // SAFETY: runs in the forked child before exec; setrlimit(2) is async-signal-safe

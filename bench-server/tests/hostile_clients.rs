@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::process::{metric_sum, Process};
+use common::raw;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -121,28 +122,13 @@ fn dechunk(mut rest: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
 }
 
-/// Requests the replica served, by its own counter (the `/metrics` scrapes and the
-/// balancer's `/healthz` checks left out), in total and for routes it does not know (where a smuggled `GET /smuggled` lands).
+/// Requests the replica has routed (its own counter, the `/metrics` scrapes and the
+/// balancer's `/healthz` checks left out), in total and for routes it does not know (where a
+/// smuggled `GET /smuggled` lands).
 async fn served(replica: &Process) -> (f64, f64) {
-    let page = reqwest::get(replica.metrics_url())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let all = metric_sum(&page, "authbench_http_requests_total", &[]);
-    let scrapes = metric_sum(
-        &page,
-        "authbench_http_requests_total",
-        &["route=\"/metrics\""],
-    );
-    let health_checks = metric_sum(
-        &page,
-        "authbench_http_requests_total",
-        &["route=\"/healthz\""],
-    );
+    let page = raw::metrics(replica.metrics_addr()).await;
     let unknown = metric_sum(&page, "authbench_http_requests_total", &["route=\"other\""]);
-    (all - scrapes - health_checks, unknown)
+    (raw::routed(&page) as f64, unknown)
 }
 
 /// Ten requests in one write, alternating a known and an unknown route, the last asking to
@@ -327,7 +313,10 @@ async fn ten_thousand_idle_connections_do_not_slow_other_clients() {
     let n = 10_000.min(idle_connections_possible());
     assert!(n >= 1_000, "open-file limit too low for this test: {n}");
     let replica = Process::serve("r0", &[]);
-    let balancer = Process::balance(&[&replica], &[]);
+    // The balancer's default limit is half the descriptor limit (two per proxied
+    // connection); idle connections open none to the backend, so room for all of them.
+    let limit = (n + 100).to_string();
+    let balancer = Process::balance(&[&replica], &["--max-connections", &limit]);
     for (name, target) in [("replica", &replica), ("balancer", &balancer)] {
         let url = target.url("/healthz");
         // One keep-alive client throughout, so the server's socket count moves only with

@@ -7,6 +7,7 @@ pub mod balancer;
 pub mod cluster;
 pub mod gateway;
 pub mod process;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};

@@ -24,6 +24,16 @@ pub struct Process {
 impl Process {
     /// `bench-server serve` on 127.0.0.1:0 with quick password hashing and `extra` flags.
     pub fn serve(replica_id: &str, extra: &[&str]) -> Process {
+        Process::serve_with(replica_id, extra, |_| {})
+    }
+
+    /// [`Process::serve`] with the command adjusted by `adjust` before it is spawned (a
+    /// `pre_exec` that lowers a resource limit, say).
+    pub fn serve_with(
+        replica_id: &str,
+        extra: &[&str],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Process {
         let mut args = vec![
             "serve",
             "--listen",
@@ -33,7 +43,7 @@ impl Process {
         ];
         args.extend(QUICK_SERVE);
         args.extend(extra);
-        Process::spawn(&args)
+        Process::spawn(&args, adjust)
     }
 
     /// `bench-server balance` on 127.0.0.1:0 in front of `backends`, with an admin port.
@@ -51,12 +61,15 @@ impl Process {
         ];
         args.extend(backends.iter().map(String::as_str));
         args.extend(extra);
-        Process::spawn(&args)
+        Process::spawn(&args, |_| {})
     }
 
-    fn spawn(args: &[&str]) -> Process {
-        let mut child = Command::new(BINARY)
-            .args(args)
+    fn spawn(args: &[&str], adjust: impl FnOnce(&mut Command)) -> Process {
+        let mut command = Command::new(BINARY);
+        command.args(args);
+        adjust(&mut command);
+        let mut child = command
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -109,8 +122,8 @@ impl Process {
     }
 
     /// Where its `/metrics` page is: the admin port when it has one, else the main port.
-    pub fn metrics_url(&self) -> String {
-        format!("http://{}/metrics", self.admin.unwrap_or(self.addr))
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.admin.unwrap_or(self.addr)
     }
 
     /// File descriptors the process holds open now.
