@@ -155,3 +155,77 @@ async fn a_stalled_redis_gets_503_within_the_deadline_and_recovery_is_automatic(
     );
     server.stop().await;
 }
+
+/// The gateway's edge revocation reads have their own deadline and circuit.
+#[tokio::test]
+async fn the_gateway_s_revocation_reads_get_503_within_the_deadline_and_recover() {
+    use bench_server::gateway::EdgeRevocation;
+    use common::gateway::{bearer, call, gateway_config, secret_file, start_gateway, trusting};
+
+    let Some(redis) = RedisServer::start_or_skip("gateway store_stall") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = secret_file(dir.path());
+    let replica = TestServer::start(trusting(
+        with_redis(jwt_config(JwtAlg::Es256, Revocation::Denylist), &redis),
+        &secret,
+    ))
+    .await;
+    let mut config = gateway_config(&replica.url("/.well-known/jwks.json"), Some(&secret));
+    config.revocation = EdgeRevocation::Denylist;
+    config.redis_url = Some(redis.url());
+    config.store_guard = GUARD;
+    let backend = vec![format!("{}=http://{}", replica.state.replica, replica.addr)];
+    let lb = start_gateway(config, &backend).await;
+    let me = format!("{}/jwt/me", lb.url);
+    let token = replica.jwt_login(1).await;
+    let through = || async {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            call(&lb.client, &me, &bearer(&token)),
+        )
+        .await
+        .expect("the gateway answered within 10 s");
+        (answer.0, answer.1, started.elapsed())
+    };
+    assert_eq!(through().await.0, 200);
+
+    let stalled = redis.stall();
+    let mut took = Vec::new();
+    for _ in 0..8 {
+        let (status, code, elapsed) = through().await;
+        assert_eq!((status, code.as_str()), (503, "store_unavailable"));
+        assert!(elapsed <= GUARD.timeout + SLACK, "{elapsed:?}");
+        took.push(elapsed);
+    }
+    eprintln!("gateway stall: 8 sequential requests answered 503 in {took:?}");
+    let text = lb.metrics().await;
+    let labels = "{component=\"gateway\",store=\"redis\"}";
+    assert!(
+        metric(&text, &format!("authbench_store_timeouts_total{labels}")) >= 5.0,
+        "{text}"
+    );
+
+    stalled.resume();
+    let resumed = Instant::now();
+    loop {
+        let (status, code, _) = through().await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!((status, code.as_str()), (503, "store_unavailable"));
+        assert!(
+            resumed.elapsed() < Duration::from_secs(10),
+            "not recovered 10 s after SIGCONT"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "gateway recovery: 200 {:?} after SIGCONT",
+        resumed.elapsed()
+    );
+    lb.stop().await;
+    replica.stop().await;
+}
