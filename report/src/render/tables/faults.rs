@@ -70,7 +70,11 @@ fn restart_vs_stall(run: &SuiteRun) -> Vec<String> {
          circuit is open; after SIGCONT the keys are still there and no one logs in again."
             .to_owned(),
     ];
-    for stall in run.faults.iter().filter(|f| f.kind == FaultKind::StallRedis) {
+    for stall in run
+        .faults
+        .iter()
+        .filter(|f| f.kind == FaultKind::StallRedis)
+    {
         let Some(restart) = run
             .faults
             .iter()
@@ -80,16 +84,23 @@ fn restart_vs_stall(run: &SuiteRun) -> Vec<String> {
         };
         let side = |fr: &FaultRun| {
             format!(
-                "{} errors ({} 503s) in {} s, recovery {}",
+                "{} errors in {} s, of which 503 `store_unavailable` {}, re-logins {}, recovery {}",
                 f::int(fr.trial.errors),
-                f::int(fr.trial.status.get("503").copied().unwrap_or(0)),
                 fr.error_seconds,
+                f::int(
+                    fr.trial
+                        .unavailable
+                        .get("store_unavailable")
+                        .copied()
+                        .unwrap_or(0)
+                ),
+                f::int(relogins(&fr.trial.logins)),
                 fr.recovery_seconds
                     .map_or("not within the run".to_owned(), f::seconds)
             )
         };
         out.push(format!(
-            "{}: restarted {}; stalled {}.",
+            "{}: restarted, {}; stalled, {}.",
             stall.config.describe(),
             side(restart),
             side(stall)
