@@ -114,10 +114,14 @@ impl Circuit {
         }
     }
 
-    /// Records the outcome of an admitted call that finished at `now`.
-    pub fn record(&mut self, ok: bool, now: Instant) -> Option<Transition> {
+    /// Records the outcome of a call admitted as `admitted` that finished at `now`. While
+    /// half-open only probes count: a call admitted before the circuit opened and answered
+    /// late says nothing about the store now.
+    pub fn record(&mut self, admitted: Admission, ok: bool, now: Instant) -> Option<Transition> {
         let from = self.state();
+        let probe = admitted == Admission::Probe;
         self.inner = match (self.inner, ok) {
+            (half @ Inner::HalfOpen { .. }, _) if !probe => half,
             (Inner::Closed { .. } | Inner::HalfOpen { .. }, true) => Inner::Closed { failures: 0 },
             (Inner::Closed { failures }, false) => {
                 let failures = failures.saturating_add(1);
@@ -162,16 +166,20 @@ mod tests {
     async fn opens_after_consecutive_failures_and_a_success_resets_the_count() {
         let mut c = Circuit::new(CONFIG);
         let now = Instant::now();
-        assert_eq!(c.record(false, now), None);
-        assert_eq!(c.record(false, now), None);
-        assert_eq!(c.record(true, now), None, "a success resets the count");
-        assert_eq!(c.record(false, now), None);
-        assert_eq!(c.record(false, now), None);
+        assert_eq!(c.record(Admission::Call, false, now), None);
+        assert_eq!(c.record(Admission::Call, false, now), None);
+        assert_eq!(
+            c.record(Admission::Call, true, now),
+            None,
+            "a success resets the count"
+        );
+        assert_eq!(c.record(Admission::Call, false, now), None);
+        assert_eq!(c.record(Admission::Call, false, now), None);
         assert_eq!(c.admit(now), (Admission::Call, None));
-        assert_eq!(c.record(false, now), Some((Closed, Open)));
+        assert_eq!(c.record(Admission::Call, false, now), Some((Closed, Open)));
         assert_eq!(c.admit(now), (Admission::Reject, None));
         // Late answers of calls admitted before it opened change nothing.
-        assert_eq!(c.record(true, now), None);
+        assert_eq!(c.record(Admission::Call, true, now), None);
         assert_eq!(c.state(), Open);
     }
 
@@ -179,7 +187,7 @@ mod tests {
     async fn after_the_cooldown_one_probe_decides() {
         let mut c = Circuit::new(CONFIG);
         for _ in 0..3 {
-            c.record(false, Instant::now());
+            c.record(Admission::Call, false, Instant::now());
         }
         assert_eq!(c.admit(after(499).await), (Admission::Reject, None));
         let now = after(1).await;
@@ -191,11 +199,20 @@ mod tests {
         );
         // The probe fails: open for another cooldown.
         let failed = after(250).await;
-        assert_eq!(c.record(false, failed), Some((HalfOpen, Open)));
+        assert_eq!(
+            c.record(Admission::Probe, false, failed),
+            Some((HalfOpen, Open))
+        );
         assert_eq!(c.admit(after(499).await), (Admission::Reject, None));
         assert_eq!(c.admit(after(1).await).0, Admission::Probe);
-        // It succeeds: closed, calls flow again.
-        assert_eq!(c.record(true, after(1).await), Some((HalfOpen, Closed)));
+        // A call admitted before the circuit opened, answered late: not the probe's answer.
+        assert_eq!(c.record(Admission::Call, true, after(1).await), None);
+        assert_eq!(c.state(), HalfOpen);
+        // The probe succeeds: closed, calls flow again.
+        assert_eq!(
+            c.record(Admission::Probe, true, after(1).await),
+            Some((HalfOpen, Closed))
+        );
         assert_eq!(c.admit(Instant::now()), (Admission::Call, None));
     }
 
@@ -203,7 +220,7 @@ mod tests {
     async fn a_probe_that_never_reports_is_replaced_after_the_probe_timeout() {
         let mut c = Circuit::new(CONFIG);
         for _ in 0..3 {
-            c.record(false, Instant::now());
+            c.record(Admission::Call, false, Instant::now());
         }
         assert_eq!(c.admit(after(500).await).0, Admission::Probe);
         assert_eq!(c.admit(after(249).await).0, Admission::Reject);
@@ -218,7 +235,7 @@ mod tests {
             ..CONFIG
         });
         for _ in 0..100 {
-            assert_eq!(c.record(false, Instant::now()), None);
+            assert_eq!(c.record(Admission::Call, false, Instant::now()), None);
         }
         assert_eq!(c.admit(Instant::now()).0, Admission::Call);
     }

@@ -140,7 +140,9 @@ impl StoreGuard {
         if let Some(kind) = failure {
             self.count(kind);
         }
-        let transition = self.lock().record(failure.is_none(), Instant::now());
+        let transition = self
+            .lock()
+            .record(admission, failure.is_none(), Instant::now());
         self.note(transition);
         result
     }
