@@ -56,6 +56,11 @@ impl From<&ServeArgs> for ServerConfig {
             store: args.session_store,
             redis_url: args.redis_url.clone(),
             redis_namespace: args.redis_namespace.clone(),
+            store_guard: crate::store::GuardConfig {
+                timeout: args.store_timeout.0,
+                circuit_failures: args.store_circuit_failures,
+                circuit_cooldown: args.store_circuit_cooldown.0,
+            },
             jwt_alg: args.jwt_alg,
             key_dir: args.key_dir.clone(),
             jwt_ttl: args.jwt_ttl.0,

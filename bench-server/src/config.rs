@@ -9,6 +9,7 @@ use std::time::Duration;
 pub use authbench_contract::serve::{DurationArg, Revocation, StoreKind};
 
 use crate::jwt::{CryptoBackend, JwtAlg};
+use crate::store::GuardConfig;
 use crate::users::HashCost;
 
 /// Everything one replica needs to start.
@@ -22,6 +23,8 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// Key prefix in Redis.
     pub redis_namespace: String,
+    /// Deadline and circuit of Redis calls.
+    pub store_guard: GuardConfig,
     /// JWT signing algorithm.
     pub jwt_alg: JwtAlg,
     /// Directory with shared keys; `None` generates keys for this process only.
@@ -74,6 +77,7 @@ impl Default for ServerConfig {
             store: StoreKind::Memory,
             redis_url: None,
             redis_namespace: "authbench".into(),
+            store_guard: GuardConfig::default(),
             jwt_alg: JwtAlg::Hs256,
             key_dir: None,
             jwt_ttl: Duration::from_secs(900),
@@ -140,6 +144,9 @@ impl ServerConfig {
         }
         if let Err(bad) = self.conn.check() {
             return err(bad.flag, format!("{}: {}", bad.value, bad.reason));
+        }
+        if self.store_guard.timeout.is_zero() {
+            return err("--store-timeout", "must be longer than 0 s".into());
         }
         if self.purge_interval.is_zero() {
             return err("--purge-interval", "must be longer than 0 s".into());

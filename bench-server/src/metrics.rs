@@ -497,7 +497,7 @@ fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
 }
 
 /// Escapes a label value per the exposition format.
-fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

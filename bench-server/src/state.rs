@@ -13,7 +13,7 @@ use crate::jwt::{JwtConfig, JwtService, KeyRing, LiveJwt};
 use crate::metrics::Metrics;
 use crate::store::{
     self, spawn_purger, MemoryRevocations, MemorySessions, RedisRevocations, RedisSessions,
-    RevocationStore, SessionStore,
+    RevocationStore, SessionStore, StoreGuard,
 };
 use crate::users::UserDirectory;
 
@@ -58,6 +58,8 @@ pub struct Inner {
     pub sessions: Arc<dyn SessionStore>,
     /// JWT revocation state.
     pub revocations: Arc<dyn RevocationStore>,
+    /// Deadline and circuit of the Redis store (`None` in process).
+    pub store_guard: Option<Arc<StoreGuard>>,
     /// Refresh tokens (`--revocation refresh`), kept apart from sessions so that one can
     /// never be presented as the other.
     pub refresh_tokens: Arc<dyn SessionStore>,
@@ -127,6 +129,7 @@ impl AppState {
         let users = UserDirectory::seeded(config.users, config.password_hash_cost)
             .map_err(|e| StartupError::Other(format!("--password-hash-cost: {e}")))?;
 
+        let mut store_guard = None;
         let (sessions, revocations, refresh_tokens): (
             Arc<dyn SessionStore>,
             Arc<dyn RevocationStore>,
@@ -143,18 +146,18 @@ impl AppState {
             }
             StoreKind::Redis => {
                 let url = config.redis_url.as_deref().unwrap_or_default();
-                let conn =
-                    store::connect_redis(url)
-                        .await
-                        .map_err(|source| StartupError::Redis {
-                            url: redact_url(url),
-                            source,
-                        })?;
+                let link = store::connect_redis(url, config.store_guard)
+                    .await
+                    .map_err(|source| StartupError::Redis {
+                        url: redact_url(url),
+                        source,
+                    })?;
                 let ns = &config.redis_namespace;
+                store_guard = Some(Arc::clone(link.guard()));
                 (
-                    Arc::new(RedisSessions::new(conn.clone(), ns)),
-                    Arc::new(RedisRevocations::new(conn.clone(), ns)),
-                    Arc::new(RedisSessions::new(conn, &format!("{ns}:refresh"))),
+                    Arc::new(RedisSessions::new(link.clone(), ns)),
+                    Arc::new(RedisRevocations::new(link.clone(), ns)),
+                    Arc::new(RedisSessions::new(link, &format!("{ns}:refresh"))),
                 )
             }
         };
@@ -196,6 +199,7 @@ impl AppState {
             sessions,
             revocations,
             refresh_tokens,
+            store_guard,
             refresh_ttl: config.refresh_ttl,
             jwt,
             revocation: config.revocation,

@@ -32,6 +32,21 @@ pub struct ServeArgs {
     /// Prefix of every Redis key.
     #[arg(long, env = "AUTHBENCH_REDIS_NAMESPACE", default_value = "authbench")]
     pub redis_namespace: String,
+    /// Deadline of one Redis call (connecting included); a Redis that does not answer in
+    /// time gets 503 `store_unavailable`.
+    #[arg(long, env = "AUTHBENCH_STORE_TIMEOUT", default_value = "250ms")]
+    pub store_timeout: DurationArg,
+    /// Consecutive failed Redis calls after which the replica fails fast (503 at once,
+    /// Redis not called) for --store-circuit-cooldown; 0 never fails fast.
+    #[arg(long, env = "AUTHBENCH_STORE_CIRCUIT_FAILURES", default_value_t = 5)]
+    pub store_circuit_failures: u32,
+    /// How long the replica fails fast before one probe call tries Redis again.
+    #[arg(
+        long,
+        env = "AUTHBENCH_STORE_CIRCUIT_COOLDOWN",
+        default_value = "500ms"
+    )]
+    pub store_circuit_cooldown: DurationArg,
     /// JWT signing algorithm: HS256, RS256, ES256 or EdDSA.
     #[arg(long, env = "AUTHBENCH_JWT_ALG", default_value = "HS256")]
     pub jwt_alg: JwtAlg,

@@ -64,7 +64,7 @@ pub struct Sample {
     pub done: Instant,
     /// Result.
     pub outcome: Outcome,
-    /// The `error` code of a 401's JSON body.
+    /// The `error` code of a 401's or 503's JSON body.
     pub reason: Option<Arc<str>>,
     /// Why a login happened (`first`, `renew`, `logout`, or the 401 reason that forced it).
     pub login_cause: Option<Arc<str>>,
@@ -128,6 +128,10 @@ pub struct PhaseStats {
     pub failures: BTreeMap<Failure, u64>,
     /// 401s by the server's reason.
     pub unauthorized: BTreeMap<String, u64>,
+    /// 503s by the `error` code of their body: `store_unavailable` (a replica's or the
+    /// gateway's store did not answer), `no_backend` (the balancer), `jwks_unavailable`;
+    /// `unknown` without one.
+    pub unavailable: BTreeMap<String, u64>,
     /// Request bytes.
     pub bytes_out: u64,
     /// Response bytes.
@@ -146,6 +150,7 @@ impl PhaseStats {
             status: BTreeMap::new(),
             failures: BTreeMap::new(),
             unauthorized: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
             bytes_out: 0,
             bytes_in: 0,
             credential_bytes: 0,
@@ -286,9 +291,14 @@ impl Recorder {
         let error = match s.outcome {
             Outcome::Status(code) => {
                 *stats.status.entry(code).or_default() += 1;
-                if code == 401 {
+                let by_reason = match code {
+                    401 => Some(&mut stats.unauthorized),
+                    503 => Some(&mut stats.unavailable),
+                    _ => None,
+                };
+                if let Some(counts) = by_reason {
                     let reason = s.reason.as_deref().unwrap_or("unknown").to_owned();
-                    *stats.unauthorized.entry(reason).or_default() += 1;
+                    *counts.entry(reason).or_default() += 1;
                 }
                 code >= 400
             }
@@ -416,6 +426,33 @@ mod tests {
         assert_eq!(r.timeline.len(), 2);
         assert_eq!(r.timeline[0].t, 1);
         assert_eq!(r.timeline[1].errors, 1);
+    }
+
+    #[test]
+    fn a_503_is_classified_by_its_error_code() {
+        let start = Instant::now();
+        let mut r = Recorder::new(start, start);
+        let mut store = sample(start, 10, 10, 260, 503);
+        store.reason = Some(Arc::from("store_unavailable"));
+        r.record(&store);
+        r.record(&store);
+        let mut balancer = sample(start, 20, 20, 21, 503);
+        balancer.reason = Some(Arc::from("no_backend"));
+        r.record(&balancer);
+        r.record(&sample(start, 30, 30, 31, 503));
+        let req = r.phase(Phase::Request);
+        assert_eq!(req.status[&503], 4);
+        assert_eq!(req.errors(), 4);
+        let by_code: Vec<(&str, u64)> = req
+            .unavailable
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            by_code,
+            [("no_backend", 1), ("store_unavailable", 2), ("unknown", 1)]
+        );
+        assert!(req.unauthorized.is_empty());
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct PhaseResult {
     pub failures: BTreeMap<String, u64>,
     /// 401s by the server's reason.
     pub unauthorized: BTreeMap<String, u64>,
+    /// 503s by the `error` code of their body (`store_unavailable`, `no_backend`, …);
+    /// absent when there were none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unavailable: BTreeMap<String, u64>,
     /// Exchanges sent more than 1 ms after their intended time.
     pub late_starts: u64,
     /// Mean request bytes (HTTP/1.1 head and body).
@@ -100,6 +104,7 @@ impl PhaseResult {
                 })
                 .collect(),
             unauthorized: stats.unauthorized.clone(),
+            unavailable: stats.unavailable.clone(),
             late_starts: stats.late_starts,
             bytes_sent_mean: mean(stats.bytes_out),
             bytes_received_mean: mean(stats.bytes_in),

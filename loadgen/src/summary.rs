@@ -63,6 +63,9 @@ pub fn render(result: &RunResult<'_>) -> String {
         if !p.unauthorized.is_empty() {
             let _ = writeln!(out, "401 by reason: {:?}", p.unauthorized);
         }
+        if !p.unavailable.is_empty() {
+            let _ = writeln!(out, "503 by reason: {:?}", p.unavailable);
+        }
         let _ = writeln!(
             out,
             "bytes/request: sent {:.1} (credential {:.1}), received {:.1}",

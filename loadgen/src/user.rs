@@ -368,7 +368,7 @@ impl VirtualUser {
         let cold_start_us = result.as_ref().ok().and_then(|r| r.cold_start_us);
         let (outcome, reason, replica, bytes_in, reply) = match result {
             Ok(reply) => {
-                let reason = if reply.status == 401 {
+                let reason = if matches!(reply.status, 401 | 503) {
                     reason_of(&reply)
                 } else {
                     None

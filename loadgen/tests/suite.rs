@@ -104,6 +104,13 @@ balancer = "builtin"
 rate = 200
 seconds = 2
 
+[[faults]]
+kind = "stall-redis"
+auth = "session"
+store = "redis"
+rate = 200
+seconds = 5
+
 [cost]
 rounds = 2
 seconds = 0.1
@@ -298,6 +305,28 @@ fn a_small_matrix_writes_a_complete_run_folder() {
         "a JWT is accepted by the surviving replica: {:?}",
         fault.trial.unauthorized
     );
+    if redis {
+        let stall = run
+            .faults
+            .iter()
+            .find(|f| f.kind == FaultKind::StallRedis)
+            .expect("a stall-redis run");
+        let last = stall.trial.timeline.last().unwrap();
+        eprintln!(
+            "stall-redis: {} error seconds, recovery {:?} s, 503s {:?}, last second {last:?}",
+            stall.error_seconds,
+            stall.recovery_seconds,
+            stall.trial.status.get("503")
+        );
+        assert!(stall.trial.errors > 0, "the stall shows: {stall:?}");
+        assert!(
+            last.requests > 0 && last.errors == 0 && stall.recovery_seconds.is_some(),
+            "recovered by itself before the run ended: {:?}",
+            stall.trial.timeline
+        );
+    } else {
+        assert_eq!(run.faults.len(), 1);
+    }
 }
 
 const NETWORK: &str = r#"

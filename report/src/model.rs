@@ -295,6 +295,10 @@ pub struct Trial {
     pub failures: BTreeMap<String, u64>,
     /// 401s by the server's reason.
     pub unauthorized: BTreeMap<String, u64>,
+    /// 503s by the `error` code of their body (`store_unavailable`, `no_backend`, …); empty
+    /// (and absent from the JSON) when there were none, and in runs recorded before it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unavailable: BTreeMap<String, u64>,
     /// Logins by cause (`first`, `renew`, `logout`, or the 401 reason).
     pub logins: BTreeMap<String, u64>,
     /// Requests served per replica (`X-Replica`), measured window.
@@ -557,6 +561,7 @@ mod tests {
             status: BTreeMap::new(),
             failures: BTreeMap::new(),
             unauthorized: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
             logins: BTreeMap::new(),
             replicas: replicas
                 .iter()

@@ -275,18 +275,22 @@ vocabulary! {
         KillReplica = "kill-replica",
         /// Redis is stopped for a second, then started again.
         RestartRedis = "restart-redis",
+        /// Redis stops answering for a second (SIGSTOP: connections stay open, keys kept),
+        /// then goes on (SIGCONT).
+        StallRedis = "stall-redis",
         /// Replicas are killed and restarted one after another.
         Churn = "churn",
     }
 }
 
 impl FaultKind {
-    /// What happened, in a sentence: `a replica killed`, `Redis restarted`,
-    /// `replicas churned`.
+    /// What happened, in a sentence: `a replica killed`, `Redis restarted`, `Redis
+    /// stalled`, `replicas churned`.
     pub const fn label(self) -> &'static str {
         match self {
             FaultKind::KillReplica => "a replica killed",
             FaultKind::RestartRedis => "Redis restarted",
+            FaultKind::StallRedis => "Redis stalled",
             FaultKind::Churn => "replicas churned",
         }
     }
@@ -368,7 +372,10 @@ mod tests {
         );
         assert_eq!(names(StateKind::ALL), "session denylist token-version");
         assert_eq!(names(Trigger::ALL), "logout force-logout");
-        assert_eq!(names(FaultKind::ALL), "kill-replica restart-redis churn");
+        assert_eq!(
+            names(FaultKind::ALL),
+            "kill-replica restart-redis stall-redis churn"
+        );
         for m in StateMeasure::ALL {
             assert_eq!(m.as_str(), format!("{}-{}", m.kind(), m.store()));
         }

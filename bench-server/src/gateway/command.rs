@@ -11,6 +11,7 @@ use super::{GatewayConfig, DEFAULT_PUBLIC};
 use crate::balance::BalanceError;
 use crate::config::DurationArg;
 use crate::jwt::CryptoBackend;
+use crate::store::GuardConfig;
 
 /// `--gateway`: what the balancer checks at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,6 +67,11 @@ pub struct GatewayArgs {
     /// The replicas' --redis-namespace.
     #[arg(long, default_value = "authbench")]
     pub redis_namespace: String,
+    /// Deadline of one revocation read in Redis (connecting included): a Redis that does
+    /// not answer in time gets 503 `store_unavailable`. After 5 failures in a row the
+    /// edge fails fast for 500 ms, then probes (the replicas' circuit defaults).
+    #[arg(long, default_value = "250ms")]
+    pub store_timeout: DurationArg,
     /// Secret shared with backends started with --trust-gateway; signs the forwarded
     /// X-Authbench-Identity (without it, none is added and backends verify tokens again).
     #[arg(long)]
@@ -115,6 +121,7 @@ impl GatewayArgs {
         for (flag, value) in [
             ("--jwks-cache-ttl", self.jwks_cache_ttl),
             ("--jwks-refetch-interval", self.jwks_refetch_interval),
+            ("--store-timeout", self.store_timeout),
         ] {
             if value.0.is_zero() {
                 return Err(bad(
@@ -167,6 +174,10 @@ impl GatewayArgs {
             revocation: self.gateway_revocation,
             redis_url: self.redis_url.clone(),
             redis_namespace: self.redis_namespace.clone(),
+            store_guard: GuardConfig {
+                timeout: self.store_timeout.0,
+                ..GuardConfig::default()
+            },
             identity_secret_file: self.identity_secret_file.clone(),
             protect: self.protect.clone(),
             public: self.public.clone(),

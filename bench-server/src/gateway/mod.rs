@@ -28,7 +28,7 @@ pub mod rejection;
 pub mod verify;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hyper::header::{HeaderMap, AUTHORIZATION};
@@ -47,7 +47,7 @@ use crate::balance::BalanceError;
 use crate::credentials;
 use crate::jwt::backend::Provider as _;
 use crate::jwt::CryptoBackend;
-use crate::store::{self, RedisRevocations, RevocationStore};
+use crate::store::{self, GuardConfig, RedisRevocations, RevocationStore, StoreGuard};
 
 /// Paths under `/jwt/` that stay public by default: they are how a client gets a token.
 pub const DEFAULT_PUBLIC: [&str; 2] = ["/jwt/login", "/jwt/refresh"];
@@ -80,6 +80,9 @@ pub struct GatewayConfig {
     pub redis_url: Option<String>,
     /// Key prefix in Redis (the replicas' `--redis-namespace`).
     pub redis_namespace: String,
+    /// Deadline and circuit of the revocation reads (`--store-timeout`; the circuit has the
+    /// replicas' default settings).
+    pub store_guard: GuardConfig,
     /// Secret that signs forwarded identities (`None`: no identity header is added).
     pub identity_secret_file: Option<PathBuf>,
     /// Path prefixes whose requests are verified.
@@ -105,6 +108,7 @@ impl GatewayConfig {
             revocation: EdgeRevocation::None,
             redis_url: None,
             redis_namespace: "authbench".into(),
+            store_guard: GuardConfig::default(),
             identity_secret_file: None,
             protect: vec!["/jwt/".into()],
             public: DEFAULT_PUBLIC.iter().map(|p| (*p).to_owned()).collect(),
@@ -121,6 +125,8 @@ pub struct Gateway {
     public: Vec<String>,
     metrics: Arc<GatewayMetrics>,
     refresher: JoinHandle<()>,
+    /// The guard of the revocation reads, when the edge checks revocation in Redis.
+    store_guard: OnceLock<Arc<StoreGuard>>,
 }
 
 impl Drop for Gateway {
@@ -153,6 +159,7 @@ impl Gateway {
             ),
             None => None,
         };
+        let mut store_guard = None;
         let revocation = match config.revocation {
             EdgeRevocation::None => RevocationCheck::None,
             kind => {
@@ -163,15 +170,18 @@ impl Gateway {
                         "needs --redis-url (the replicas' Redis)",
                     )
                 })?;
-                let conn = store::connect_redis(url).await.map_err(|e| {
-                    bad(
-                        "--redis-url",
-                        crate::state::redact_url(url),
-                        format!("cannot connect to Redis: {e}"),
-                    )
-                })?;
+                let link = store::connect_redis(url, config.store_guard)
+                    .await
+                    .map_err(|e| {
+                        bad(
+                            "--redis-url",
+                            crate::state::redact_url(url),
+                            format!("cannot connect to Redis: {e}"),
+                        )
+                    })?;
+                store_guard = Some(Arc::clone(link.guard()));
                 let store: Arc<dyn RevocationStore> =
-                    Arc::new(RedisRevocations::new(conn, &config.redis_namespace));
+                    Arc::new(RedisRevocations::new(link, &config.redis_namespace));
                 match kind {
                     EdgeRevocation::Denylist => RevocationCheck::Denylist(store),
                     _ => RevocationCheck::TokenVersion(store),
@@ -182,12 +192,11 @@ impl Gateway {
             url: config.jwks_url.clone(),
             timeout: JWKS_FETCH_TIMEOUT,
         };
-        Ok(Gateway::with_parts(
-            &config,
-            Box::new(source),
-            revocation,
-            signer,
-        ))
+        let gateway = Gateway::with_parts(&config, Box::new(source), revocation, signer);
+        if let Some(guard) = store_guard {
+            let _ = gateway.store_guard.set(guard);
+        }
+        Ok(gateway)
     }
 
     /// A gateway from its parts (tests inject a key-set source and a store). Spawns the
@@ -226,6 +235,7 @@ impl Gateway {
             public: config.public.clone(),
             metrics,
             refresher,
+            store_guard: OnceLock::new(),
         })
     }
 
@@ -288,5 +298,8 @@ impl Gateway {
     /// Appends the gateway's metrics to a Prometheus page.
     pub fn render_metrics(&self, out: &mut String) {
         self.metrics.render(out, self.authorizer.cache_entries());
+        if let Some(guard) = self.store_guard.get() {
+            guard.render(out, "component=\"gateway\",store=\"redis\"");
+        }
     }
 }

@@ -28,6 +28,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state
         .metrics
         .render(&state.replica, state.sessions.kind(), &alg, live);
+    if let Some(guard) = &state.store_guard {
+        let labels = format!(
+            "replica=\"{}\",store=\"{}\"",
+            crate::metrics::escape(&state.replica),
+            state.sessions.kind()
+        );
+        guard.render(&mut text, &labels);
+    }
     state.metrics.render_keys(
         &mut text,
         &state.replica,

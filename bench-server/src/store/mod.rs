@@ -5,6 +5,8 @@
 //! are per replica (exactly what breaks behind a round-robin balancer); the Redis variants are
 //! shared by every replica pointing at the same Redis, with namespaced keys.
 
+mod circuit;
+mod guard;
 mod memory;
 mod redis;
 
@@ -14,8 +16,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use self::circuit::CircuitState;
+pub use self::guard::{FailureKind, GuardConfig, StoreGuard};
 pub use self::memory::{spawn_purger, MemoryRevocations, MemorySessions, Purge};
-pub use self::redis::{connect as connect_redis, RedisRevocations, RedisSessions};
+pub use self::redis::{connect as connect_redis, RedisLink, RedisRevocations, RedisSessions};
 
 /// A boxed, sendable future, so the stores can sit behind `Arc<dyn …>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,6 +33,12 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("corrupt record under key {0}")]
     Corrupt(String),
+    /// No answer within `--store-timeout`.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Not called: the store circuit is open after consecutive failures.
+    #[error("circuit open: failing fast after consecutive store failures")]
+    CircuitOpen,
 }
 
 /// Result of a store call.

@@ -2,7 +2,10 @@
 //!
 //! One multiplexed [`ConnectionManager`] per process: commands from all requests are
 //! pipelined over it, and it reconnects by itself after Redis restarts (the commands in
-//! flight at that moment fail, and the handlers answer 503). Keys are namespaced:
+//! flight at that moment fail, and the handlers answer 503). Every call runs under the
+//! connection's [`StoreGuard`] (deadline and circuit), so a Redis that stops answering
+//! without closing its connections costs a request at most `--store-timeout`. Keys are
+//! namespaced:
 //!
 //! | key | value | expiry |
 //! |-----|-------|--------|
@@ -11,29 +14,69 @@
 //! | `{ns}:deny:{jti}` | `1` | the token's remaining lifetime |
 //! | `{ns}:ver:{user}` | token version (integer) | none |
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::guard::{GuardConfig, StoreGuard};
 use super::{BoxFuture, RevocationStore, Session, SessionStore, StoreError, StoreResult};
 
+/// The process's Redis connection and the guard every call on it goes through (one circuit
+/// per Redis: the session, refresh-token and revocation stores share it).
+#[derive(Clone)]
+pub struct RedisLink {
+    conn: ConnectionManager,
+    guard: Arc<StoreGuard>,
+}
+
+impl std::fmt::Debug for RedisLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLink")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLink {
+    /// The guard, for `/metrics`.
+    pub fn guard(&self) -> &Arc<StoreGuard> {
+        &self.guard
+    }
+
+    /// Runs `call` with a handle on the connection, under the guard.
+    async fn run<'a, T, F>(&'a self, call: impl FnOnce(ConnectionManager) -> F) -> StoreResult<T>
+    where
+        F: Future<Output = StoreResult<T>> + 'a,
+    {
+        self.guard.run(call(self.conn.clone())).await
+    }
+}
+
 /// Connects to Redis at `url`, failing fast if it does not answer.
+///
+/// Connecting (and reconnecting after Redis restarts) is bounded by the store deadline too,
+/// as is each reply (`response_timeout`, besides the guard's deadline on the whole call); a
+/// reply that times out leaves the connection in place (see [`super::guard`]).
 ///
 /// With `TCP_NODELAY`: every request's commands share this one connection, and with Nagle's
 /// algorithm a command written while another is unanswered waits for that answer's ACK —
 /// invisible on loopback, a whole extra round trip once Redis is a network hop away (measured
 /// through `bench-server link` at 0.5 ms RTT: +0.3 ms at p50 from 2,000 requests/s on).
-pub async fn connect(url: &str) -> StoreResult<ConnectionManager> {
+pub async fn connect(url: &str, guard: GuardConfig) -> StoreResult<RedisLink> {
     let info = redis::IntoConnectionInfo::into_connection_info(url)?
         .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
     let client = redis::Client::open(info)?;
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_connection_timeout(Some(guard.timeout))
+        .set_response_timeout(Some(guard.timeout))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_millis(500));
-    Ok(ConnectionManager::new_with_config(client, config).await?)
+    Ok(RedisLink {
+        conn: ConnectionManager::new_with_config(client, config).await?,
+        guard: Arc::new(StoreGuard::new(guard)),
+    })
 }
 
 /// Deletes every session of a user and the user's index set, atomically.
@@ -50,7 +93,7 @@ return removed
 /// Sessions in Redis.
 #[derive(Clone)]
 pub struct RedisSessions {
-    conn: ConnectionManager,
+    link: RedisLink,
     session_prefix: String,
     user_prefix: String,
 }
@@ -64,10 +107,10 @@ impl std::fmt::Debug for RedisSessions {
 }
 
 impl RedisSessions {
-    /// Sessions under `{namespace}:sess:` on `conn`.
-    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+    /// Sessions under `{namespace}:sess:` on `link`.
+    pub fn new(link: RedisLink, namespace: &str) -> Self {
         RedisSessions {
-            conn,
+            link,
             session_prefix: format!("{namespace}:sess:"),
             user_prefix: format!("{namespace}:usess:"),
         }
@@ -88,8 +131,7 @@ impl SessionStore for RedisSessions {
         session: &'a Session,
         ttl: Duration,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let secs = ttl.as_secs().max(1);
             let user_key = format!("{}{}", self.user_prefix, session.user);
             redis::pipe()
@@ -111,12 +153,11 @@ impl SessionStore for RedisSessions {
                 .query_async::<()>(&mut conn)
                 .await?;
             Ok(())
-        })
+        }))
     }
 
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let key = self.session_key(id);
             let record: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
             match record {
@@ -125,12 +166,11 @@ impl SessionStore for RedisSessions {
                     .map(|session| Some(Arc::new(session)))
                     .ok_or(StoreError::Corrupt(key)),
             }
-        })
+        }))
     }
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let record: Option<String> = redis::cmd("GETDEL")
                 .arg(self.session_key(id))
                 .query_async(&mut conn)
@@ -146,12 +186,11 @@ impl SessionStore for RedisSessions {
                     .await?;
             }
             Ok(true)
-        })
+        }))
     }
 
     fn take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Arc<Session>>>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let key = self.session_key(id);
             let record: Option<String> = redis::cmd("GETDEL")
                 .arg(&key)
@@ -167,12 +206,11 @@ impl SessionStore for RedisSessions {
                 .query_async::<()>(&mut conn)
                 .await?;
             Ok(Some(Arc::new(session)))
-        })
+        }))
     }
 
     fn delete_user<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let removed: u64 = redis::cmd("EVAL")
                 .arg(DELETE_USER_SCRIPT)
                 .arg(1)
@@ -181,23 +219,29 @@ impl SessionStore for RedisSessions {
                 .query_async(&mut conn)
                 .await?;
             Ok(removed)
-        })
+        }))
     }
 
     fn live_sessions(&self) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
             let pattern = format!("{}*", self.session_prefix);
+            let pattern = pattern.as_str();
             let mut cursor: u64 = 0;
             let mut count: u64 = 0;
             loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(10_000)
-                    .query_async(&mut conn)
+                // One deadline per round trip: a large keyspace takes many.
+                let (next, keys): (u64, Vec<String>) = self
+                    .link
+                    .run(|mut conn| async move {
+                        Ok(redis::cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(pattern)
+                            .arg("COUNT")
+                            .arg(10_000)
+                            .query_async(&mut conn)
+                            .await?)
+                    })
                     .await?;
                 count += keys.len() as u64;
                 if next == 0 {
@@ -216,7 +260,7 @@ impl SessionStore for RedisSessions {
 /// Deny-list and token versions in Redis.
 #[derive(Clone)]
 pub struct RedisRevocations {
-    conn: ConnectionManager,
+    link: RedisLink,
     deny_prefix: String,
     version_prefix: String,
 }
@@ -230,10 +274,10 @@ impl std::fmt::Debug for RedisRevocations {
 }
 
 impl RedisRevocations {
-    /// Revocation state under `{namespace}:deny:` and `{namespace}:ver:` on `conn`.
-    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+    /// Revocation state under `{namespace}:deny:` and `{namespace}:ver:` on `link`.
+    pub fn new(link: RedisLink, namespace: &str) -> Self {
         RedisRevocations {
-            conn,
+            link,
             deny_prefix: format!("{namespace}:deny:"),
             version_prefix: format!("{namespace}:ver:"),
         }
@@ -242,8 +286,7 @@ impl RedisRevocations {
 
 impl RevocationStore for RedisRevocations {
     fn deny<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             redis::cmd("SET")
                 .arg(format!("{}{}", self.deny_prefix, jti))
                 .arg(1)
@@ -252,7 +295,7 @@ impl RevocationStore for RedisRevocations {
                 .query_async::<()>(&mut conn)
                 .await?;
             Ok(())
-        })
+        }))
     }
 
     fn is_revoked<'a>(
@@ -261,8 +304,7 @@ impl RevocationStore for RedisRevocations {
         user: &'a str,
         version: u64,
     ) -> BoxFuture<'a, StoreResult<bool>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let version_key = format!("{}{}", self.version_prefix, user);
             match jti {
                 Some(jti) => {
@@ -281,28 +323,26 @@ impl RevocationStore for RedisRevocations {
                     Ok(current.unwrap_or(0) > version)
                 }
             }
-        })
+        }))
     }
 
     fn version<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let current: Option<u64> = redis::cmd("GET")
                 .arg(format!("{}{}", self.version_prefix, user))
                 .query_async(&mut conn)
                 .await?;
             Ok(current.unwrap_or(0))
-        })
+        }))
     }
 
     fn bump_version<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
+        Box::pin(self.link.run(move |mut conn| async move {
             let next: u64 = redis::cmd("INCR")
                 .arg(format!("{}{}", self.version_prefix, user))
                 .query_async(&mut conn)
                 .await?;
             Ok(next)
-        })
+        }))
     }
 }

@@ -342,11 +342,44 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// SIGSTOP: Redis keeps its connections open and stops answering, until the returned
+    /// guard is dropped (SIGCONT) — also when the test fails halfway.
+    pub fn stall(&self) -> StalledRedis<'_> {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+        StalledRedis(self)
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        if let Some(child) = &self.child {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            nix::sys::signal::kill(pid, signal).unwrap();
+        }
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A stopped process is killed too, but never leave one stopped.
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A Redis stopped by [`RedisServer::stall`]; SIGCONT when dropped.
+pub struct StalledRedis<'a>(&'a RedisServer);
+
+impl StalledRedis<'_> {
+    /// SIGCONT now.
+    pub fn resume(self) {}
+}
+
+impl Drop for StalledRedis<'_> {
+    fn drop(&mut self) {
+        self.0.signal(nix::sys::signal::Signal::SIGCONT);
     }
 }
 

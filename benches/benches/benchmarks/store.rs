@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use bench_server::jwt::keys::random_token;
 use bench_server::store::{
-    connect_redis, MemoryRevocations, MemorySessions, RedisRevocations, RedisSessions,
+    connect_redis, GuardConfig, MemoryRevocations, MemorySessions, RedisRevocations, RedisSessions,
     RevocationStore, Session, SessionStore,
 };
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -105,7 +105,7 @@ impl Fixture {
 }
 
 async fn redis_fixture(url: &str) -> Fixture {
-    let conn = connect_redis(url)
+    let conn = connect_redis(url, GuardConfig::default())
         .await
         .unwrap_or_else(|err| panic!("connecting to Redis at {url}: {err}"));
     let namespace = format!("authbench-bench-{}", random_token(6));

@@ -168,6 +168,8 @@ fn gateway_args(
             url.clone(),
             "--redis-namespace".into(),
             serve.redis_namespace.clone(),
+            "--store-timeout".into(),
+            format!("{}ms", serve.store_timeout.0.as_millis()),
         ]);
     }
     Ok(args)

@@ -159,6 +159,17 @@ impl ChildProcess {
         }
     }
 
+    /// Sends `signal` (e.g. SIGSTOP / SIGCONT for a stall fault).
+    pub fn signal(&self, signal: Signal) -> Result<(), ClusterError> {
+        let pid =
+            i32::try_from(self.pid).map_err(|_| ClusterError::NoSuchPart(self.name.clone()))?;
+        signal::kill(Pid::from_raw(pid), signal).map_err(|e| ClusterError::Signal {
+            name: self.name.clone(),
+            signal: signal.as_str(),
+            reason: e.to_string(),
+        })
+    }
+
     /// Whether it is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

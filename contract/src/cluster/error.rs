@@ -58,6 +58,16 @@ pub enum ClusterError {
     /// A fault was asked of a part that does not exist (no such replica, no Redis child).
     #[error("{0}")]
     NoSuchPart(String),
+    /// A signal could not be sent to a part (stall and resume faults).
+    #[error("cannot send {signal} to {name}: {reason}")]
+    Signal {
+        /// The part.
+        name: String,
+        /// The signal, e.g. `SIGSTOP`.
+        signal: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The shared key set could not be created.
     #[error("creating the shared key set: {0}")]
     Keys(#[from] crate::keys::KeyError),

@@ -334,6 +334,17 @@ impl Cluster {
         Ok(())
     }
 
+    /// Fault: SIGSTOP the Redis child: it keeps its connections and keys and answers nothing
+    /// until [`Cluster::resume_redis`] (or until the cluster stops: it is resumed first).
+    pub fn stall_redis(&mut self) -> Result<(), ClusterError> {
+        self.redis.as_mut().ok_or_else(no_redis_child)?.stall()
+    }
+
+    /// SIGCONT the Redis child after [`Cluster::stall_redis`].
+    pub fn resume_redis(&mut self) -> Result<(), ClusterError> {
+        self.redis.as_mut().ok_or_else(no_redis_child)?.resume()
+    }
+
     /// Starts the Redis child again on its port (empty).
     pub async fn start_redis(&mut self) -> Result<(), ClusterError> {
         let timeout = self.spec.startup_timeout;

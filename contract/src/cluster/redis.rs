@@ -1,8 +1,11 @@
 //! A `redis-server` child on a free port (no persistence), which can be stopped and started
-//! again on the same port as a fault.
+//! again on the same port as a fault, or stalled (SIGSTOP: connections stay open, nothing is
+//! answered) and resumed (SIGCONT). It is never left stopped: stopping it, and dropping it,
+//! resume it first.
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -16,6 +19,8 @@ pub struct RedisChild {
     port: u16,
     logs: ChildLogs,
     process: Option<ChildProcess>,
+    /// SIGSTOPped by [`RedisChild::stall`] and not yet resumed.
+    stalled: bool,
 }
 
 impl RedisChild {
@@ -25,6 +30,7 @@ impl RedisChild {
             port: free_port()?,
             logs,
             process: None,
+            stalled: false,
         };
         redis.start_again(timeout).await?;
         Ok(redis)
@@ -42,8 +48,30 @@ impl RedisChild {
 
     /// SIGKILL: every key is lost, as in a crash.
     pub async fn stop(&mut self) {
+        let _ = self.resume();
         if let Some(mut process) = self.process.take() {
             process.kill().await;
+        }
+    }
+
+    /// Fault: SIGSTOP. Redis keeps its connections and its keys and answers nothing until
+    /// [`RedisChild::resume`].
+    pub fn stall(&mut self) -> Result<(), ClusterError> {
+        let process = self.process.as_ref().ok_or_else(not_running)?;
+        // Marked first: if the signal went through but reported an error, resume still runs.
+        self.stalled = true;
+        process.signal(Signal::SIGSTOP)
+    }
+
+    /// SIGCONT after [`RedisChild::stall`]; a no-op when it is not stalled.
+    pub fn resume(&mut self) -> Result<(), ClusterError> {
+        if !self.stalled {
+            return Ok(());
+        }
+        self.stalled = false;
+        match &self.process {
+            Some(process) => process.signal(Signal::SIGCONT),
+            None => Ok(()),
         }
     }
 
@@ -61,6 +89,17 @@ impl RedisChild {
         self.process = Some(ChildProcess::spawn("redis-server", command, self.logs)?);
         wait_for_pong(self.port, timeout).await
     }
+}
+
+impl Drop for RedisChild {
+    fn drop(&mut self) {
+        // The process is SIGKILLed with its handle; never leave it stopped meanwhile.
+        let _ = self.resume();
+    }
+}
+
+fn not_running() -> ClusterError {
+    ClusterError::NoSuchPart("the redis-server child is not running".into())
 }
 
 async fn wait_for_pong(port: u16, timeout: Duration) -> Result<(), ClusterError> {

@@ -18,7 +18,7 @@ const MAX_HEADERS: usize = 64;
 pub(crate) struct Expect {
     /// The request was `HEAD`: no body follows whatever the headers say.
     pub head_request: bool,
-    /// Keep the body (a 401's is kept regardless, for its reason).
+    /// Keep the body (a 401's or 503's is kept regardless, for its reason).
     pub keep_body: bool,
     /// Look for the `sid` cookie in `Set-Cookie`.
     pub session_cookie: bool,
@@ -213,7 +213,7 @@ impl ResponseReader {
         let close = framing == Framing::UntilClose
             || fields_seen.close
             || (http10 && !fields_seen.keep_alive);
-        if self.expect.keep_body || status == 401 {
+        if self.expect.keep_body || status == 401 || status == 503 {
             self.body = Some(Vec::new());
         }
         self.state = State::Body {

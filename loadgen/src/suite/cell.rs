@@ -333,6 +333,7 @@ pub fn measure(
         status: request.map(|r| r.status.clone()).unwrap_or_default(),
         failures: request.map(|r| r.failures.clone()).unwrap_or_default(),
         unauthorized: request.map(|r| r.unauthorized.clone()).unwrap_or_default(),
+        unavailable: request.map(|r| r.unavailable.clone()).unwrap_or_default(),
         logins: result.logins.clone(),
         replicas: result.replicas.clone(),
         bytes: request.map_or_else(WireBytes::default, |r| WireBytes {

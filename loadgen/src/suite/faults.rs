@@ -1,6 +1,7 @@
-//! Fault runs: open-loop load while a replica is killed, Redis is restarted, or replicas are
-//! restarted one after another (churn, like short-lived functions behind a gateway). The
-//! per-second timeline shows the error window and the recovery.
+//! Fault runs: open-loop load while a replica is killed, Redis is restarted (connections
+//! reset, keys lost) or stalled (SIGSTOP: connections open, no answers, keys kept), or
+//! replicas are restarted one after another (churn, like short-lived functions behind a
+//! gateway). The per-second timeline shows the error window and the recovery.
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use super::deploy::{self, Deployment, Snapshot};
 use super::matrix::FaultPlan;
 use authbench_report::model::{FaultKind, FaultRun, Load, Second};
 
-/// How long Redis stays down in `restart-redis`.
+/// How long Redis stays down in `restart-redis`, and stalled in `stall-redis`: the same, so
+/// the two compare.
 const REDIS_DOWN: Duration = Duration::from_secs(1);
 
 /// The instants (since the run started) at which `kind` strikes during `length`.
@@ -23,7 +25,9 @@ pub fn fault_times(kind: FaultKind, length: Duration) -> Vec<Duration> {
             .map(|i| length.mul_f64(0.125 + 0.25 * f64::from(i)))
             .filter(|t| *t + Duration::from_millis(500) < length)
             .collect(),
-        FaultKind::KillReplica | FaultKind::RestartRedis => vec![length / 3],
+        FaultKind::KillReplica | FaultKind::RestartRedis | FaultKind::StallRedis => {
+            vec![length / 3]
+        }
     }
 }
 
@@ -66,6 +70,17 @@ async fn drive(
                         cluster.start_redis().await
                     }
                     Err(e) => Err(e),
+                },
+                FaultKind::StallRedis => match cluster.stall_redis() {
+                    Ok(()) => {
+                        tokio::time::sleep(REDIS_DOWN).await;
+                        cluster.resume_redis()
+                    }
+                    Err(e) => {
+                        // Never leave it stopped, whatever went wrong.
+                        let _ = cluster.resume_redis();
+                        Err(e)
+                    }
                 },
                 FaultKind::Churn => {
                     let victim = i % replicas;

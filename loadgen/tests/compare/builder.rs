@@ -97,6 +97,7 @@ pub fn trial(shape: Shape, noise: f64, key: u64) -> Trial {
         status: BTreeMap::from([("200".to_owned(), requests - errors)]),
         failures: BTreeMap::new(),
         unauthorized: BTreeMap::new(),
+        unavailable: BTreeMap::new(),
         logins: BTreeMap::new(),
         replicas: BTreeMap::from([("r0".to_owned(), requests)]),
         bytes: WireBytes::default(),

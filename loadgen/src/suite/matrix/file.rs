@@ -91,7 +91,7 @@ impl Default for Defaults {
 pub struct Entry {
     /// Cells: `equal-rate`, `scaling`, `balancing`, `claims` (or any name).
     pub group: Option<String>,
-    /// Faults: `kill-replica`, `restart-redis`, `churn`.
+    /// Faults: `kill-replica`, `restart-redis`, `stall-redis`, `churn`.
     pub kind: Option<OneOrMany<String>>,
     /// `none`, `session`, `jwt`.
     pub auth: Option<OneOrMany<Auth>>,

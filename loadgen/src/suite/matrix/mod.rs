@@ -492,11 +492,11 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
         )?;
         for kind in kinds {
             for config in configs(entry, &section, &profiles)? {
-                let restart_redis = kind == FaultKind::RestartRedis;
-                if restart_redis && config.store != Store::Redis {
+                let on_redis = matches!(kind, FaultKind::RestartRedis | FaultKind::StallRedis);
+                if on_redis && config.store != Store::Redis {
                     continue;
                 }
-                if !restart_redis && config.replicas < 2 {
+                if !on_redis && config.replicas < 2 {
                     bail!("{section}: {kind} needs at least 2 replicas behind a balancer");
                 }
                 let id = format!("{kind}/{}", config.slug());

@@ -1,4 +1,5 @@
-//! The example's fault runs: a killed replica, a restarted Redis and session churn.
+//! The example's fault runs: a killed replica, a restarted and a stalled Redis, and session
+//! churn.
 
 use crate::model::{Alg, CellConfig, FaultKind, FaultRun, Policy, Store, Trial};
 
@@ -49,6 +50,25 @@ fn fault_trial(rate: f64, errors_at: &[(u64, u64, u64)], seconds: u64) -> Trial 
     t
 }
 
+/// A stalled store: `n` requests of second `t` answered 503 `store_unavailable` (for each
+/// `(t, n)`), no connection lost, no credential lost.
+fn store_unavailable(mut fr: FaultRun, at: &[(u64, u64)]) -> FaultRun {
+    let t = &mut fr.trial;
+    for s in &mut t.timeline {
+        if let Some(&(_, n)) = at.iter().find(|(at, _)| *at == s.t) {
+            s.errors = n;
+            s.p99_us = 251_000;
+        }
+    }
+    let n: u64 = at.iter().map(|(_, n)| n).sum();
+    t.errors = n;
+    t.status.insert("200".to_owned(), t.requests - n);
+    t.status.insert("503".to_owned(), n);
+    t.unavailable.insert("store_unavailable".to_owned(), n);
+    fr.error_seconds = at.len() as u64;
+    fr
+}
+
 pub(super) fn faults() -> Vec<FaultRun> {
     let rate = 1_000.0;
     let sticky = clustered(session(Store::Memory), 3, Policy::StickyCookie);
@@ -97,6 +117,17 @@ pub(super) fn faults() -> Vec<FaultRun> {
             &[10.0],
             &[(10, 0, 610), (11, 100, 240)],
             Some(2.0),
+        ),
+        store_unavailable(
+            run(
+                "stall-redis/session-redis",
+                FaultKind::StallRedis,
+                &redis,
+                &[10.0],
+                &[],
+                Some(2.0),
+            ),
+            &[(10, 905), (11, 470)],
         ),
         run(
             "churn/session-memory-sticky",

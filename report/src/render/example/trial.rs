@@ -218,6 +218,7 @@ pub(super) fn trial(spec: &Spec, k: usize, window: f64) -> Trial {
         status,
         failures: BTreeMap::new(),
         unauthorized: unauthorized_by,
+        unavailable: BTreeMap::new(),
         logins,
         replicas,
         bytes: wire(spec.credential),

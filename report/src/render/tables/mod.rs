@@ -7,10 +7,12 @@ mod cost;
 mod deployment;
 mod distance;
 mod environment;
+mod faults;
 mod header;
 mod scale_out;
 
 pub use environment::environment;
+pub use faults::faults;
 pub use scale_out::projection;
 
 pub use cost::added_cost;
@@ -529,54 +531,6 @@ pub fn relogins(logins: &std::collections::BTreeMap<String, u64>) -> u64 {
         .filter(|(k, _)| !matches!(k.as_str(), "first" | "renew" | "logout"))
         .map(|(_, v)| *v)
         .sum()
-}
-
-/// Fault runs.
-pub fn faults(run: &SuiteRun) -> Section {
-    let mut s = Section::new(
-        "faults",
-        "Faults: a replica killed, Redis restarted, replicas churned",
-    );
-    if run.faults.is_empty() {
-        return s.missing(run, "Fault runs were", &["fault", "churn", "kill"]);
-    }
-    s.intro.push(
-        "Open loop through the balancer while a fault is injected. 401s are lost credentials \
-         (the user must log in again); other errors are requests without a response or a 5xx. \
-         Recovery: from the first fault until the first error-free second after the last error."
-            .to_owned(),
-    );
-    let mut t = Table::new(&[
-        ("fault", Left),
-        ("configuration", Left),
-        ("rate", Right),
-        ("faults at", Left),
-        ("errors", Right),
-        ("401s", Right),
-        ("re-logins", Right),
-        ("error seconds", Right),
-        ("recovery", Right),
-    ]);
-    for fr in &run.faults {
-        let tr = &fr.trial;
-        t.row(vec![
-            fr.kind.to_string(),
-            fr.config.describe(),
-            f::rps(fr.rate),
-            fr.fault_at_seconds
-                .iter()
-                .map(|x| format!("{x:.0} s"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            f::int(tr.errors),
-            f::int(tr.status.get("401").copied().unwrap_or(0)),
-            f::int(relogins(&tr.logins)),
-            fr.error_seconds.to_string(),
-            fr.recovery_seconds
-                .map_or("not within the run".to_owned(), f::seconds),
-        ]);
-    }
-    s.table(t)
 }
 
 /// Parts that did not run.
