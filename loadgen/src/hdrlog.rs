@@ -116,9 +116,15 @@ pub fn read(path: &Path) -> Result<Vec<ReadInterval>, LogError> {
         path: name.clone(),
         source,
     })?;
+    parse(path, &bytes)
+}
+
+/// Reads every interval of a V2 log held in memory; `path` only names it in errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<ReadInterval>, LogError> {
+    let name = path.display().to_string();
     let mut base = Duration::ZERO;
     let mut out = Vec::new();
-    for entry in IntervalLogIterator::new(&bytes) {
+    for entry in IntervalLogIterator::new(bytes) {
         // The iterator's error is not a `std::error::Error`: its debug form is the message.
         let entry = entry.map_err(|e| LogError::Format {
             path: name.clone(),

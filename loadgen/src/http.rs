@@ -21,6 +21,15 @@ mod connection;
 mod request;
 mod response;
 
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+#[path = "../tests/fuzz/mutate.rs"]
+mod fuzz_mutate;
+#[cfg(test)]
+#[path = "../tests/fuzz/support.rs"]
+mod fuzz_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -28,6 +28,8 @@ pub mod compare;
 pub mod cost_part;
 pub mod deployment;
 pub mod fsutil;
+#[cfg(test)]
+mod fuzz;
 pub mod measure;
 pub mod model;
 pub mod network;

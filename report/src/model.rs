@@ -349,13 +349,16 @@ impl Trial {
         if n < 2 {
             return 0.0;
         }
-        let mut counts: Vec<f64> = self.replicas.values().map(|&c| c as f64).collect();
-        counts.resize(n, 0.0);
-        let mean = counts.iter().sum::<f64>() / n as f64;
+        // The idle replicas are counted, not stored: `replicas` comes from run.json, and a
+        // vector of that many zeros was an allocation a damaged file could make abort.
+        let idle = (n - self.replicas.len()) as f64;
+        let counts = || self.replicas.values().map(|&c| c as f64);
+        let mean = counts().sum::<f64>() / n as f64;
         if mean == 0.0 {
             return 0.0;
         }
-        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n as f64;
+        let served = counts().map(|c| (c - mean).powi(2)).sum::<f64>();
+        let var = (served + idle * mean.powi(2)) / n as f64;
         var.sqrt() / mean
     }
 }
@@ -634,5 +637,9 @@ mod tests {
         assert_eq!(trial_with(&[("r0", 100), ("r1", 100)]).imbalance_cv(2), 0.0);
         let all_on_one = trial_with(&[("r0", 300)]).imbalance_cv(3);
         assert!((all_on_one - 2f64.sqrt()).abs() < 1e-9, "{all_on_one}");
+        // Found by the fuzz target: a huge replica count from a damaged run.json aborted on
+        // allocation.
+        let huge = trial_with(&[("r0", 300)]).imbalance_cv(usize::MAX);
+        assert!(huge.is_finite() && huge > 1e9, "{huge}");
     }
 }

@@ -97,8 +97,13 @@ fn find_runs(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Resul
 /// older document is reported as such rather than as a parse error.
 fn read_run(file: &Path) -> Result<SuiteRun, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    parse_run(&text)
+}
+
+/// [`read_run`] on a document already read.
+pub(crate) fn parse_run(text: &str) -> Result<SuiteRun, String> {
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     match value
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Deserialize;
 
-use super::{secs, CellPlan};
+use super::{secs, warmup_secs, CellPlan};
 use authbench_report::model::{Auth, Balancer, CellConfig, Network, Policy};
 
 /// `[cost]`: the added-cost part, run for every configuration of the `equal-rate` cells.
@@ -47,9 +47,7 @@ pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> anyhow::Result
         );
     }
     let seconds = secs("cost.seconds", entry.seconds)?;
-    if !(entry.warmup.is_finite() && entry.warmup >= 0.0) {
-        bail!("cost.warmup = {} must be ≥ 0", entry.warmup);
-    }
+    let warmup = warmup_secs("cost.warmup", entry.warmup)?;
     if entry.concurrency == 0 {
         bail!("cost.concurrency must be at least 1");
     }
@@ -78,7 +76,7 @@ pub(super) fn cost_plan(entry: &CostEntry, cells: &[CellPlan]) -> anyhow::Result
         configs,
         rounds: entry.rounds,
         seconds,
-        warmup: Duration::from_secs_f64(entry.warmup),
+        warmup,
         concurrency: entry.concurrency,
     })
 }

@@ -355,12 +355,22 @@ fn secs(key: &str, value: f64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
+/// A warm-up: zero or more seconds, less than a day (a larger value is an error here, not a
+/// panic in `Duration::from_secs_f64`).
+fn warmup_secs(key: &str, value: f64) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value >= 0.0) {
+        bail!("{key} = {value} must be ≥ 0");
+    }
+    if value >= 86_400.0 {
+        bail!("{key} = {value} must be less than a day of seconds");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
 fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
     let d = &file.defaults;
     secs("defaults.seconds", d.seconds)?;
-    if d.warmup < 0.0 || !d.warmup.is_finite() {
-        bail!("defaults.warmup = {} must be ≥ 0", d.warmup);
-    }
+    warmup_secs("defaults.warmup", d.warmup)?;
     if d.trials == 0 {
         bail!("defaults.trials must be at least 1");
     }
@@ -392,10 +402,10 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
             &format!("{section}.seconds"),
             entry.seconds.unwrap_or(d.seconds),
         )?;
-        let warmup = entry.warmup.unwrap_or(d.warmup);
-        if !(warmup.is_finite() && warmup >= 0.0) {
-            bail!("{section}.warmup = {warmup} must be ≥ 0");
-        }
+        let warmup = warmup_secs(
+            &format!("{section}.warmup"),
+            entry.warmup.unwrap_or(d.warmup),
+        )?;
         let trials = entry.trials.unwrap_or(d.trials);
         if trials == 0 {
             bail!("{section}.trials must be at least 1");
@@ -411,7 +421,7 @@ fn expand(name: &str, file: MatrixFile) -> anyhow::Result<SuitePlan> {
                 config,
                 load: load.clone(),
                 seconds,
-                warmup: Duration::from_secs_f64(warmup),
+                warmup,
                 users: entry.users.unwrap_or(d.users),
                 trials,
             });

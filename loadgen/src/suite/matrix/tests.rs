@@ -34,6 +34,11 @@ fn the_cost_part_measures_each_equal_rate_configuration_on_one_replica() {
             "rounds = 2\nseconds = 0.1\nwarmup = 0\nconcurrency = 0",
             "cost.concurrency",
         ),
+        // Found by the fuzz target: this panicked in Duration::from_secs_f64.
+        (
+            "rounds = 2\nseconds = 0.1\nwarmup = 2.1e22\nconcurrency = 1",
+            "cost.warmup",
+        ),
     ] {
         let text = format!("[[cells]]\ngroup = \"equal-rate\"\nauth = \"jwt\"\n[cost]\n{bad}\n");
         let err = error(parse("t", &text));
@@ -135,6 +140,12 @@ fn bad_matrices_name_the_key() {
             "cells[0].trials must be at least 1",
         ),
         ("[[cells]]\nwarmup = -1", "cells[0].warmup = -1 must be ≥ 0"),
+        // Found by the fuzz target: these panicked in Duration::from_secs_f64.
+        ("[[cells]]\nwarmup = 1e300", "must be less than a day"),
+        (
+            "[defaults]\nwarmup = 1e20",
+            "defaults.warmup = 100000000000000000000 must be less",
+        ),
         ("[[faults]]\nkind = \"churn\"", "at least 2 replicas"),
         (
             "[[cells]]\ngroup = \"a\"\n[[cells]]\ngroup = \"a\"",
