@@ -13,7 +13,4 @@ mod credentials;
 mod gateway;
 #[path = "fuzz/jwt.rs"]
 mod jwt;
-#[path = "fuzz/mutate.rs"]
-mod mutate;
-#[path = "fuzz/support.rs"]
-mod support;
+use authbench_fuzz_support::{budget as support, mutate};

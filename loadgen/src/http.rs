@@ -23,12 +23,6 @@ mod response;
 
 #[cfg(test)]
 mod fuzz;
-#[cfg(test)]
-#[path = "../tests/fuzz/mutate.rs"]
-mod fuzz_mutate;
-#[cfg(test)]
-#[path = "../tests/fuzz/support.rs"]
-mod fuzz_support;
 
 use std::sync::Arc;
 use std::time::Duration;

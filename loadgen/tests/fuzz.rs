@@ -10,7 +10,4 @@ mod hdrlog;
 #[path = "fuzz/matrix.rs"]
 mod matrix;
 #[allow(dead_code)] // shared with src/http/fuzz.rs, which uses the rest
-#[path = "fuzz/mutate.rs"]
-mod mutate;
-#[path = "fuzz/support.rs"]
-mod support;
+use authbench_fuzz_support::{budget as support, mutate};

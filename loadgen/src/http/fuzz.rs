@@ -7,10 +7,10 @@ use proptest::prelude::*;
 
 use super::body::{BodyDecoder, Framing};
 use super::buffer::ReadBuffer;
-use super::fuzz_mutate::{mutated, syntax_bytes};
-use super::fuzz_support as support;
 use super::response::{Expect, ReplicaNames, Response, ResponseReader};
 use super::Malformed;
+use authbench_fuzz_support::budget as support;
+use authbench_fuzz_support::mutate::{mutated, syntax_bytes};
 
 type Read = Result<(Response, Vec<u8>), Malformed>;
 
@@ -285,11 +285,11 @@ fn fuzz_response_splits() {
 #[test]
 fn fuzz_response_mutated() {
     let input = prop_oneof![
-        3 => (wire(), prop::collection::vec(super::fuzz_mutate::edit(), 1..4)).prop_map(
+        3 => (wire(), prop::collection::vec(authbench_fuzz_support::mutate::edit(), 1..4)).prop_map(
             |(w, edits)| {
                 let mut bytes = w.bytes;
                 for e in &edits {
-                    super::fuzz_mutate::apply(&mut bytes, e);
+                    authbench_fuzz_support::mutate::apply(&mut bytes, e);
                 }
                 (w.expect, bytes)
             }

@@ -5,8 +5,7 @@
 //! [`support::cases`] (`AUTHBENCH_FUZZ_CASES`), and `scripts/fuzz` runs a long one.
 
 #[allow(dead_code)] // the same helpers as the other crates' fuzz targets
-mod mutate;
-mod support;
+use authbench_fuzz_support::{budget as support, mutate};
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -1,12 +1,12 @@
-//! The fuzz budget every target of this crate shares, and the line each one prints.
+//! The fuzz budget every target shares, and the line each one prints.
 //!
 //! Cases of a target: `AUTHBENCH_FUZZ_CASES_<TARGET>` (the target's name in upper case, e.g.
 //! `AUTHBENCH_FUZZ_CASES_JWT_MUTATION=5000`) when set; otherwise `AUTHBENCH_FUZZ_CASES` (a
 //! base, default [`DEFAULT_BASE`]) times the target's weight, which reflects its speed (cheap
 //! parsers weigh more than signature checks). `AUTHBENCH_FUZZ_PLAN=1` makes every target print
 //! `fuzz-plan <target> <weight>` and run nothing (`scripts/fuzz --total` splits a total by it).
-//! A failing case is shrunk and written to `proptest-regressions/<target>.txt`, which later
-//! runs replay first.
+//! A failing case is shrunk and written to `<crate>/proptest-regressions/<target>.txt` (the
+//! crate whose test found it), which later runs replay first.
 
 use std::time::Instant;
 
@@ -51,10 +51,10 @@ pub fn run<S: Strategy>(
         return;
     }
     let cases = cases(name, weight);
-    let file = format!(
-        "{}/proptest-regressions/{name}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    // `cargo test` runs each test binary with its package's directory as the working
+    // directory and CARGO_MANIFEST_DIR set: the seeds go beside that package's Cargo.toml.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".to_owned());
+    let file = format!("{dir}/proptest-regressions/{name}.txt");
     let config = Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(Box::leak(
