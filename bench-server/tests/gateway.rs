@@ -23,10 +23,10 @@ use bench_server::gateway::{EdgeRevocation, Identity, IdentityKey, Rejection};
 use bench_server::jwt::JwtAlg;
 use bench_server::metrics::Route;
 use common::gateway::{
-    bearer, call, gateway, gateway_config, secret_file, start_gateway, trusting, valid_claims,
-    with_kid,
+    bearer, call, gateway, gateway_config, secret_file, start_gateway, trusting,
+    trusting_denylist_replica, valid_claims, with_kid,
 };
-use common::{jwt_config, with_redis, RedisServer, TestServer};
+use common::{jwt_config, RedisServer, TestServer};
 use serde_json::{json, Value};
 
 /// A bad-token case: its name, the request's headers, the edge's code, and whether a
@@ -500,11 +500,7 @@ async fn revocation_is_checked_at_the_edge_and_the_cache_delays_it_by_its_ttl() 
     };
     let dir = tempfile::tempdir().unwrap();
     let secret = secret_file(dir.path());
-    let replica = TestServer::start(trusting(
-        with_redis(jwt_config(JwtAlg::Es256, Revocation::Denylist), &redis),
-        &secret,
-    ))
-    .await;
+    let replica = trusting_denylist_replica(&redis, &secret).await;
     let edge = |cache_ttl: Duration| {
         let mut config = gateway_config(&jwks_url(&replica), Some(&secret));
         config.revocation = EdgeRevocation::Denylist;

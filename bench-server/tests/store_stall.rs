@@ -160,18 +160,16 @@ async fn a_stalled_redis_gets_503_within_the_deadline_and_recovery_is_automatic(
 #[tokio::test]
 async fn the_gateway_s_revocation_reads_get_503_within_the_deadline_and_recover() {
     use bench_server::gateway::EdgeRevocation;
-    use common::gateway::{bearer, call, gateway_config, secret_file, start_gateway, trusting};
+    use common::gateway::{
+        bearer, call, gateway_config, secret_file, start_gateway, trusting_denylist_replica,
+    };
 
     let Some(redis) = RedisServer::start_or_skip("gateway store_stall") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let secret = secret_file(dir.path());
-    let replica = TestServer::start(trusting(
-        with_redis(jwt_config(JwtAlg::Es256, Revocation::Denylist), &redis),
-        &secret,
-    ))
-    .await;
+    let replica = trusting_denylist_replica(&redis, &secret).await;
     let mut config = gateway_config(&replica.url("/.well-known/jwks.json"), Some(&secret));
     config.revocation = EdgeRevocation::Denylist;
     config.redis_url = Some(redis.url());

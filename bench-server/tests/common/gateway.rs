@@ -39,6 +39,17 @@ pub fn trusting(config: ServerConfig, secret: &Path) -> ServerConfig {
     }
 }
 
+/// An ES256 replica with its JWT deny-list in `redis`, trusting a gateway that signs with
+/// `secret`: what the edge-revocation tests put behind the gateway.
+pub async fn trusting_denylist_replica(
+    redis: &super::RedisServer,
+    secret: &Path,
+) -> super::TestServer {
+    use bench_server::config::Revocation;
+    let config = super::jwt_config(JwtAlg::Es256, Revocation::Denylist);
+    super::TestServer::start(trusting(super::with_redis(config, redis), secret)).await
+}
+
 /// Gateway defaults around a key-set URL, signing identities with `secret`.
 pub fn gateway_config(jwks_url: &str, secret: Option<&Path>) -> GatewayConfig {
     GatewayConfig {
