@@ -266,6 +266,18 @@ pub struct Windows<'a> {
     pub end: &'a Snapshot,
 }
 
+/// [`measure`] for a run with no `/metrics` scrapes around it (the fault and key-rotation
+/// runs): no server-side counters, only what loadgen recorded.
+pub fn measure_unscraped(load: &Plan, outcome: &RunOutcome, config: &CellConfig) -> Trial {
+    let none = Snapshot::default();
+    let windows = Windows {
+        start: &none,
+        mid: &none,
+        end: &none,
+    };
+    measure(load, outcome, config, windows, None)
+}
+
 /// Turns an engine outcome and the server snapshots into a [`Trial`].
 pub fn measure(
     load: &Plan,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::cell::{self, Windows};
+use super::cell;
 use super::context::SuiteContext;
-use super::deploy::{self, Deployment, Snapshot};
+use super::deploy::{self, Deployment};
 use super::matrix::FaultPlan;
 use authbench_report::model::{FaultKind, FaultRun, Load, Second};
 
@@ -110,18 +110,7 @@ async fn drive(
     if let Some(e) = fault_errors.into_iter().next() {
         return Err(e).with_context(|| format!("injecting {}", plan.kind));
     }
-    let none = Snapshot::default();
-    let trial = cell::measure(
-        &engine_plan,
-        &outcome,
-        &plan.config,
-        Windows {
-            start: &none,
-            mid: &none,
-            end: &none,
-        },
-        None,
-    );
+    let trial = cell::measure_unscraped(&engine_plan, &outcome, &plan.config);
     let fault_at: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
     let (error_seconds, recovery_seconds) =
         error_window(&trial.timeline, fault_at.first().copied());

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
-use super::cell::{self, Windows};
+use super::cell;
 use super::client;
 use super::context::SuiteContext;
-use super::deploy::{self, Snapshot};
+use super::deploy;
 use super::matrix::RotationPlan;
 use super::scrape;
 use authbench_contract::keys::{create_key_dir, rotate_key, JwtAlg, ADMIN_TOKEN_FILE};
@@ -142,18 +142,7 @@ async fn drive(
             "unknown_kid",
         )
     };
-    let none = Snapshot::default();
-    let trial = cell::measure(
-        &engine_plan,
-        &outcome,
-        &plan.config,
-        Windows {
-            start: &none,
-            mid: &none,
-            end: &none,
-        },
-        None,
-    );
+    let trial = cell::measure_unscraped(&engine_plan, &outcome, &plan.config);
     Ok(KeyRotation {
         config: plan.config.clone(),
         requests: trial.requests,
