@@ -13,8 +13,9 @@ completions = parallelism.
 Across objects: the merge Job lists exactly the shard files; the replicas' seeded --users
 cover every loadgen run's users; deployment.toml agrees with the replicas' flags and names
 existing Services; references to Secrets, ConfigMaps and PVCs resolve.
-With --bin-dir: every bench-server / loadgen flag used exists in `--help` of those binaries
-(flags still being added elsewhere are reported as pending, not as errors).
+With --bin-dir: every bench-server / loadgen flag used, and every AUTHBENCH_* variable given
+to bench-server, exists in `--help` of those binaries (flags still being added elsewhere are
+reported as pending, not as errors).
 Exits 1 with one line per problem.
 """
 
@@ -386,6 +387,13 @@ def check_flags(objs: list[dict], bin_dir: Path) -> None:
                 helps[key] = set()
                 continue
             helps[key] = set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", out.stdout))
+            helps[key] |= set(re.findall(r"\[env: ([A-Z0-9_]+)", out.stdout))
+        # bench-server reads its AUTHBENCH_* variables through clap: each must be documented.
+        if name == "bench-server" and helps[key]:
+            for e in c.get("env", []) or []:
+                var = e.get("name", "")
+                if var.startswith("AUTHBENCH_") and var not in helps[key]:
+                    problem(ident(o), f"`{name} {sub}` reads no env var {var}")
         for flag in flags:
             if flag in helps[key]:
                 continue
