@@ -316,6 +316,23 @@ fn store(out: &mut String, st: &StoreSizing, rps: f64, h: f64) {
                 format::int(value.round() as u64),
                 format::int(n)
             );
+            if let Some(Figure::Known {
+                value: check,
+                source,
+            }) = &st.cpu_check
+            {
+                let _ = writeln!(
+                    out,
+                    "  - Cross-check: {source} → {} ops/s per shard. The direct measurement \
+                     decides{}.",
+                    format::int(check.round() as u64),
+                    if check > value {
+                        " (it is the lower, so the conservative one)"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         (f, _) => {
             let _ = writeln!(

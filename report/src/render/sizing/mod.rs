@@ -135,6 +135,9 @@ pub struct StoreSizing {
     pub ops_per_second: Option<f64>,
     /// One shard's capacity, operations/s.
     pub shard_ops_per_second: Figure,
+    /// With a measured capacity: what one Redis core would serve at the Redis CPU the load
+    /// cells measured, shown beside it.
+    pub cpu_check: Option<Figure>,
     /// Primaries: ⌈ops/s ÷ (capacity × headroom)⌉.
     pub shards: Option<u64>,
 }
@@ -346,33 +349,32 @@ fn size_scheme(
     // Replica CPU: saturated scaling cell, else the cost part's saturated rounds, else the
     // equal-rate cell (which includes waking an idle server: an upper bound).
     let cost_part = (!m.saturated).then(|| cost_part_us(run, config)).flatten();
-    let (app_us, store_us) = match (m.saturated, cost_part) {
+    let (app, store, from) = match (m.saturated, cost_part) {
         (true, _) => (
-            Figure::known(
-                m.costs.app_us,
-                format!("median of `{}`: closed loop, saturated", m.app_cell),
-            ),
+            m.costs.app_us,
             m.costs.store_us,
+            format!("median of `{}`: closed loop, saturated", m.app_cell),
         ),
         (false, Some((app, store, rounds))) => (
-            Figure::known(
-                app,
-                format!("median of {rounds} cost-part rounds: closed loop, saturated, one pinned replica"),
-            ),
+            app,
             store,
+            format!(
+                "median of {rounds} cost-part rounds: closed loop, saturated, one pinned \
+                 replica"
+            ),
         ),
         (false, None) => (
-            Figure::known(
-                m.costs.app_us,
-                format!(
-                    "median of `{}`: open loop at an equal rate, which includes waking an \
-                     idle server, so an upper bound",
-                    m.app_cell
-                ),
-            ),
+            m.costs.app_us,
             m.costs.store_us,
+            format!(
+                "median of `{}`: open loop at an equal rate, which includes waking an idle \
+                 server, so an upper bound",
+                m.app_cell
+            ),
         ),
     };
+    let app_us = Figure::known(app, from.clone());
+    let store_us = store.filter(|&u| u > 0.0).map(|u| (u, from));
     let app_cores = app_us
         .value()
         .filter(|&u| u > 0.0)
@@ -442,7 +444,11 @@ fn balancer(run: &SuiteRun, config: &CellConfig, m: &MeasuredCosts) -> Figure {
     }
 }
 
-fn store_sizing(m: &MeasuredCosts, store_us: Option<f64>, target: &Target) -> StoreSizing {
+fn store_sizing(
+    m: &MeasuredCosts,
+    store_us: Option<(f64, String)>,
+    target: &Target,
+) -> StoreSizing {
     let ops_per_request = if m.store_ops_counted {
         Figure::known(
             m.costs.store_ops,
@@ -455,20 +461,31 @@ fn store_sizing(m: &MeasuredCosts, store_us: Option<f64>, target: &Target) -> St
         ))
     };
     let ops = ops_per_request.value();
-    let shard_ops_per_second = match (&m.limit, ops, store_us) {
-        (StoreLimit::Measured { ops_per_second, .. }, _, _) => Figure::known(
-            *ops_per_second,
-            "`store_capacity.ops_per_second`: one redis-server, measured directly",
-        ),
-        (_, Some(o), Some(us)) if us > 0.0 && o > 0.0 => Figure::known(
+    // One Redis core at the Redis CPU the load cells measured per request.
+    let one_core = match (ops, &store_us) {
+        (Some(o), Some((us, from))) if o > 0.0 => Some(Figure::known(
             1e6 * o / us,
             format!(
-                "one core at {us:.1} Redis CPU-µs per request for {o:.2} ops (Redis runs \
-                 commands on one thread); no `store_capacity` in this run"
+                "one core at {us:.1} Redis CPU-µs per request for {o:.2} ops ({from}); Redis \
+                 runs commands on one thread"
             ),
+        )),
+        _ => None,
+    };
+    let (shard_ops_per_second, cpu_check) = match (&m.limit, one_core) {
+        (StoreLimit::Measured { ops_per_second, .. }, check) => (
+            Figure::known(
+                *ops_per_second,
+                "`store_capacity.ops_per_second`: one redis-server, measured directly",
+            ),
+            check,
         ),
-        _ => Figure::NotMeasured(
-            "neither `store_capacity` nor Redis CPU per request was measured".to_owned(),
+        (_, Some(f)) => (f, None),
+        (_, None) => (
+            Figure::NotMeasured(
+                "neither `store_capacity` nor Redis CPU per request was measured".to_owned(),
+            ),
+            None,
         ),
     };
     let ops_per_second = ops.map(|o| target.rps * o);
@@ -480,6 +497,7 @@ fn store_sizing(m: &MeasuredCosts, store_us: Option<f64>, target: &Target) -> St
         ops_per_request,
         ops_per_second,
         shard_ops_per_second,
+        cpu_check,
         shards,
     }
 }

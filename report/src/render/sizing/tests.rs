@@ -337,3 +337,16 @@ fn docs_scale_md_is_up_to_date() {
         path.display()
     );
 }
+
+#[test]
+fn a_measured_capacity_is_cross_checked_against_redis_cpu() {
+    let s = size(&hand_built(), &target(100_000.0, 0.5, None));
+    let st = shared(&s.schemes[0]);
+    assert_eq!(
+        st.shard_ops_per_second.value(),
+        Some(50_000.0),
+        "it decides"
+    );
+    let check = st.cpu_check.as_ref().and_then(Figure::value);
+    assert_eq!(check, Some(200_000.0), "10 µs per 2 ops on one core");
+}
