@@ -36,7 +36,8 @@ pub enum Command {
     /// Compare two suite runs (or pooled folders of runs): the CI regression gate. Exits 0
     /// when nothing regressed, 1 when something did, 2 when they cannot be compared.
     Compare(Box<authbench_report::compare::command::CompareArgs>),
-    /// Re-render a suite run folder's summary.md and report.html from its run.json.
+    /// Re-render a suite run folder's summary.md and report.html from its run.json; with
+    /// --project RPS, size a deployment for that rate from its measured costs instead.
     Report(ReportArgs),
     /// How the verdicts of several runs of one build agree, claim by claim. Exits 0 when
     /// every claim agreed in at least --min-agree runs (or without --min-agree), 1 when some
@@ -62,6 +63,59 @@ pub struct VerdictsArgs {
 pub struct ReportArgs {
     /// The run folder (holding run.json), e.g. results/2026-11-26-bench-2c-default.
     pub run_dir: PathBuf,
+    /// Instead of re-rendering the report, size a deployment for this many authenticated
+    /// requests/s per scheme from the run's measured costs, as Markdown on stdout (or
+    /// --out); the run folder is left as it is. See docs/scale.md.
+    #[arg(long, value_name = "RPS", allow_negative_numbers = true)]
+    pub project: Option<f64>,
+    /// With --project: planned utilisation of every core and Redis shard, above 0 and at
+    /// most 1.
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = authbench_report::render::sizing::DEFAULT_HEADROOM,
+        allow_negative_numbers = true,
+        requires = "project"
+    )]
+    pub headroom: f64,
+    /// With --project: cores per replica and per balancer node [default: the run's
+    /// machine's cores].
+    #[arg(long, value_name = "N", requires = "project")]
+    pub cores_per_replica: Option<usize>,
+    /// With --project: live sessions (and users) to size state memory for.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = authbench_report::render::sizing::DEFAULT_SESSIONS,
+        requires = "project"
+    )]
+    pub sessions: u64,
+    /// With --project: write the Markdown to this file rather than stdout.
+    #[arg(long, value_name = "FILE", requires = "project")]
+    pub out: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The sizing target of `--project` and its flags, validated; `None` without
+    /// `--project`.
+    pub fn target(
+        &self,
+    ) -> Result<
+        Option<authbench_report::render::sizing::Target>,
+        authbench_report::render::sizing::TargetError,
+    > {
+        let Some(rps) = self.project else {
+            return Ok(None);
+        };
+        let target = authbench_report::render::sizing::Target {
+            rps,
+            headroom: self.headroom,
+            cores_per_replica: self.cores_per_replica,
+            sessions: self.sessions,
+        };
+        target.validate()?;
+        Ok(Some(target))
+    }
 }
 
 /// Flags of `merge`.
@@ -318,10 +372,39 @@ pub enum VerdictsError {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<()> {
+    if let Some(target) = args.target()? {
+        return project(args, &target);
+    }
     let run = authbench_report::render::load(&args.run_dir)?;
     let written = authbench_report::render::write(&args.run_dir, &run)?;
     for path in written {
         println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `report --project`: the sizing as Markdown, on stdout or in `--out`.
+fn project(
+    args: &ReportArgs,
+    target: &authbench_report::render::sizing::Target,
+) -> anyhow::Result<()> {
+    let run = authbench_report::render::load(&args.run_dir)?;
+    let markdown = authbench_report::render::sizing::markdown_for(
+        &run,
+        target,
+        &args.run_dir.display().to_string(),
+        args.out
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .as_deref(),
+    );
+    match &args.out {
+        Some(path) => {
+            crate::fsutil::write_bytes_atomically(path, markdown.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+        None => print!("{markdown}"),
     }
     Ok(())
 }

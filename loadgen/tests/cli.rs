@@ -330,3 +330,86 @@ fn verdicts_exit_2_when_it_cannot_tell_and_1_when_too_few_agree() {
     let (code, stderr) = with(&["--min-agree", "many"]);
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+/// The error `loadgen report ARGS… RUN_DIR` gives for its flags, from clap or the target.
+fn report_flag_error(args: &[&str]) -> String {
+    let mut argv = vec!["loadgen", "report"];
+    argv.extend_from_slice(args);
+    argv.push("results/some-run");
+    match <Cli as clap::Parser>::try_parse_from(argv) {
+        Err(err) => err.to_string(),
+        Ok(cli) => {
+            let Sub::Report(report) = cli.command else {
+                panic!("not a report command")
+            };
+            report.target().unwrap_err().to_string()
+        }
+    }
+}
+
+#[test]
+fn report_project_flags_are_named() {
+    for rps in ["0", "-5", "NaN", "lots"] {
+        let err = report_flag_error(&["--project", rps]);
+        assert!(err.contains("--project") && err.contains(rps), "{err}");
+    }
+    for headroom in ["0", "1.5", "-0.2"] {
+        let err = report_flag_error(&["--project", "1000", "--headroom", headroom]);
+        assert!(
+            err.contains("--headroom") && err.contains(headroom),
+            "{err}"
+        );
+    }
+    let err = report_flag_error(&["--project", "1000", "--cores-per-replica", "0"]);
+    assert!(err.contains("--cores-per-replica 0"), "{err}");
+    // The sizing flags mean nothing without --project.
+    let err = report_flag_error(&["--headroom", "0.5"]);
+    assert!(err.contains("--project"), "{err}");
+}
+
+#[test]
+fn report_project_prints_the_sizing_and_leaves_the_run_folder_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = authbench_report::render::example::example_run();
+    loadgen::fsutil::write_atomically(&dir.path().join(authbench_report::render::RUN_FILE), &run)
+        .unwrap();
+    let output = Command::new(BIN)
+        .args(["report", "--project", "250000"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.starts_with("# Scale on paper: 250,000 authenticated requests/s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("loadgen report --project 250000 --headroom 0.7"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("summary.md").exists(),
+        "nothing re-rendered"
+    );
+
+    let out = dir.path().join("scale.md");
+    let output = Command::new(BIN)
+        .args(["report", "--project", "1e6", "--out"])
+        .arg(&out)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("1,000,000 authenticated"), "{text}");
+
+    let output = Command::new(BIN)
+        .args(["report", "--project", "0"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--project 0"), "{stderr}");
+}

@@ -234,13 +234,22 @@ fn fuzz_run_json() {
     });
 }
 
-/// A run that loads round-trips through its JSON and renders (`loadgen report` renders what
-/// it loads).
+/// A run that loads round-trips through its JSON, renders and sizes (`loadgen report` renders
+/// and sizes what it loads).
 fn check_loaded(run: &SuiteRun) -> Result<(), TestCaseError> {
     let again = serde_json::to_string(run).unwrap();
     let back: SuiteRun = serde_json::from_str(&again).unwrap();
     prop_assert_eq!(&back, run);
     let rendered = render::render(run);
     prop_assert!(rendered.markdown.starts_with("# "));
+    // `loadgen report --project` sizes what it loads, whatever is missing.
+    let target = render::sizing::Target {
+        rps: 1e6,
+        headroom: render::sizing::DEFAULT_HEADROOM,
+        cores_per_replica: None,
+        sessions: render::sizing::DEFAULT_SESSIONS,
+    };
+    let scale = render::sizing::markdown_for(run, &target, "run", None);
+    prop_assert!(scale.starts_with("# Scale on paper"));
     Ok(())
 }

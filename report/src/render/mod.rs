@@ -12,6 +12,7 @@
 //! * [`distance`] — the equal-rate cells per network profile, each over its own baseline;
 //! * [`verdict`] — one verdict per claim of docs/claims.md, by documented rules;
 //! * [`projection`] — the scale-out projection from per-request costs;
+//! * [`sizing`] — a deployment sized for a target rate from those costs (`--project`);
 //! * [`tables`] — the report's tables, shared by both renderers;
 //! * [`markup`] — the report as one document, rendered through a [`markup::Markup`] per
 //!   format: [`markdown`] — `summary.md`; [`html`] — `report.html`, with [`charts`] drawn by
@@ -32,6 +33,7 @@ pub mod latency;
 pub mod markdown;
 pub mod markup;
 pub mod projection;
+pub mod sizing;
 pub mod stats;
 pub mod svg;
 pub mod tables;

@@ -15,7 +15,7 @@
 //! * throughput(N) is the smaller of the two; the store saturates at the first N where the
 //!   cores could serve more than the store.
 
-use crate::model::{Alg, Balancer, CellConfig, Policy, Revocation, Store, SuiteRun};
+use crate::model::{Alg, Balancer, Cell, CellConfig, Policy, Revocation, Store, SuiteRun};
 use crate::render::stats::{self, pick, CellStats, EQUAL_RATE, SCALING};
 
 /// Replica counts the projection is computed for.
@@ -112,29 +112,122 @@ pub fn project(name: &str, costs: Costs, limit: StoreLimit) -> Projection {
     }
 }
 
+/// Median balancer CPU per request of `cells` (those that measured it), with their ids;
+/// `None` when none did.
+pub fn balancer_median(cells: Vec<&Cell>) -> Option<(f64, Vec<String>)> {
+    let measured: Vec<(f64, String)> = cells
+        .into_iter()
+        .filter_map(|c| Some((CellStats::of(c)?.balancer_us?, c.id.clone())))
+        .collect();
+    let value = stats::median(measured.iter().map(|m| m.0))?;
+    Some((value, measured.into_iter().map(|m| m.1).collect()))
+}
+
 /// Median balancer CPU per request of the balanced cells of this scheme (scaling first,
-/// then balancing); `None` when no balanced cell measured it.
-fn balancer_us(run: &SuiteRun, pred: &dyn Fn(&CellConfig) -> bool) -> Option<f64> {
+/// then balancing, then any balanced loopback cell), with the ids of the cells it is the
+/// median of; `None` when no balanced cell measured it.
+fn balancer_us(run: &SuiteRun, pred: &dyn Fn(&CellConfig) -> bool) -> Option<(f64, Vec<String>)> {
+    let median_of = balancer_median;
     let of_group = |group: &str| {
-        stats::median(
+        median_of(
             stats::cells(run, group)
                 .filter(|c| c.config.replicas > 1 && pred(&c.config))
-                .filter_map(CellStats::of)
-                .filter_map(|s| s.balancer_us),
+                .collect(),
         )
     };
     of_group(SCALING)
         .or_else(|| of_group(stats::BALANCING))
         .or_else(|| {
             // Any balanced cell: both schemes pay about the same per forwarded request.
-            stats::median(
+            median_of(
                 run.cells
                     .iter()
                     .filter(|c| c.config.replicas > 1 && c.config.network.is_loopback())
-                    .filter_map(CellStats::of)
-                    .filter_map(|s| s.balancer_us),
+                    .collect(),
             )
         })
+}
+
+/// A configuration's measured per-request costs, and the cells they were read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredCosts {
+    /// The costs.
+    pub costs: Costs,
+    /// The store's limit and its source.
+    pub limit: StoreLimit,
+    /// Id of the cell `app_us`, `store_us` and `store_ops` are the medians of.
+    pub app_cell: String,
+    /// Whether that cell ran at saturation (the closed-loop one-replica `scaling` cell)
+    /// rather than at the equal offered rate.
+    pub saturated: bool,
+    /// Ids of the balanced cells `balancer_us` is the median of (empty: not measured).
+    pub balancer_cells: Vec<String>,
+    /// Whether that cell counted its store operations (else `store_ops` is an assumed 1).
+    pub store_ops_counted: bool,
+}
+
+/// The measured costs of the configuration of the equal-rate `cell`, whose scheme `pred`
+/// matches (at any replica count, balancer and policy): the one-replica `scaling` cell's
+/// medians when the run has it, else `cell`'s. `shared_store`: the scheme's state lives in
+/// a store all replicas share (a store op is counted as one per request when the cells did
+/// not count them). `None` when `cell` has no trials.
+pub fn measured_costs(
+    run: &SuiteRun,
+    cell: &Cell,
+    pred: &dyn Fn(&CellConfig) -> bool,
+    shared_store: bool,
+) -> Option<MeasuredCosts> {
+    let equal_rate = CellStats::of(cell)?;
+    // A capacity projection wants the cost per request of a busy replica: the closed-loop
+    // one-replica cell when the run has it (at a modest open-loop rate most of a request's
+    // CPU is the kernel waking an idle server, which a saturated server does not pay).
+    let saturated = stats::find(run, SCALING, |c: &CellConfig| pred(c) && c.replicas == 1)
+        .and_then(|c| Some((c, CellStats::of(c)?)));
+    let (app_cell, s, is_saturated) = match saturated {
+        Some((c, s)) => (c.id.clone(), s, true),
+        None => (cell.id.clone(), equal_rate, false),
+    };
+    let balancer = balancer_us(run, &|c: &CellConfig| {
+        pred(&CellConfig {
+            replicas: 1,
+            balancer: Balancer::None,
+            policy: Policy::RoundRobin,
+            ..c.clone()
+        })
+    });
+    let store_ops_counted = s.store_ops.is_some();
+    let store_ops = if shared_store {
+        s.store_ops.unwrap_or(1.0)
+    } else {
+        0.0
+    };
+    let limit = if !shared_store {
+        StoreLimit::None
+    } else if let Some(cap) = &run.store_capacity {
+        StoreLimit::Measured {
+            ops_per_second: cap.ops_per_second,
+            method: cap.method.clone(),
+        }
+    } else if s.store_us.is_some_and(|u| u > 0.0) {
+        StoreLimit::FromCpu
+    } else {
+        StoreLimit::Unknown
+    };
+    let (balancer_us, balancer_cells) = balancer.map_or((0.0, Vec::new()), |(v, ids)| (v, ids));
+    Some(MeasuredCosts {
+        costs: Costs {
+            app_us: s.app_us,
+            balancer_us,
+            balancer_measured: !balancer_cells.is_empty(),
+            store_ops,
+            store_us: s.store_us,
+        },
+        limit,
+        app_cell,
+        saturated: is_saturated,
+        balancer_cells,
+        store_ops_counted,
+    })
 }
 
 /// The projections the run's equal-rate cells allow: sessions in Redis, a stateless HS256
@@ -166,51 +259,10 @@ pub fn projections(run: &SuiteRun) -> Vec<Projection> {
         let Some(cell) = stats::find(run, EQUAL_RATE, &*pred) else {
             continue;
         };
-        let Some(equal_rate) = CellStats::of(cell) else {
+        let Some(m) = measured_costs(run, cell, &*pred, shared_store) else {
             continue;
         };
-        // A capacity projection wants the cost per request of a busy replica: the closed-loop
-        // one-replica cell when the run has it (at a modest open-loop rate most of a request's
-        // CPU is the kernel waking an idle server, which a saturated server does not pay).
-        let s = stats::find(run, SCALING, |c: &CellConfig| pred(c) && c.replicas == 1)
-            .and_then(CellStats::of)
-            .unwrap_or(equal_rate);
-        let balancer = balancer_us(run, &|c: &CellConfig| {
-            pred(&CellConfig {
-                replicas: 1,
-                balancer: Balancer::None,
-                policy: Policy::RoundRobin,
-                ..c.clone()
-            })
-        });
-        let store_ops = if shared_store {
-            s.store_ops.unwrap_or(1.0)
-        } else {
-            0.0
-        };
-        let limit = if !shared_store {
-            StoreLimit::None
-        } else if let Some(cap) = &run.store_capacity {
-            StoreLimit::Measured {
-                ops_per_second: cap.ops_per_second,
-                method: cap.method.clone(),
-            }
-        } else if s.store_us.is_some_and(|u| u > 0.0) {
-            StoreLimit::FromCpu
-        } else {
-            StoreLimit::Unknown
-        };
-        out.push(project(
-            &stats::scheme_name(&cell.config),
-            Costs {
-                app_us: s.app_us,
-                balancer_us: balancer.unwrap_or(0.0),
-                balancer_measured: balancer.is_some(),
-                store_ops,
-                store_us: s.store_us,
-            },
-            limit,
-        ));
+        out.push(project(&stats::scheme_name(&cell.config), m.costs, m.limit));
     }
     out
 }
