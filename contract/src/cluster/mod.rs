@@ -86,6 +86,11 @@ impl Cluster {
             RedisMode::External(url) => Some(url.clone()),
             _ => redis.as_ref().map(RedisChild::url),
         };
+        if let RedisMode::External(url) = &spec.redis {
+            crate::RedisTarget::parse(url).map_err(|why| {
+                ClusterError::bad_flag("--redis-url", crate::redact_url(url), why)
+            })?;
+        }
         let mut links = Vec::new();
         if let Some(url) = &redis_url {
             let mut replica_url = url.clone();
@@ -391,6 +396,13 @@ fn redis_upstream(
     url: &str,
 ) -> Result<(SocketAddr, Box<dyn Fn(SocketAddr) -> String + Send>), ClusterError> {
     let bad = |reason: &str| ClusterError::bad_flag("--redis-url", crate::redact_url(url), reason);
+    if crate::redis_url::is_cluster_url(url) {
+        // Cluster nodes redirect clients (MOVED) to their own addresses, around the link.
+        return Err(bad(
+            "a store link cannot sit in front of a Redis Cluster (its nodes redirect \
+             clients to their own addresses): drop --store-delay",
+        ));
+    }
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| bad("expected redis://HOST:PORT"))?;
