@@ -145,6 +145,10 @@ impl GatewayArgs {
                 "needs --redis-url (the replicas' Redis: the edge reads their revocation state)",
             ));
         }
+        if let Some(url) = &self.redis_url {
+            authbench_contract::RedisTarget::parse(url)
+                .map_err(|why| bad("--redis-url", crate::state::redact_url(url), &why))?;
+        }
         for (flag, value) in [
             ("--jwt-issuer", &self.jwt_issuer),
             ("--jwt-audience", &self.jwt_audience),
