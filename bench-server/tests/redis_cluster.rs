@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bench_server::config::{Revocation, ServerConfig, StoreKind};
 use bench_server::jwt::JwtAlg;
+use bench_server::store::GuardConfig;
 use common::{config, jwt_config, redis_available, required_by_env, TestServer};
 
 /// A 3-primary Redis Cluster on loopback, stopped when dropped.
@@ -152,6 +153,30 @@ impl RedisCluster {
             .arg(key)
             .query(&mut conn(self.ports[0]))
             .unwrap()
+    }
+}
+
+/// Every node stopped (SIGSTOP: connections open, nothing answers) until dropped (SIGCONT),
+/// also when the test fails halfway.
+struct Stalled<'a>(&'a RedisCluster);
+
+impl RedisCluster {
+    fn stall(&self) -> Stalled<'_> {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+        Stalled(self)
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        for child in &self.children {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+            let _ = nix::sys::signal::kill(pid, signal);
+        }
+    }
+}
+
+impl Drop for Stalled<'_> {
+    fn drop(&mut self) {
+        self.0.signal(nix::sys::signal::Signal::SIGCONT);
     }
 }
 
@@ -381,4 +406,87 @@ async fn bad_cluster_urls_name_the_flag_and_the_value() {
         "{err}"
     );
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(prefix))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{prefix} missing in\n{text}"))
+}
+
+/// The guard is the same on a cluster: a stalled cluster costs a request at most
+/// `--store-timeout`, the circuit then fails fast, and the replica recovers by itself.
+#[tokio::test]
+async fn a_stalled_cluster_gets_503_within_the_deadline_then_fails_fast_then_recovers() {
+    const GUARD: GuardConfig = GuardConfig {
+        timeout: Duration::from_millis(250),
+        circuit_failures: 5,
+        circuit_cooldown: Duration::from_millis(500),
+    };
+    // Slack on top of the deadline for a loaded 2-core machine: generous on purpose.
+    const SLACK: Duration = Duration::from_secs(2);
+    let Some(cluster) = RedisCluster::start_or_skip("cluster_stall") else {
+        return;
+    };
+    let (server, _b) = pair(
+        &cluster,
+        ServerConfig {
+            store_guard: GUARD,
+            ..config()
+        },
+    )
+    .await;
+    let sid = server.session_login(1).await;
+    let me = || async {
+        let started = Instant::now();
+        let (status, _, body) = server
+            .get_with("/session/me", "cookie", &format!("sid={sid}"))
+            .await;
+        (
+            status,
+            body["error"].as_str().unwrap_or_default().to_owned(),
+            started.elapsed(),
+        )
+    };
+    assert_eq!(me().await.0, 200);
+
+    let stalled = cluster.stall();
+    for i in 0..10 {
+        let (status, code, took) = me().await;
+        assert_eq!(
+            (status, code.as_str()),
+            (503, "store_unavailable"),
+            "request {i}"
+        );
+        assert!(took <= GUARD.timeout + SLACK, "request {i}: {took:?}");
+    }
+    let text = server.metrics().await;
+    let prefix = "authbench_store_failures_total{replica=\"a\",store=\"redis\",kind=";
+    let timeouts = metric(&text, &format!("{prefix}\"timeout\"}}"));
+    let fast = metric(&text, &format!("{prefix}\"circuit_open\"}}"));
+    eprintln!("cluster stall: {timeouts} timeouts, {fast} calls failed fast");
+    assert!(timeouts >= 5.0 && fast >= 1.0, "{timeouts} {fast}");
+
+    drop(stalled);
+    let resumed = Instant::now();
+    loop {
+        let (status, code, _) = me().await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!((status, code.as_str()), (503, "store_unavailable"));
+        assert!(
+            resumed.elapsed() < Duration::from_secs(15),
+            "not recovered 15 s after SIGCONT"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "cluster stall: recovered {:?} after SIGCONT",
+        resumed.elapsed()
+    );
+    server.stop().await;
+    _b.stop().await;
 }
