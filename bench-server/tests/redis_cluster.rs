@@ -490,3 +490,56 @@ async fn a_stalled_cluster_gets_503_within_the_deadline_then_fails_fast_then_rec
     server.stop().await;
     _b.stop().await;
 }
+
+/// A measurement, not a check (`--ignored`): `SessionStore::get` of a live session on one
+/// Redis vs the 3-node cluster, both on loopback, in alternating rounds. Prints medians.
+///
+/// `cargo test -p bench-server --test redis_cluster -- --ignored --nocapture lookup_latency`
+#[tokio::test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn lookup_latency_single_vs_cluster() {
+    use bench_server::store::{connect_redis, RedisSessions, Session, SessionStore};
+    let (Some(cluster), Some(single)) = (
+        RedisCluster::start_or_skip("lookup_latency"),
+        common::RedisServer::start_or_skip("lookup_latency"),
+    ) else {
+        return;
+    };
+    let session = Session {
+        user: "user1".into(),
+        roles: vec!["user".into()],
+    };
+    let mut stores = Vec::new();
+    for (name, url) in [("single", single.url()), ("cluster", cluster.url())] {
+        let link = connect_redis(&url, GuardConfig::default()).await.unwrap();
+        let store = RedisSessions::new(link, "authbench-latency");
+        let ids: Vec<String> = (0..1000).map(|i| format!("session-{i:04}")).collect();
+        for id in &ids {
+            store
+                .create(id, &session, Duration::from_secs(600))
+                .await
+                .unwrap();
+        }
+        stores.push((name, store, ids, Vec::new()));
+    }
+    for _round in 0..5 {
+        for (_, store, ids, samples) in &mut stores {
+            for id in ids.iter().chain(ids.iter()) {
+                let t0 = Instant::now();
+                assert!(store.get(id).await.unwrap().is_some());
+                samples.push(t0.elapsed());
+            }
+        }
+    }
+    for (name, _, _, samples) in &mut stores {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+        eprintln!(
+            "session lookup, {name}: {} calls, p50 {:?}, p90 {:?}, p99 {:?}",
+            samples.len(),
+            at(0.5),
+            at(0.9),
+            at(0.99)
+        );
+    }
+}
