@@ -86,11 +86,6 @@ impl Cluster {
             RedisMode::External(url) => Some(url.clone()),
             _ => redis.as_ref().map(RedisChild::url),
         };
-        if let RedisMode::External(url) = &spec.redis {
-            crate::RedisTarget::parse(url).map_err(|why| {
-                ClusterError::bad_flag("--redis-url", crate::redact_url(url), why)
-            })?;
-        }
         let mut links = Vec::new();
         if let Some(url) = &redis_url {
             let mut replica_url = url.clone();
