@@ -543,3 +543,49 @@ async fn lookup_latency_single_vs_cluster() {
         );
     }
 }
+
+/// The gateway's edge revocation reads the replicas' deny-list on the cluster: the same keys
+/// (user-tagged), through its own cluster connection.
+#[tokio::test]
+async fn the_gateway_reads_the_deny_list_on_the_cluster() {
+    use bench_server::gateway::EdgeRevocation;
+    use common::gateway::{bearer, call, gateway_config, secret_file, start_gateway, trusting};
+    let Some(cluster) = RedisCluster::start_or_skip("cluster_gateway") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let secret = secret_file(dir.path());
+    let replica = TestServer::start(trusting(
+        ServerConfig {
+            store: StoreKind::Redis,
+            redis_url: Some(cluster.url()),
+            ..jwt_config(JwtAlg::Es256, Revocation::Denylist)
+        },
+        &secret,
+    ))
+    .await;
+    let mut config = gateway_config(&replica.url("/.well-known/jwks.json"), Some(&secret));
+    config.revocation = EdgeRevocation::Denylist;
+    config.redis_url = Some(cluster.url());
+    let backends = [format!("{}=http://{}", replica.state.replica, replica.addr)];
+    let lb = start_gateway(config, &backends).await;
+    let me = format!("{}/jwt/me", lb.url);
+    let token = replica.jwt_login(1).await;
+    assert_eq!(call(&lb.client, &me, &bearer(&token)).await.0, 200);
+    let logout = lb
+        .client
+        .post(format!("{}/jwt/logout", lb.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
+    let (status, code, _) = call(&lb.client, &me, &bearer(&token)).await;
+    assert_eq!((status, code.as_str()), (401, "revoked"));
+    assert!(lb
+        .metrics()
+        .await
+        .contains("authbench_gateway_revocation_checks_total{result=\"revoked\"} 1"));
+    lb.stop().await;
+    replica.stop().await;
+}
