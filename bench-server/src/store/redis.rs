@@ -20,9 +20,9 @@
 //! owning its key's slot. Every hot-path call stays one command on one key or one slot, so one
 //! round trip to one node: a session lookup is one `GET`. What changes:
 //!
-//! * The deny-list and version keys carry the user as a hash tag, `{ns}:ver:{{user}}` and
-//!   `{ns}:deny:{{user}}:{jti}`, so that the revocation check (`MGET` of both) reads one
-//!   slot on one node. (Without the tag the client would split the `MGET` into one request
+//! * The deny-list and version keys carry the user as a hash tag (literal braces: only the
+//!   part between them picks the slot), `NS:ver:{USER}` and `NS:deny:{USER}:JTI`, so that
+//!   the revocation check (`MGET` of both) reads one slot on one node. (Without the tag the client would split the `MGET` into one request
 //!   per node; the answer would be the same, at twice the requests.)
 //! * Session and index keys stay untagged, so sessions spread over every primary. Login
 //!   therefore writes the index (`SADD`+`EXPIRE`, one slot, `MULTI`) and then the session
@@ -479,7 +479,7 @@ impl RedisRevocations {
         }
     }
 
-    /// `{ns}:ver:{user}`; on a cluster `{ns}:ver:{{user}}`.
+    /// `NS:ver:USER`; on a cluster `NS:ver:{USER}` (the user as hash tag).
     fn version_key(&self, user: &str) -> String {
         if self.tagged {
             format!("{}{{{user}}}", self.version_prefix)
@@ -488,8 +488,8 @@ impl RedisRevocations {
         }
     }
 
-    /// `{ns}:deny:{jti}`; on a cluster `{ns}:deny:{{user}}:{jti}`, in the slot of the user's
-    /// version key, so that [`RevocationStore::is_revoked`] reads one slot on one node.
+    /// `NS:deny:JTI`; on a cluster `NS:deny:{USER}:JTI`, in the slot of the user's version
+    /// key, so that [`RevocationStore::is_revoked`] reads one slot on one node.
     fn deny_key(&self, jti: &str, user: &str) -> String {
         if self.tagged {
             format!("{}{{{user}}}:{jti}", self.deny_prefix)
