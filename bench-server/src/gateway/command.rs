@@ -61,7 +61,7 @@ pub struct GatewayArgs {
     /// token-version.
     #[arg(long, value_enum, default_value_t = EdgeRevocation::None)]
     pub gateway_revocation: EdgeRevocation,
-    /// The replicas' Redis, for --gateway-revocation.
+    /// The replicas' Redis (`redis://…` or `redis+cluster://…`), for --gateway-revocation.
     #[arg(long)]
     pub redis_url: Option<String>,
     /// The replicas' --redis-namespace.
