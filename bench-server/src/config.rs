@@ -123,6 +123,12 @@ impl ServerConfig {
                 "required with --session-store redis (e.g. redis://127.0.0.1:6379)".into(),
             );
         }
+        if let (StoreKind::Redis, Some(url)) = (self.store, &self.redis_url) {
+            if let Err(why) = authbench_contract::RedisTarget::parse(url) {
+                let url = authbench_contract::redact_url(url);
+                return err("--redis-url", format!("{url}: {why}"));
+            }
+        }
         if self.users == 0 {
             return err("--users", "must be at least 1".into());
         }

@@ -14,6 +14,7 @@
 //! * [`backend`] — the JWT crypto backend as a flag value;
 //! * [`policy`] — balancing policies and the cookies they read;
 //! * [`link`] — `bench-server link`'s flags: a TCP hop with a delay, and its value types;
+//! * [`redis_url`] — `--redis-url`: one Redis or a Redis Cluster (`redis+cluster://`);
 //! * [`cluster`] — N replica processes, optional Redis and a balancer (built-in, HAProxy,
 //!   nginx) as children that die with the cluster, with faults on demand;
 //! * [`shutdown_signal`] — Ctrl-C or SIGTERM; [`redact_url`] — passwords out of messages;
@@ -25,6 +26,7 @@ pub mod conn;
 pub mod keys;
 pub mod link;
 pub mod policy;
+pub mod redis_url;
 pub mod require;
 pub mod serve;
 
@@ -35,5 +37,6 @@ pub use backend::CryptoBackend;
 pub use keys::JwtAlg;
 pub use policy::Policy;
 pub use redact::redact_url;
+pub use redis_url::RedisTarget;
 pub use serve::ServeArgs;
 pub use signal::shutdown_signal;

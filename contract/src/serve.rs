@@ -26,7 +26,8 @@ pub struct ServeArgs {
     /// Where sessions and JWT revocation state live.
     #[arg(long, env = "AUTHBENCH_SESSION_STORE", value_enum, default_value_t = StoreKind::Memory)]
     pub session_store: StoreKind,
-    /// Redis URL, for `--session-store redis`.
+    /// Redis URL, for `--session-store redis`: one Redis (`redis://HOST:PORT`) or a Redis
+    /// Cluster (`redis+cluster://HOST:PORT[,HOST:PORT…]`, the nodes as seeds).
     #[arg(long, env = "AUTHBENCH_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key.

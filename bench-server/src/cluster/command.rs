@@ -40,7 +40,8 @@ pub struct ClusterArgs {
     /// Start a redis-server child on a free port for the replicas (sessions in Redis).
     #[arg(long, conflicts_with = "redis_url")]
     pub redis_server: bool,
-    /// Use an external Redis (Redis, Valkey, a Redis Cluster endpoint) for the replicas.
+    /// Use an external Redis for the replicas: `redis://HOST:PORT` (Redis, Valkey) or a Redis
+    /// Cluster, `redis+cluster://HOST:PORT[,HOST:PORT…]`.
     #[arg(long, env = "AUTHBENCH_CLUSTER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Health-check interval of the built-in balancer and HAProxy.

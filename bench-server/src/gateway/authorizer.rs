@@ -221,7 +221,10 @@ mod tests {
         let allowed = authorizer.authorize(&token).await.unwrap();
         assert_eq!(allowed.sub, "user1");
         assert!(allowed.identity.is_some());
-        store.deny(&jti, Duration::from_secs(3600)).await.unwrap();
+        store
+            .deny(&jti, "user1", Duration::from_secs(3600))
+            .await
+            .unwrap();
         tokio::time::advance(ttl - Duration::from_millis(1)).await;
         assert!(
             authorizer.authorize(&token).await.is_ok(),
@@ -243,7 +246,10 @@ mod tests {
         let (authorizer, service, store) = setup(Duration::ZERO).await;
         let (token, jti) = issue(&service);
         assert!(authorizer.authorize(&token).await.is_ok());
-        store.deny(&jti, Duration::from_secs(3600)).await.unwrap();
+        store
+            .deny(&jti, "user1", Duration::from_secs(3600))
+            .await
+            .unwrap();
         assert_eq!(
             authorizer.authorize(&token).await.unwrap_err(),
             Rejection::Auth(AuthReason::Revoked)

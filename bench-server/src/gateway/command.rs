@@ -61,7 +61,7 @@ pub struct GatewayArgs {
     /// token-version.
     #[arg(long, value_enum, default_value_t = EdgeRevocation::None)]
     pub gateway_revocation: EdgeRevocation,
-    /// The replicas' Redis, for --gateway-revocation.
+    /// The replicas' Redis (`redis://…` or `redis+cluster://…`), for --gateway-revocation.
     #[arg(long)]
     pub redis_url: Option<String>,
     /// The replicas' --redis-namespace.
@@ -144,6 +144,10 @@ impl GatewayArgs {
                 self.gateway_revocation,
                 "needs --redis-url (the replicas' Redis: the edge reads their revocation state)",
             ));
+        }
+        if let Some(url) = &self.redis_url {
+            authbench_contract::RedisTarget::parse(url)
+                .map_err(|why| bad("--redis-url", crate::state::redact_url(url), &why))?;
         }
         for (flag, value) in [
             ("--jwt-issuer", &self.jwt_issuer),

@@ -226,7 +226,10 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> ApiResul
             let jti = claims.jti.as_deref().unwrap_or_default();
             let ttl = std::time::Duration::from_secs(remaining.max(1));
             state
-                .timed(StoreOp::Revoke, state.revocations.deny(jti, ttl))
+                .timed(
+                    StoreOp::Revoke,
+                    state.revocations.deny(jti, &claims.sub, ttl),
+                )
                 .await?;
             json!({"revoked": true, "strategy": "denylist", "scope": "this token"})
         }

@@ -73,7 +73,7 @@ impl FailureKind {
         }
     }
 
-    /// The kind of `err`; `None` for a corrupt record (the store answered).
+    /// The kind of `err`; `None` for a corrupt record (the store answered) or a bad URL.
     pub fn of(err: &StoreError) -> Option<FailureKind> {
         match err {
             StoreError::Timeout(_) => Some(FailureKind::Timeout),
@@ -83,7 +83,7 @@ impl FailureKind {
                 Some(FailureKind::Connection)
             }
             StoreError::Redis(_) => Some(FailureKind::Server),
-            StoreError::Corrupt(_) => None,
+            StoreError::Corrupt(_) | StoreError::BadUrl(_) => None,
         }
     }
 }

@@ -204,7 +204,12 @@ impl MemoryRevocations {
 }
 
 impl RevocationStore for MemoryRevocations {
-    fn deny<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
+    fn deny<'a>(
+        &'a self,
+        jti: &'a str,
+        _user: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             self.denied.insert(jti.into(), Instant::now() + ttl);
             Ok(())
@@ -314,7 +319,10 @@ mod tests {
     async fn deny_list_and_versions() {
         let store = MemoryRevocations::new();
         assert!(!store.is_revoked(Some("j1"), "u", 0).await.unwrap());
-        store.deny("j1", Duration::from_secs(10)).await.unwrap();
+        store
+            .deny("j1", "u", Duration::from_secs(10))
+            .await
+            .unwrap();
         assert!(store.is_revoked(Some("j1"), "u", 0).await.unwrap());
         assert!(!store.is_revoked(None, "u", 0).await.unwrap());
         tokio::time::advance(Duration::from_secs(11)).await;

@@ -33,6 +33,9 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("corrupt record under key {0}")]
     Corrupt(String),
+    /// `--redis-url` cannot be used (see [`authbench_contract::RedisTarget`]).
+    #[error("{0}")]
+    BadUrl(String),
     /// No answer within `--store-timeout`.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
@@ -114,8 +117,14 @@ pub trait SessionStore: Send + Sync + Debug {
 
 /// Where JWT revocation state lives: a `jti` deny-list and a version number per user.
 pub trait RevocationStore: Send + Sync + Debug {
-    /// Deny-lists `jti` until it would have expired anyway.
-    fn deny<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>>;
+    /// Deny-lists `jti`, a token of `user`, until it would have expired anyway. (The user
+    /// places the entry next to the user's token version on a Redis Cluster.)
+    fn deny<'a>(
+        &'a self,
+        jti: &'a str,
+        user: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>>;
 
     /// Whether a token is revoked: its `jti` is deny-listed (when `jti` is given) or its
     /// version is older than the user's current one. One round trip on Redis.

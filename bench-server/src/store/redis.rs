@@ -13,27 +13,90 @@
 //! | `{ns}:usess:{user}` | set of session IDs (force-logout index) | refreshed to the session TTL |
 //! | `{ns}:deny:{jti}` | `1` | the token's remaining lifetime |
 //! | `{ns}:ver:{user}` | token version (integer) | none |
+//!
+//! ## Redis Cluster (`redis+cluster://host:port[,host:port…]`)
+//!
+//! The same stores over a [`ClusterConnection`], which routes each command to the primary
+//! owning its key's slot. Every hot-path call stays one command on one key or one slot, so one
+//! round trip to one node: a session lookup is one `GET`. What changes:
+//!
+//! * The deny-list and version keys carry the user as a hash tag (literal braces: only the
+//!   part between them picks the slot), `NS:ver:{USER}` and `NS:deny:{USER}:JTI`, so that
+//!   the revocation check (`MGET` of both) reads one slot on one node. (Without the tag the client would split the `MGET` into one request
+//!   per node; the answer would be the same, at twice the requests.)
+//! * Session and index keys stay untagged, so sessions spread over every primary. Login
+//!   therefore writes the index (`SADD`+`EXPIRE`, one slot, `MULTI`) and then the session
+//!   (`SET`): two round trips instead of one `MULTI`. Force-logout reads and deletes the
+//!   index (one slot, `MULTI`), then deletes the sessions with one `DEL` that the client
+//!   splits per node; it is not atomic with a login of the same user running at that moment
+//!   (such a session may survive the force-logout), where the single-node Lua script is.
+//! * The live-session count scans every primary (`SCAN` on each, summed).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use authbench_contract::RedisTarget;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, Value};
 
 use super::guard::{GuardConfig, StoreGuard};
 use super::{BoxFuture, RevocationStore, Session, SessionStore, StoreError, StoreResult};
 
+/// A connection to one Redis or to a Redis Cluster. An enum, not a trait object: a command
+/// costs one `match` more than before, and no allocation (both sides box their futures
+/// already).
+#[derive(Clone)]
+pub(crate) enum Conn {
+    /// One Redis, reconnecting by itself.
+    Single(ConnectionManager),
+    /// A Redis Cluster: commands go to the primary of their slot, `MOVED` is followed.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
 /// The process's Redis connection and the guard every call on it goes through (one circuit
-/// per Redis: the session, refresh-token and revocation stores share it).
+/// per Redis or Redis Cluster: the session, refresh-token and revocation stores share it).
 #[derive(Clone)]
 pub struct RedisLink {
-    conn: ConnectionManager,
+    conn: Conn,
     guard: Arc<StoreGuard>,
 }
 
 impl std::fmt::Debug for RedisLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisLink")
+            .field("cluster", &self.is_cluster())
             .field("guard", &self.guard)
             .finish_non_exhaustive()
     }
@@ -45,12 +108,30 @@ impl RedisLink {
         &self.guard
     }
 
+    /// Whether this is a Redis Cluster (`redis+cluster://`).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
     /// Runs `call` with a handle on the connection, under the guard.
-    async fn run<'a, T, F>(&'a self, call: impl FnOnce(ConnectionManager) -> F) -> StoreResult<T>
+    async fn run<'a, T, F>(&'a self, call: impl FnOnce(Conn) -> F) -> StoreResult<T>
     where
         F: Future<Output = StoreResult<T>> + 'a,
     {
         self.guard.run(call(self.conn.clone())).await
+    }
+
+    /// Sends `cmd` to the cluster nodes `routing` names, under the guard, and parses the
+    /// answer. (On one Redis the routing is moot: the command goes to it.)
+    async fn route<T: FromRedisValue>(&self, cmd: Cmd, routing: RoutingInfo) -> StoreResult<T> {
+        self.run(|conn| async move {
+            let value = match conn {
+                Conn::Single(mut conn) => conn.req_packed_command(&cmd).await?,
+                Conn::Cluster(mut conn) => conn.route_command(cmd, routing).await?,
+            };
+            Ok(T::from_redis_value(value).map_err(redis::RedisError::from)?)
+        })
+        .await
     }
 }
 
@@ -64,17 +145,35 @@ impl RedisLink {
 /// algorithm a command written while another is unanswered waits for that answer's ACK —
 /// invisible on loopback, a whole extra round trip once Redis is a network hop away (measured
 /// through `bench-server link` at 0.5 ms RTT: +0.3 ms at p50 from 2,000 requests/s on).
+///
+/// A `redis+cluster://` URL connects to a Redis Cluster through its seed nodes (see
+/// [`RedisTarget`]), with the same deadlines, retries and `TCP_NODELAY`.
 pub async fn connect(url: &str, guard: GuardConfig) -> StoreResult<RedisLink> {
-    let info = redis::IntoConnectionInfo::into_connection_info(url)?
-        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-    let client = redis::Client::open(info)?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(guard.timeout))
-        .set_response_timeout(Some(guard.timeout))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_millis(500));
+    let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(true);
+    let conn = match RedisTarget::parse(url).map_err(StoreError::BadUrl)? {
+        RedisTarget::Single(url) => {
+            let info = redis::IntoConnectionInfo::into_connection_info(url)?.set_tcp_settings(tcp);
+            let client = redis::Client::open(info)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(guard.timeout))
+                .set_response_timeout(Some(guard.timeout))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_millis(500));
+            Conn::Single(ConnectionManager::new_with_config(client, config).await?)
+        }
+        RedisTarget::Cluster(seeds) => {
+            let client = ClusterClient::builder(seeds)
+                .connection_timeout(guard.timeout)
+                .response_timeout(guard.timeout)
+                .retries(2)
+                .max_retry_wait(500)
+                .tcp_settings(tcp)
+                .build()?;
+            Conn::Cluster(client.get_async_connection().await?)
+        }
+    };
     Ok(RedisLink {
-        conn: ConnectionManager::new_with_config(client, config).await?,
+        conn,
         guard: Arc::new(StoreGuard::new(guard)),
     })
 }
@@ -122,6 +221,70 @@ impl RedisSessions {
         key.push_str(id);
         key
     }
+
+    /// Force-logout on a cluster: the index is read and deleted at once (one slot), then its
+    /// sessions deleted by one `DEL` the client splits per node (the summed count comes back).
+    async fn delete_user_cluster(&self, user: &str) -> StoreResult<u64> {
+        self.link
+            .run(move |mut conn| async move {
+                let user_key = format!("{}{}", self.user_prefix, user);
+                let (ids,): (Vec<String>,) = redis::pipe()
+                    .atomic()
+                    .cmd("SMEMBERS")
+                    .arg(&user_key)
+                    .cmd("DEL")
+                    .arg(&user_key)
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await?;
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let mut del = redis::cmd("DEL");
+                for id in &ids {
+                    del.arg(self.session_key(id));
+                }
+                Ok(del.query_async(&mut conn).await?)
+            })
+            .await
+    }
+
+    /// The session count on a cluster: `SCAN` on every primary at once, then each primary's
+    /// remaining cursor on that primary alone, one deadline per round trip.
+    async fn live_sessions_cluster(&self) -> StoreResult<u64> {
+        let pattern = format!("{}*", self.session_prefix);
+        let scan = |cursor: u64| {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(10_000);
+            cmd
+        };
+        let all = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        // Without a response policy the client answers with a map: node address → reply.
+        let first: std::collections::HashMap<String, (u64, Vec<Value>)> =
+            self.link.route(scan(0), all).await?;
+        let mut count = 0;
+        for (node, (mut cursor, keys)) in first {
+            count += keys.len() as u64;
+            let (host, port) = node
+                .rsplit_once(':')
+                .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+                .ok_or_else(|| StoreError::Corrupt(format!("cluster node address {node:?}")))?;
+            while cursor != 0 {
+                let there = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port,
+                });
+                let (next, keys): (u64, Vec<Value>) = self.link.route(scan(cursor), there).await?;
+                count += keys.len() as u64;
+                cursor = next;
+            }
+        }
+        Ok(count)
+    }
 }
 
 impl SessionStore for RedisSessions {
@@ -134,6 +297,30 @@ impl SessionStore for RedisSessions {
         Box::pin(self.link.run(move |mut conn| async move {
             let secs = ttl.as_secs().max(1);
             let user_key = format!("{}{}", self.user_prefix, session.user);
+            if self.link.is_cluster() {
+                // Two slots: the index first (a failure after it leaves a dangling ID in the
+                // index, which force-logout deletes harmlessly), then the session.
+                redis::pipe()
+                    .atomic()
+                    .cmd("SADD")
+                    .arg(&user_key)
+                    .arg(id)
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&user_key)
+                    .arg(secs)
+                    .ignore()
+                    .query_async::<()>(&mut conn)
+                    .await?;
+                redis::cmd("SET")
+                    .arg(self.session_key(id))
+                    .arg(session.encode())
+                    .arg("EX")
+                    .arg(secs)
+                    .query_async::<()>(&mut conn)
+                    .await?;
+                return Ok(());
+            }
             redis::pipe()
                 .atomic()
                 .cmd("SET")
@@ -210,6 +397,9 @@ impl SessionStore for RedisSessions {
     }
 
     fn delete_user<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
+        if self.link.is_cluster() {
+            return Box::pin(self.delete_user_cluster(user));
+        }
         Box::pin(self.link.run(move |mut conn| async move {
             let removed: u64 = redis::cmd("EVAL")
                 .arg(DELETE_USER_SCRIPT)
@@ -223,6 +413,9 @@ impl SessionStore for RedisSessions {
     }
 
     fn live_sessions(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        if self.link.is_cluster() {
+            return Box::pin(self.live_sessions_cluster());
+        }
         Box::pin(async move {
             let pattern = format!("{}*", self.session_prefix);
             let pattern = pattern.as_str();
@@ -263,6 +456,8 @@ pub struct RedisRevocations {
     link: RedisLink,
     deny_prefix: String,
     version_prefix: String,
+    /// The user is the keys' hash tag (Redis Cluster: both keys of a check on one slot).
+    tagged: bool,
 }
 
 impl std::fmt::Debug for RedisRevocations {
@@ -277,18 +472,43 @@ impl RedisRevocations {
     /// Revocation state under `{namespace}:deny:` and `{namespace}:ver:` on `link`.
     pub fn new(link: RedisLink, namespace: &str) -> Self {
         RedisRevocations {
+            tagged: link.is_cluster(),
             link,
             deny_prefix: format!("{namespace}:deny:"),
             version_prefix: format!("{namespace}:ver:"),
         }
     }
+
+    /// `NS:ver:USER`; on a cluster `NS:ver:{USER}` (the user as hash tag).
+    fn version_key(&self, user: &str) -> String {
+        if self.tagged {
+            format!("{}{{{user}}}", self.version_prefix)
+        } else {
+            format!("{}{user}", self.version_prefix)
+        }
+    }
+
+    /// `NS:deny:JTI`; on a cluster `NS:deny:{USER}:JTI`, in the slot of the user's version
+    /// key, so that [`RevocationStore::is_revoked`] reads one slot on one node.
+    fn deny_key(&self, jti: &str, user: &str) -> String {
+        if self.tagged {
+            format!("{}{{{user}}}:{jti}", self.deny_prefix)
+        } else {
+            format!("{}{jti}", self.deny_prefix)
+        }
+    }
 }
 
 impl RevocationStore for RedisRevocations {
-    fn deny<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
+    fn deny<'a>(
+        &'a self,
+        jti: &'a str,
+        user: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(self.link.run(move |mut conn| async move {
             redis::cmd("SET")
-                .arg(format!("{}{}", self.deny_prefix, jti))
+                .arg(self.deny_key(jti, user))
                 .arg(1)
                 .arg("EX")
                 .arg(ttl.as_secs().max(1))
@@ -305,11 +525,11 @@ impl RevocationStore for RedisRevocations {
         version: u64,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(self.link.run(move |mut conn| async move {
-            let version_key = format!("{}{}", self.version_prefix, user);
+            let version_key = self.version_key(user);
             match jti {
                 Some(jti) => {
                     let (denied, current): (Option<u8>, Option<u64>) = redis::cmd("MGET")
-                        .arg(format!("{}{}", self.deny_prefix, jti))
+                        .arg(self.deny_key(jti, user))
                         .arg(version_key)
                         .query_async(&mut conn)
                         .await?;
@@ -329,7 +549,7 @@ impl RevocationStore for RedisRevocations {
     fn version<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
         Box::pin(self.link.run(move |mut conn| async move {
             let current: Option<u64> = redis::cmd("GET")
-                .arg(format!("{}{}", self.version_prefix, user))
+                .arg(self.version_key(user))
                 .query_async(&mut conn)
                 .await?;
             Ok(current.unwrap_or(0))
@@ -339,7 +559,7 @@ impl RevocationStore for RedisRevocations {
     fn bump_version<'a>(&'a self, user: &'a str) -> BoxFuture<'a, StoreResult<u64>> {
         Box::pin(self.link.run(move |mut conn| async move {
             let next: u64 = redis::cmd("INCR")
-                .arg(format!("{}{}", self.version_prefix, user))
+                .arg(self.version_key(user))
                 .query_async(&mut conn)
                 .await?;
             Ok(next)

@@ -75,7 +75,9 @@ impl Fixture {
                 for (i, id) in chunk.iter().enumerate() {
                     let session = &users[(worker * per_worker + i) % USERS];
                     sessions.create(id, session, TTL).await?;
-                    revocations.deny(&random_token(16), TTL).await?;
+                    revocations
+                        .deny(&random_token(16), &session.user, TTL)
+                        .await?;
                 }
                 Ok::<(), bench_server::store::StoreError>(())
             });

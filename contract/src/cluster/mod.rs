@@ -391,6 +391,13 @@ fn redis_upstream(
     url: &str,
 ) -> Result<(SocketAddr, Box<dyn Fn(SocketAddr) -> String + Send>), ClusterError> {
     let bad = |reason: &str| ClusterError::bad_flag("--redis-url", crate::redact_url(url), reason);
+    if crate::redis_url::is_cluster_url(url) {
+        // Cluster nodes redirect clients (MOVED) to their own addresses, around the link.
+        return Err(bad(
+            "a store link cannot sit in front of a Redis Cluster (its nodes redirect \
+             clients to their own addresses): drop --store-delay",
+        ));
+    }
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| bad("expected redis://HOST:PORT"))?;
@@ -422,4 +429,32 @@ fn no_redis_child() -> ClusterError {
     ClusterError::NoSuchPart(
         "the cluster runs no redis-server child (start it with --redis-server)".into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_store_link_is_refused_in_front_of_a_redis_cluster() {
+        let Err(err) = redis_upstream("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001") else {
+            panic!("a link cannot proxy a cluster");
+        };
+        let err = err.to_string();
+        assert!(
+            err.starts_with("--redis-url redis+cluster://***@127.0.0.1:7000"),
+            "{err}"
+        );
+        assert!(
+            err.contains("--store-delay") && !err.contains("pw"),
+            "{err}"
+        );
+        let (addr, rewrite) = redis_upstream("redis://:pw@127.0.0.1:7000/2").unwrap();
+        assert_eq!(addr.port(), 7000);
+        assert_eq!(
+            rewrite("127.0.0.1:9".parse().unwrap()),
+            "redis://:pw@127.0.0.1:9/2"
+        );
+    }
 }

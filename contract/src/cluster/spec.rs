@@ -159,11 +159,20 @@ impl ClusterSpec {
             ));
         }
         if let RedisMode::External(url) = &self.redis {
-            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
-                return Err(ClusterError::bad_flag(
-                    "--redis-url",
-                    url,
-                    "expected redis://HOST:PORT",
+            let bad =
+                |why: &str| ClusterError::bad_flag("--redis-url", crate::redact_url(url), why);
+            if crate::redis_url::is_cluster_url(url) {
+                crate::RedisTarget::parse(url).map_err(|why| bad(&why))?;
+                if !self.network.store.is_zero() {
+                    // Cluster nodes redirect clients (MOVED) to their own addresses.
+                    return Err(bad(
+                        "a store link cannot sit in front of a Redis Cluster (its nodes \
+                         redirect clients to their own addresses): drop --store-delay",
+                    ));
+                }
+            } else if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                return Err(bad(
+                    "expected redis://HOST:PORT or redis+cluster://HOST:PORT[,HOST:PORT…]",
                 ));
             }
         }
@@ -368,6 +377,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("--redis-url localhost:6379"));
+        for (url, why) in [
+            ("redis+cluster://:pw@h:1,h:x", "not 1-65535"),
+            ("redis+cluster://:pw@h:1,h:2", "--store-delay"),
+        ] {
+            let mut spec = ClusterSpec {
+                redis: RedisMode::External(url.into()),
+                ..spec(&[])
+            };
+            spec.network.store = Duration::from_micros(250);
+            let err = spec.validate().unwrap_err().to_string();
+            assert!(
+                err.starts_with("--redis-url redis+cluster://***@h:1,h:"),
+                "{err}"
+            );
+            assert!(err.contains(why) && !err.contains("pw"), "{err}");
+        }
+        let cluster = ClusterSpec {
+            redis: RedisMode::External("redis+cluster://h:1,h:2".into()),
+            ..spec(&[])
+        };
+        assert!(cluster.validate().is_ok());
     }
 
     #[test]
