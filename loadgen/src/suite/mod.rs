@@ -31,6 +31,7 @@ pub mod runner;
 pub mod scrape;
 pub mod security;
 pub mod state_cost;
+pub mod target;
 pub mod tokens;
 
 use std::path::Path;

@@ -72,6 +72,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         cost: Vec::new(),
         deployments: Vec::new(),
         key_rotation: None,
+        target: None,
     };
     let mut failed = Vec::new();
     let total = plan.cells.len()
