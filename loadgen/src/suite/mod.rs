@@ -22,6 +22,7 @@ pub mod cost;
 pub mod deploy;
 pub mod deployment;
 pub mod env;
+pub mod external;
 pub mod faults;
 pub mod matrix;
 pub mod pin;
