@@ -166,6 +166,30 @@ async fn the_suite_measures_a_deployment_it_did_not_start() {
         ),
     )
     .unwrap();
+    // A file that says ES256 while the replicas sign with HS256 is refused before any load.
+    let wrong = dir.path().join("wrong.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &wrong,
+        text.replace("jwt_alg = \"HS256\"", "jwt_alg = \"ES256\""),
+    )
+    .unwrap();
+    let refused = tokio::process::Command::new(BIN)
+        .args(["suite", "--quick", "--deployment"])
+        .arg(&wrong)
+        .arg("--out")
+        .arg(dir.path().join("refused"))
+        .env("AUTHBENCH_TEST_ADMIN_TOKEN", &token)
+        .output()
+        .await
+        .unwrap();
+    let refusal = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        refusal.contains("server.jwt_alg = \"ES256\"") && refusal.contains("HS256"),
+        "{refusal}"
+    );
+
     let matrix = dir.path().join("matrix.toml");
     std::fs::write(&matrix, MATRIX.replace("STORE", store)).unwrap();
     let out = dir.path().join("results");

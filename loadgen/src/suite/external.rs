@@ -506,3 +506,7 @@ async fn drive(
         recovery_seconds,
     })
 }
+
+#[cfg(test)]
+#[path = "external_tests.rs"]
+mod tests;
