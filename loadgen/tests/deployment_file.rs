@@ -263,6 +263,7 @@ async fn the_suite_measures_a_deployment_it_did_not_start() {
         summary.contains("deployment file \"test cluster\""),
         "{summary}"
     );
+    assert!(summary.contains("which lacks this part or configuration; see Skipped parts"));
     assert!(run_dir.join("report.html").is_file());
     for entry in std::fs::read_dir(&run_dir).unwrap() {
         let path = entry.unwrap().path();

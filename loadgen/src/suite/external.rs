@@ -123,8 +123,14 @@ pub async fn run(
     let total = plan.cells.len()
         + plan.revocation.len()
         + plan.faults.len()
-        + usize::from(plan.token_sizes.is_some())
-        + 8;
+        + 2 * usize::from(plan.token_sizes.is_some())
+        + plan.state_cost.as_ref().map_or(0, |s| s.kinds.len())
+        + usize::from(plan.cost.is_some())
+        + usize::from(plan.store_capacity.is_some())
+        + usize::from(!plan.deployments.is_empty())
+        + usize::from(plan.rotation.is_some())
+        + usize::from(plan.cells.iter().any(|c| c.config.auth == Auth::None))
+        + usize::from(target.replica_urls.is_empty());
     let mut progress = Progress { done: 0, total };
     let p = &mut progress;
 
@@ -254,16 +260,24 @@ async fn cells(
             shape_free.policy = authbench_report::model::Policy::None;
             let key = format!("{}|{}|{:?}", c.group, shape_free.slug(), c.load);
             let users = cell::users_of(c);
-            let reason = if let Some(first) = seen.get(&key) {
-                Some(format!("same server configuration and load as {first}; the deployment's balancer and replica count are fixed"))
-            } else if users > target.server.users {
-                Some(format!(
-                    "needs {users} seeded users; server.users = {}",
-                    target.server.users
-                ))
-            } else {
-                mismatch(target, &c.config)
-            };
+            // A configuration the deployment lacks first; then a repeat of one already run.
+            let reason = mismatch(target, &c.config)
+                .or_else(|| {
+                    (users > target.server.users).then(|| {
+                        format!(
+                            "needs {users} seeded users; server.users = {}",
+                            target.server.users
+                        )
+                    })
+                })
+                .or_else(|| {
+                    seen.get(&key).map(|first| {
+                        format!(
+                            "same server configuration and load as {first}; the deployment's \
+                             balancer and replica count are fixed"
+                        )
+                    })
+                });
             match reason {
                 Some(reason) => skip(p, run, &c.id, &reason, ENABLE_LOCAL),
                 None => {
@@ -306,7 +320,7 @@ async fn cells(
                             p,
                             run,
                             &format!("server count cross-check of {}", plan.id),
-                            "the deployment's health checks (balancer, probes) hit /healthz too",
+                            "the deployment's own health checks hit /healthz too",
                             "compare the counts of the authenticated cells",
                         );
                     }
