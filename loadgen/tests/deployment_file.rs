@@ -73,7 +73,7 @@ policy = "round-robin"
 
 [state_cost]
 sessions = 300
-kinds = ["session-memory"]
+kinds = ["session-STORE", "denylist-STORE"]
 
 [token_sizes]
 algs = ["HS256", "ES256"]
@@ -247,7 +247,12 @@ async fn the_suite_measures_a_deployment_it_did_not_start() {
     assert!(skipped("needs 1 replica(s); the deployment file lists 2"));
     assert!(skipped("balancer and replica count are fixed"));
     assert!(skipped("no hooks.restart_redis"));
-    assert!(run.skipped.iter().any(|s| s.what.contains("state cost")));
+    // Sessions seeded through the entry, measured in the store; no deny-list on this server.
+    assert_eq!(run.state_cost.len(), 1, "{stderr}");
+    assert_eq!(run.state_cost[0].entries, 300);
+    assert!(skipped(
+        "needs revocation denylist; the deployment runs none"
+    ));
 
     assert_eq!(run.token_sizes.len(), 2);
     assert!(run.session_security.is_some());

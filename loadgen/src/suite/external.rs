@@ -16,11 +16,13 @@ use super::matrix::{CellPlan, FaultPlan, SuitePlan};
 use super::revocation;
 use super::runner::{self, Progress, RunMeta};
 use super::security;
+use super::state_cost;
 use super::target::{run_hook, ExternalTarget};
 use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, FaultRun, Load, Revocation, Skipped,
-    SuiteRun, TokenSize, Trigger,
+    StateKind, Store, SuiteRun, TokenSize, Trigger,
 };
+use authbench_report::vocabulary::StateMeasure;
 
 const ENABLE_LOCAL: &str = "run the suite without --deployment (it starts local clusters)";
 
@@ -111,7 +113,11 @@ pub async fn run(
     meta: RunMeta,
 ) -> (SuiteRun, Vec<String>) {
     let started = Instant::now();
-    let mut run = runner::new_run(plan, ctx, meta, 0);
+    let sessions = meta
+        .sessions
+        .or(plan.state_cost.as_ref().map(|s| s.sessions))
+        .unwrap_or(0);
+    let mut run = runner::new_run(plan, ctx, meta, sessions);
     run.options.redis = if target.redis_url.is_some() {
         "external"
     } else {
@@ -198,9 +204,12 @@ pub async fn run(
         runner::save(ctx, &mut run, started);
     }
     if let Some(state) = &plan.state_cost {
-        for kind in &state.kinds {
-            skip(p, &mut run, &format!("state cost {kind}"),
-                "seeds thousands of entries into the store; not done to a deployment the suite does not own", ENABLE_LOCAL);
+        for &kind in &state.kinds {
+            if ctx.stopped() {
+                break;
+            }
+            state_cost(ctx, target, kind, sessions, p, &mut run, &mut failed).await;
+            runner::save(ctx, &mut run, started);
         }
     }
     let not_here: [(bool, &str, &str); 4] = [
@@ -395,6 +404,94 @@ async fn token_sizes(
     match security::sample(ctx, &target.entry_url, users).await {
         Ok(found) => run.session_security = Some(found),
         Err(e) => runner::fail(p, failed, "session security", t, e),
+    }
+}
+
+/// Bytes per entry of `what`, when the deployment keeps that kind of state and its memory can
+/// be read (Redis `INFO` for the Redis store, the replicas' RSS for the in-process one).
+async fn state_cost(
+    ctx: &SuiteContext,
+    target: &ExternalTarget,
+    what: StateMeasure,
+    entries: u64,
+    p: &mut Progress,
+    run: &mut SuiteRun,
+    failed: &mut Vec<String>,
+) {
+    let label = format!("state cost {what}");
+    let server = &target.server;
+    let redis = what.store() == Store::Redis;
+    let needs = match what.kind() {
+        StateKind::Session => None,
+        StateKind::Denylist => Some(Revocation::Denylist),
+        StateKind::TokenVersion => Some(Revocation::TokenVersion),
+    };
+    let reason = if what.store() != server.store {
+        Some(format!(
+            "needs store {}; the deployment runs {}",
+            what.store(),
+            server.store
+        ))
+    } else if needs.is_some_and(|r| r != server.revocation) {
+        Some(format!(
+            "needs revocation {}; the deployment runs {}",
+            needs.unwrap_or(Revocation::None),
+            server.revocation
+        ))
+    } else if redis && target.redis_url.is_none() {
+        Some("needs redis_url to read Redis INFO memory".to_owned())
+    } else if !redis && target.replica_urls.is_empty() {
+        Some("needs replica_urls to read the replicas' memory".to_owned())
+    } else if what.kind() == StateKind::TokenVersion && target.admin_token.is_none() {
+        Some("token versions are bumped by force-logout, which needs the admin token".to_owned())
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        return skip(
+            p,
+            run,
+            &label,
+            &reason,
+            "a deployment file with that configuration; or run without --deployment",
+        );
+    }
+    let most = server.users as u64;
+    let (entries, users) = if what.kind() == StateKind::TokenVersion {
+        let n = entries.min(state_cost::MAX_VERSION_USERS).min(most);
+        (n, n)
+    } else {
+        (entries, entries.min(state_cost::MAX_USERS).min(most))
+    };
+    let mut config = state_cost::config_of(what);
+    if config.auth == Auth::Jwt {
+        config.alg = Some(server.jwt_alg);
+    }
+    let t = Instant::now();
+    let read = || async { state_cost::reading(&target.snapshot(&ctx.http).await, redis) };
+    match state_cost::seed_and_measure(
+        ctx,
+        &target.entry_url,
+        &config,
+        what.kind(),
+        entries,
+        users,
+        read,
+    )
+    .await
+    {
+        Ok(cost) => {
+            p.line(
+                &label,
+                t,
+                &format!(
+                    "{:.0} B per {} ({} entries)",
+                    cost.bytes_per_entry, cost.kind, cost.entries
+                ),
+            );
+            run.state_cost.push(cost);
+        }
+        Err(e) => runner::fail(p, failed, &label, t, e),
     }
 }
 
