@@ -290,7 +290,7 @@ async fn the_suite_measures_a_deployment_it_did_not_start() {
 }
 
 #[test]
-fn a_server_configured_otherwise_is_refused() {
+fn bad_deployment_files_and_flags_are_refused_by_name() {
     // Nothing listens: the error names the key and the URL, and no run folder is left.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("d.toml");
@@ -324,6 +324,26 @@ fn a_server_configured_otherwise_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success() && stderr.contains("bogus"),
+        "{stderr}"
+    );
+
+    let output = Command::new(BIN)
+        .args(["suite", "--deployment", "/nonexistent/d.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--deployment /nonexistent/d.toml"),
+        "{stderr}"
+    );
+    let output = Command::new(BIN)
+        .args(["suite", "--deployment", "d.toml", "--slowdown-us", "5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("--slowdown-us"),
         "{stderr}"
     );
 }

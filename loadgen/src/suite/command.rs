@@ -55,7 +55,7 @@ pub struct SuiteArgs {
     pub threads: Option<usize>,
     /// Bring your own cluster: run the parts that fit against the deployment described in
     /// this TOML file instead of starting local clusters (docs/deployment-file.md).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["redis_url", "bench_server", "slowdown_us"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bench_server", "slowdown_us"])]
     pub deployment: Option<PathBuf>,
 }
 
@@ -93,6 +93,12 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
         Some(path) => Some(ExternalTarget::load(path)?),
         None => None,
     };
+    if target.is_some() && args.redis_url.is_some() {
+        // Not a conflict: AUTHBENCH_REDIS_URL may be set for local runs.
+        eprintln!(
+            "loadgen suite: --redis-url (or AUTHBENCH_REDIS_URL) is ignored with --deployment; the file's redis_url is read"
+        );
+    }
     let bench_server = match &args.bench_server {
         Some(path) => path.clone(),
         None => std::env::current_exe()
