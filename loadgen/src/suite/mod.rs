@@ -12,6 +12,9 @@
 //!
 //! * [`matrix`] — the matrix file and its expansion.
 //! * [`scrape`] — replica `/metrics`, balancer CPU from `/proc`, Redis `INFO`.
+//! * [`target`] and [`external`] — `--deployment FILE` (bring your own cluster): the plan's
+//!   fitting parts run against a deployment described in a TOML file instead of local
+//!   clusters (not the A1/A2 [`deployment`] part).
 
 pub mod capacity;
 pub mod cell;

@@ -130,6 +130,14 @@ impl ExternalTarget {
         let stem = path
             .file_stem()
             .map_or_else(|| "deployment".into(), |s| s.to_string_lossy().into_owned());
+        if text.lines().any(|l| {
+            l.trim_start().starts_with("admin_token ") || l.trim_start().starts_with("admin_token=")
+        }) {
+            eprintln!(
+                "loadgen suite: {} holds admin_token itself; prefer admin_token_env (the token stays out of the file)",
+                path.display()
+            );
+        }
         Self::parse(&text, &stem, |name| std::env::var(name).ok())
             .with_context(|| format!("--deployment {}", path.display()))
     }

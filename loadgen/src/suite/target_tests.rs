@@ -177,3 +177,27 @@ fn a_server_that_reports_another_configuration_is_refused() {
         .to_string();
     assert!(e.contains("bench-server"), "{e}");
 }
+
+/// The file documented in docs/deployment-file.md is one the parser accepts as written.
+#[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../../docs/deployment-file.md");
+    let block = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let t = ExternalTarget::parse(block, "doc", env).unwrap();
+    assert_eq!(t.name, "staging");
+    assert_eq!(t.server.jwt_alg, Alg::Es256);
+    let hooks: Vec<&str> = t.hooks.named().map(|(k, _)| k).collect();
+    assert_eq!(
+        hooks,
+        [
+            "kill_replica",
+            "restart_redis",
+            "stall_redis",
+            "resume_redis"
+        ]
+    );
+}
