@@ -196,13 +196,6 @@ pub async fn run(
         }
         runner::save(ctx, &mut run, started);
     }
-    for f in &plan.faults {
-        if ctx.stopped() {
-            break;
-        }
-        fault(ctx, target, f, p, &mut run, &mut failed).await;
-        runner::save(ctx, &mut run, started);
-    }
     if let Some(state) = &plan.state_cost {
         for &kind in &state.kinds {
             if ctx.stopped() {
@@ -211,6 +204,14 @@ pub async fn run(
             state_cost(ctx, target, kind, sessions, p, &mut run, &mut failed).await;
             runner::save(ctx, &mut run, started);
         }
+    }
+    // Faults last: they may leave the deployment short of a replica.
+    for f in &plan.faults {
+        if ctx.stopped() {
+            break;
+        }
+        fault(ctx, target, f, p, &mut run, &mut failed).await;
+        runner::save(ctx, &mut run, started);
     }
     let not_here: [(bool, &str, &str); 4] = [
         (
