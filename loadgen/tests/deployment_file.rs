@@ -218,6 +218,16 @@ async fn the_suite_measures_a_deployment_it_did_not_start() {
         .path();
     let json = std::fs::read_to_string(run_dir.join("run.json")).unwrap();
     let run: SuiteRun = serde_json::from_str(&json).unwrap();
+    // The document, `target` included, validates against the committed schema.
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../report/schema/suite-run.schema.json")).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
     assert!(!run.partial);
     let target = run.target.as_ref().unwrap();
     assert_eq!(target.name, "test cluster");
