@@ -71,6 +71,28 @@ pub struct SuiteRun {
     /// A signing key rotated under load through the gateway; absent when not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_rotation: Option<KeyRotation>,
+    /// Set when the suite ran against a deployment file (`loadgen suite --deployment FILE`,
+    /// bring your own cluster) instead of starting local clusters; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
+}
+
+/// The deployment a run measured when it was given a deployment file (never its admin token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// The file's `name`.
+    pub name: String,
+    /// Where the load went (the deployment's balancer or ingress).
+    pub entry_url: String,
+    /// Replicas probed and scraped directly (0: none given).
+    pub replicas: usize,
+    /// Whether Redis `INFO` was read.
+    pub redis: bool,
+    /// Whether an admin token was given (the token itself is never recorded).
+    pub admin_token: bool,
+    /// The fault hooks given, by name.
+    #[serde(default)]
+    pub hooks: Vec<String>,
 }
 
 /// Tool identity.

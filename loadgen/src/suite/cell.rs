@@ -180,7 +180,7 @@ where
 }
 
 /// Virtual users of a cell: at least one per closed-loop connection.
-fn users_of(plan: &CellPlan) -> usize {
+pub fn users_of(plan: &CellPlan) -> usize {
     plan.users.max(match plan.load {
         Load::Closed { concurrency } => concurrency,
         Load::Open { .. } => 1,
@@ -194,15 +194,38 @@ pub async fn trial(
     plan: &CellPlan,
     hdr_log: Option<PathBuf>,
 ) -> anyhow::Result<Trial> {
-    let load = load_plan(
+    trial_at(
+        ctx,
         &deployment.entry(),
+        || deployment.snapshot(ctx),
+        plan,
+        hdr_log,
+    )
+    .await
+}
+
+/// One trial with load to `entry` and the servers counted by `snapshot` (a local cluster's
+/// processes, or a deployment file's replicas).
+pub async fn trial_at<S, Fut>(
+    ctx: &SuiteContext,
+    entry: &str,
+    snapshot: S,
+    plan: &CellPlan,
+    hdr_log: Option<PathBuf>,
+) -> anyhow::Result<Trial>
+where
+    S: Fn() -> Fut,
+    Fut: Future<Output = Snapshot>,
+{
+    let load = load_plan(
+        entry,
         &plan.config,
         &plan.load,
         plan.seconds,
         plan.warmup,
         plan.users,
     )?;
-    let start = deployment.snapshot(ctx).await;
+    let start = snapshot().await;
     let stop = ctx.stop.clone();
     // The engine starts 20 ms after it is called (its lead); the mid snapshot lands at the
     // end of the warm-up, when measurement starts.
@@ -211,11 +234,11 @@ pub async fn trial(
         crate::engine::run(load.clone(), wait_for_stop(stop), false),
         async {
             tokio::time::sleep(mid_delay).await;
-            deployment.snapshot(ctx).await
+            snapshot().await
         }
     );
     let outcome = outcome?;
-    let end = deployment.snapshot(ctx).await;
+    let end = snapshot().await;
     let hdr_log = match hdr_log {
         Some(relative) => {
             let path = ctx.in_run(&relative);

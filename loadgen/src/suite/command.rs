@@ -8,8 +8,10 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::context::{RedisSource, SuiteContext};
+use super::external;
 use super::matrix;
 use super::runner::{self, RunMeta};
+use super::target::ExternalTarget;
 
 /// Flags of `suite`.
 #[derive(Debug, Args)]
@@ -51,6 +53,10 @@ pub struct SuiteArgs {
     /// Tokio worker threads of the load generator (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Bring your own cluster: run the parts that fit against the deployment described in
+    /// this TOML file instead of starting local clusters (docs/deployment-file.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bench_server", "slowdown_us"])]
+    pub deployment: Option<PathBuf>,
 }
 
 const MAX_SESSIONS: u64 = 1_000_000;
@@ -83,13 +89,23 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
             );
         }
     }
+    let target = match &args.deployment {
+        Some(path) => Some(ExternalTarget::load(path)?),
+        None => None,
+    };
+    if target.is_some() && args.redis_url.is_some() {
+        // Not a conflict: AUTHBENCH_REDIS_URL may be set for local runs.
+        eprintln!(
+            "loadgen suite: --redis-url (or AUTHBENCH_REDIS_URL) is ignored with --deployment; the file's redis_url is read"
+        );
+    }
     let bench_server = match &args.bench_server {
         Some(path) => path.clone(),
         None => std::env::current_exe()
             .context("locating this executable")?
             .with_file_name("bench-server"),
     };
-    if !bench_server.is_file() {
+    if target.is_none() && !bench_server.is_file() {
         bail!(
             "--bench-server {}: no such file (build it with `cargo build --release -p bench-server`, or pass its path)",
             bench_server.display()
@@ -116,14 +132,26 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
         builder.worker_threads(threads);
     }
     let runtime = builder.build().context("cannot start the tokio runtime")?;
-    let redis = RedisSource::detect(args.redis_url.as_deref());
-    eprintln!(
-        "loadgen suite: matrix {} ({} load cells), Redis {}, writing {}",
-        plan.name,
-        plan.cells.len(),
-        redis.label(),
-        run_dir.display()
-    );
+    let redis = match &target {
+        Some(_) => RedisSource::Unavailable("the deployment file's own".into()),
+        None => RedisSource::detect(args.redis_url.as_deref()),
+    };
+    match &target {
+        Some(t) => eprintln!(
+            "loadgen suite: matrix {} against deployment file {:?} ({}), writing {}",
+            plan.name,
+            t.name,
+            t.entry_url,
+            run_dir.display()
+        ),
+        None => eprintln!(
+            "loadgen suite: matrix {} ({} load cells), Redis {}, writing {}",
+            plan.name,
+            plan.cells.len(),
+            redis.label(),
+            run_dir.display()
+        ),
+    }
     let (run, failed) = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
         let signal = tokio::spawn(async move {
@@ -133,7 +161,7 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
             );
             let _ = stop_tx.send(true);
         });
-        let ctx = SuiteContext::new(
+        let mut ctx = SuiteContext::new(
             bench_server,
             redis,
             run_dir.clone(),
@@ -147,7 +175,22 @@ pub fn execute(args: &SuiteArgs, argv: Vec<String>) -> anyhow::Result<()> {
             env,
             sessions: args.sessions,
         };
-        let outcome = runner::run(&plan, &ctx, meta).await;
+        let outcome = match &target {
+            Some(target) => {
+                if let Err(e) = target.verify(&ctx.http).await {
+                    let _ = std::fs::remove_dir_all(&run_dir);
+                    return Err(e.context(format!(
+                        "--deployment {}",
+                        args.deployment.clone().unwrap_or_default().display()
+                    )));
+                }
+                if let Some(token) = &target.admin_token {
+                    ctx.admin_token = token.expose().to_owned();
+                }
+                external::run(&plan, &ctx, target, meta).await
+            }
+            None => runner::run(&plan, &ctx, meta).await,
+        };
         signal.abort();
         anyhow::Ok(outcome)
     })?;

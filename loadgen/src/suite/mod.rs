@@ -12,6 +12,9 @@
 //!
 //! * [`matrix`] — the matrix file and its expansion.
 //! * [`scrape`] — replica `/metrics`, balancer CPU from `/proc`, Redis `INFO`.
+//! * [`target`] and [`external`] — `--deployment FILE` (bring your own cluster): the plan's
+//!   fitting parts run against a deployment described in a TOML file instead of local
+//!   clusters (not the A1/A2 [`deployment`] part).
 
 pub mod capacity;
 pub mod cell;
@@ -22,6 +25,7 @@ pub mod cost;
 pub mod deploy;
 pub mod deployment;
 pub mod env;
+pub mod external;
 pub mod faults;
 pub mod matrix;
 pub mod pin;
@@ -31,6 +35,7 @@ pub mod runner;
 pub mod scrape;
 pub mod security;
 pub mod state_cost;
+pub mod target;
 pub mod tokens;
 
 use std::path::Path;

@@ -51,7 +51,9 @@ async fn round(
     out
 }
 
-async fn probe(
+/// Logs in at the first of `replicas`, ends the credential there, and probes every replica
+/// until all reject it.
+pub async fn probe(
     ctx: &SuiteContext,
     plan: &RevocationPlan,
     replicas: &[String],

@@ -38,41 +38,7 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
         .sessions
         .or(plan.state_cost.as_ref().map(|s| s.sessions))
         .unwrap_or(0);
-    let mut run = SuiteRun {
-        schema_version: SUITE_SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "loadgen".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        label: meta.label,
-        command: meta.command,
-        started_at_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64()),
-        wall_seconds: 0.0,
-        partial: true,
-        options: SuiteOptions {
-            matrix: plan.name.clone(),
-            trials: plan.defaults.trials,
-            sessions,
-            cell_seconds: plan.defaults.seconds,
-            warmup_seconds: plan.defaults.warmup,
-            redis: ctx.redis.label().into(),
-            slowdown_us: ctx.slowdown_us,
-        },
-        env: meta.env,
-        skipped: Vec::new(),
-        cells: Vec::new(),
-        state_cost: Vec::new(),
-        token_sizes: Vec::new(),
-        revocation: Vec::new(),
-        faults: Vec::new(),
-        store_capacity: None,
-        session_security: None,
-        cost: Vec::new(),
-        deployments: Vec::new(),
-        key_rotation: None,
-    };
+    let mut run = new_run(plan, ctx, meta, sessions);
     let mut failed = Vec::new();
     let total = plan.cells.len()
         + plan.cost.as_ref().map_or(0, |c| c.configs.len())
@@ -327,6 +293,51 @@ pub async fn run(plan: &SuitePlan, ctx: &SuiteContext, meta: RunMeta) -> (SuiteR
     (run, failed)
 }
 
+/// The run document before any part ran (marked partial until the end).
+pub(super) fn new_run(
+    plan: &SuitePlan,
+    ctx: &SuiteContext,
+    meta: RunMeta,
+    sessions: u64,
+) -> SuiteRun {
+    SuiteRun {
+        schema_version: SUITE_SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "loadgen".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        label: meta.label,
+        command: meta.command,
+        started_at_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+        wall_seconds: 0.0,
+        partial: true,
+        options: SuiteOptions {
+            matrix: plan.name.clone(),
+            trials: plan.defaults.trials,
+            sessions,
+            cell_seconds: plan.defaults.seconds,
+            warmup_seconds: plan.defaults.warmup,
+            redis: ctx.redis.label().into(),
+            slowdown_us: ctx.slowdown_us,
+        },
+        env: meta.env,
+        skipped: Vec::new(),
+        cells: Vec::new(),
+        state_cost: Vec::new(),
+        token_sizes: Vec::new(),
+        revocation: Vec::new(),
+        faults: Vec::new(),
+        store_capacity: None,
+        session_security: None,
+        cost: Vec::new(),
+        deployments: Vec::new(),
+        key_rotation: None,
+        target: None,
+    }
+}
+
 /// Records `what` as skipped when its configuration cannot run here; true if skipped.
 fn skip(
     ctx: &SuiteContext,
@@ -358,7 +369,7 @@ fn skip(
 }
 
 /// Records `what` as failed; the error is printed with its causes.
-fn fail(
+pub(super) fn fail(
     progress: &mut Progress,
     failed: &mut Vec<String>,
     what: &str,
@@ -369,7 +380,7 @@ fn fail(
     failed.push(format!("{what}: {e:#}"));
 }
 
-fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {
+pub(super) fn save(ctx: &SuiteContext, run: &mut SuiteRun, started: Instant) {
     run.wall_seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     let path = ctx.run_dir.join("run.json");
     if let Err(e) = write_atomically(&path, run) {
@@ -397,7 +408,7 @@ fn deployment_line(part: &authbench_report::model::DeploymentRun) -> String {
     line
 }
 
-fn cell_line(cell: &authbench_report::model::Cell) -> String {
+pub(super) fn cell_line(cell: &authbench_report::model::Cell) -> String {
     let Some(t) = cell.trials.last() else {
         return "no trial finished".into();
     };
@@ -431,13 +442,13 @@ fn cost_line(part: &authbench_report::model::CostPart) -> String {
     )
 }
 
-struct Progress {
-    done: usize,
-    total: usize,
+pub(super) struct Progress {
+    pub(super) done: usize,
+    pub(super) total: usize,
 }
 
 impl Progress {
-    fn line(&mut self, what: &str, started: Instant, text: &str) {
+    pub(super) fn line(&mut self, what: &str, started: Instant, text: &str) {
         self.done += 1;
         eprintln!(
             "[{:>2}/{}] {what:<48} {text} ({:.1} s)",

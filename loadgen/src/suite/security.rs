@@ -21,25 +21,20 @@ const USERS: u64 = 50;
 pub async fn measure(ctx: &SuiteContext) -> anyhow::Result<SessionSecurity> {
     let deployment =
         deploy::start(ctx, &config_of(StateMeasure::SessionMemory), USERS as usize).await?;
-    let base = deployment.entry();
+    let result = sample(ctx, &deployment.entry(), USERS).await;
+    deployment.stop().await;
+    result
+}
+
+/// Logs in [`SAMPLES`] times at `base` (users `user0`… below `users`) and inspects the cookies.
+pub async fn sample(ctx: &SuiteContext, base: &str, users: u64) -> anyhow::Result<SessionSecurity> {
     let mut ids = std::collections::HashSet::new();
     let mut first = None;
-    let mut failure = None;
     for i in 0..SAMPLES {
-        match client::login(&ctx.http, &base, Auth::Session, (i % USERS) as usize).await {
-            Ok(credential) => {
-                ids.insert(credential.value.clone());
-                first.get_or_insert(credential);
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    deployment.stop().await;
-    if let Some(e) = failure {
-        return Err(e);
+        let credential =
+            client::login(&ctx.http, base, Auth::Session, (i % users.max(1)) as usize).await?;
+        ids.insert(credential.value.clone());
+        first.get_or_insert(credential);
     }
     let first = first.context("no login succeeded")?;
     Ok(SessionSecurity {

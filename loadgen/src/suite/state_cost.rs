@@ -11,7 +11,7 @@ use anyhow::Context as _;
 
 use super::client::{self, Credential};
 use super::context::SuiteContext;
-use super::deploy::{self, Deployment};
+use super::deploy::{self, Snapshot};
 use authbench_report::model::{
     Alg, Auth, Balancer, CellConfig, CryptoBackend, Network, Policy, Revocation, StateCost,
     StateKind, Store,
@@ -21,9 +21,9 @@ use authbench_report::vocabulary::StateMeasure;
 /// Concurrent requests while seeding.
 const SEED_WORKERS: usize = 16;
 /// Users the sessions and revoked tokens are spread over.
-const MAX_USERS: u64 = 1000;
+pub const MAX_USERS: u64 = 1000;
 /// Token versions are one per user, so their count is capped by the users seeded.
-const MAX_VERSION_USERS: u64 = 20_000;
+pub const MAX_VERSION_USERS: u64 = 20_000;
 
 /// The configuration a state-cost measurement runs on.
 pub fn config_of(what: StateMeasure) -> CellConfig {
@@ -67,21 +67,39 @@ pub async fn measure(
         entries.min(MAX_USERS)
     };
     let deployment = deploy::start(ctx, &config, users as usize).await?;
-    let result = seed_and_measure(ctx, &deployment, kind, entries, users).await;
+    let redis = config.store == Store::Redis;
+    let result = seed_and_measure(
+        ctx,
+        &deployment.entry(),
+        &config,
+        kind,
+        entries,
+        users,
+        || async { reading(&deployment.snapshot(ctx).await, redis) },
+    )
+    .await;
     deployment.stop().await;
     result
 }
 
-async fn seed_and_measure(
+/// Seeds `entries` entries of `kind` through `base` (spread over `users` users) and divides
+/// the growth of what `read` reads (Redis `used_memory` or the replicas' RSS) by them.
+pub async fn seed_and_measure<R, Fut>(
     ctx: &SuiteContext,
-    deployment: &Deployment,
+    base: &str,
+    config: &CellConfig,
     kind: StateKind,
     entries: u64,
     users: u64,
-) -> anyhow::Result<StateCost> {
-    let base = Arc::new(deployment.entry());
+    read: R,
+) -> anyhow::Result<StateCost>
+where
+    R: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<u64>>,
+{
+    let base = Arc::new(base.to_owned());
     let http = ctx.http.clone();
-    let auth = deployment.config.auth;
+    let auth = config.auth;
     // Every user logs in once: password hashes derived, allocator warmed.
     {
         let (http, base) = (http.clone(), Arc::clone(&base));
@@ -95,8 +113,8 @@ async fn seed_and_measure(
         })
         .await?;
     }
-    let redis = deployment.config.store == Store::Redis;
-    let before = reading(ctx, deployment, redis).await?;
+    let redis = config.store == Store::Redis;
+    let before = read().await?;
     let admin = Arc::new(ctx.admin_token.clone());
     {
         let (http, base) = (http.clone(), Arc::clone(&base));
@@ -119,10 +137,10 @@ async fn seed_and_measure(
         })
         .await?;
     }
-    let after = reading(ctx, deployment, redis).await?;
+    let after = read().await?;
     Ok(StateCost {
         kind,
-        store: deployment.config.store,
+        store: config.store,
         entries,
         measured: if redis {
             "redis_used_memory"
@@ -136,17 +154,18 @@ async fn seed_and_measure(
     })
 }
 
-async fn reading(ctx: &SuiteContext, deployment: &Deployment, redis: bool) -> anyhow::Result<u64> {
-    let snap = deployment.snapshot(ctx).await;
+/// Redis `used_memory`, or the sum of the replicas' RSS (every replica must answer).
+pub fn reading(snap: &Snapshot, redis: bool) -> anyhow::Result<u64> {
     if redis {
         snap.redis
             .map(|r| r.used_memory)
             .context("Redis INFO memory could not be read")
     } else {
         snap.replicas
-            .first()
-            .and_then(|r| r.as_ref())
-            .map(|r| r.rss_bytes)
-            .context("the replica's /metrics could not be read")
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.rss_bytes))
+            .sum::<Option<u64>>()
+            .filter(|_| !snap.replicas.is_empty())
+            .context("a replica's /metrics could not be read")
     }
 }

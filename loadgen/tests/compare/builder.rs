@@ -190,6 +190,7 @@ impl RunBuilder {
                 cost: Vec::new(),
                 deployments: Vec::new(),
                 key_rotation: None,
+                target: None,
             },
         }
     }

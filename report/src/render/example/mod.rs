@@ -104,6 +104,7 @@ pub fn example_run() -> SuiteRun {
         cost: cost::cost_parts(),
         deployments: Vec::new(),
         key_rotation: None,
+        target: None,
         session_security: Some(SessionSecurity {
             cookie_attributes: ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1800"]
                 .map(String::from)

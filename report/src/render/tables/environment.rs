@@ -82,5 +82,17 @@ pub fn environment(run: &SuiteRun) -> Section {
             }
         ),
     );
+    if let Some(target) = &run.target {
+        kv(
+            "deployment",
+            format!(
+                "deployment file {:?}: load to {}, {} replica(s) scraped, Redis INFO {}",
+                target.name,
+                target.entry_url,
+                target.replicas,
+                if target.redis { "read" } else { "not read" }
+            ),
+        );
+    }
     Section::new("environment", "Environment").table(t)
 }

@@ -213,14 +213,20 @@ pub fn not_measured(run: &SuiteRun, what: &str, keywords: &[&str]) -> Outcome {
         let text = format!("{} {}", s.what, s.reason).to_lowercase();
         keywords.iter().any(|k| text.contains(&k.to_lowercase()))
     });
-    let enable = match hit {
-        Some(s) => format!("{}: {}; enable with: {}", s.what, s.reason, s.enable),
-        None if run.partial => "the run was interrupted before it; run the suite again".to_owned(),
-        None if run.options.matrix != "default" => format!(
+    let enable = match (hit, &run.target) {
+        // Against a deployment file most skips share words with every claim: point to the
+        // list instead of picking one.
+        (Some(_), Some(target)) => format!(
+            "the run measured the deployment file {:?}, which lacks this part or configuration; see Skipped parts",
+            target.name
+        ),
+        (Some(s), None) => format!("{}: {}; enable with: {}", s.what, s.reason, s.enable),
+        (None, _) if run.partial => "the run was interrupted before it; run the suite again".to_owned(),
+        (None, _) if run.options.matrix != "default" => format!(
             "enable with the default matrix; this run used `{}`",
             run.options.matrix
         ),
-        None => "enable with the suite's default matrix".to_owned(),
+        (None, _) => "enable with the suite's default matrix".to_owned(),
     };
     Outcome::NotMeasured(format!("{what} not measured in this run ({enable})"))
 }

@@ -199,3 +199,24 @@ fn claims_match_docs_claims_md() {
         );
     }
 }
+
+#[test]
+fn against_a_deployment_file_not_measured_points_to_the_skipped_list() {
+    let mut run = example_run_without_redis();
+    run.target = Some(crate::model::TargetInfo {
+        name: "staging".into(),
+        entry_url: "http://lb:8080".into(),
+        replicas: 2,
+        redis: false,
+        admin_token: false,
+        hooks: Vec::new(),
+    });
+    let all = verdicts(&run);
+    let s3 = all.iter().find(|v| v.claim == "S3").unwrap();
+    let text = s3.outcome.detail().unwrap();
+    assert!(
+        text.contains("deployment file \"staging\"") && text.contains("see Skipped parts"),
+        "{text}"
+    );
+    assert!(!text.contains("apt-get"), "{text}");
+}
