@@ -127,6 +127,7 @@ async fn two_concurrent_shards_merge_to_the_servers_counts() {
             .unwrap()
     };
     let (merged_p50, single_p50) = (p50(&merged), p50(&single));
+    eprintln!("corrected p50: merged shards {merged_p50} µs, one run {single_p50} µs");
     assert!(
         merged_p50 <= single_p50 * 20 + 20_000 && single_p50 <= merged_p50 * 20 + 20_000,
         "merged p50 {merged_p50} µs vs single {single_p50} µs"
@@ -241,5 +242,79 @@ fn bad_shard_values_name_the_flag() {
             slice.first_user
         ),
         (5, 2, 3, 6)
+    );
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_shards_at_one_instant_and_merges_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    // Far enough ahead that both processes are up; the schedule starts there exactly.
+    let start_at = format!("{:.3}", now + 1.5);
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let mut args = flags(&server.url, Some(&format!("{i}/2")));
+            args[7] = "1s".into();
+            std::process::Command::new(BIN)
+                .arg("run")
+                .args(&args)
+                .args([
+                    "--start-at",
+                    &start_at,
+                    "--quiet",
+                    "--threads",
+                    "1",
+                    "--out",
+                ])
+                .arg(dir.path().join(format!("shard{i}.json")))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .map(|child| tokio::task::spawn_blocking(move || child.wait_with_output()))
+        .collect();
+    for child in children {
+        let output = child.await.unwrap().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let out = dir.path().join("all.json");
+    let output = std::process::Command::new(BIN)
+        .args(["merge", "--out"])
+        .arg(&out)
+        .arg(dir.path().join("shard0.json"))
+        .arg(dir.path().join("shard1.json"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let merged: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_valid(&merged);
+    assert_eq!(merged["phases"]["request"]["count"], 200);
+    assert_eq!(
+        merged["phases"]["request"]["status"]["200"],
+        server.state.metrics.requests_for(Route::JwtMe, 200)
+    );
+    let expected: f64 = start_at.parse().unwrap();
+    let started = merged["started_at_unix"].as_f64().unwrap();
+    assert!((started - expected).abs() < 0.01, "{started} vs {expected}");
+    server.stop().await;
+
+    let stale = std::process::Command::new(BIN)
+        .arg("run")
+        .args(flags("http://127.0.0.1:1", Some("0/2")))
+        .args(["--start-at", "1000"])
+        .output()
+        .unwrap();
+    assert!(!stale.status.success());
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert!(
+        stderr.contains("--start-at") && stderr.contains("in the past"),
+        "{stderr}"
     );
 }
