@@ -29,7 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Run one load test and write its result.
     Run(Box<RunArgs>),
-    /// Merge HdrHistogram interval logs (e.g. from several loadgen machines).
+    /// Merge the JSON results of `run --shard I/N` into one result, or HdrHistogram
+    /// interval logs (`run --hdr-log`); the kind is told from the first file's content.
     Merge(MergeArgs),
     /// Run the comparison suite (a matrix of clusters) and write a run folder with a report.
     Suite(Box<crate::suite::command::SuiteArgs>),
@@ -121,12 +122,16 @@ impl ReportArgs {
 /// Flags of `merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Where to write the merged log.
+    /// Where to write the merged result or log (atomically).
     #[arg(long)]
     pub out: PathBuf,
-    /// Logs written by `loadgen run --hdr-log`.
+    /// Results written by `loadgen run --shard I/N --out`, or logs written by
+    /// `loadgen run --hdr-log`.
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
+    /// Results: merge even when some shards are missing (the result says which ran).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Flags of `run`.
@@ -190,6 +195,16 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Run slice I (0-based) of N of the plan, e.g. `--shard 0/2`: disjoint users, 1/N of
+    /// the arrivals (interleaved), connections and closed-loop users split; merge the
+    /// results with `loadgen merge --out all.json shard*.json`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Start the schedule at this wall-clock instant (seconds since the Unix epoch,
+    /// fractions allowed), so shards on several machines start together. More than 1 s in
+    /// the past is an error.
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub start_at: Option<String>,
     /// Tokio worker threads (default: one per core); 1 when pinned to a single core, which
     /// runs everything on one thread with tokio's current-thread scheduler.
     #[arg(long)]
@@ -201,7 +216,20 @@ fn duration_flag(flag: &'static str, value: &str) -> Result<Duration, PlanError>
 }
 
 impl RunArgs {
-    /// Validates the flags into a plan.
+    /// The whole plan and the slice this process runs (the same plan without `--shard`).
+    pub fn to_plans(&self) -> Result<(Plan, Plan), PlanError> {
+        let whole = self.to_plan()?;
+        let slice = match &self.shard {
+            None => whole.clone(),
+            Some(text) => text
+                .parse::<crate::shard::Shard>()
+                .map_err(|m| PlanError::new("--shard", text, m))?
+                .slice(&whole)?,
+        };
+        Ok((whole, slice))
+    }
+
+    /// Validates the flags into a plan (the whole plan, ignoring `--shard`).
     pub fn to_plan(&self) -> Result<Plan, PlanError> {
         let (target, authority) = parse_target(&self.target)?;
         let warmup = duration_flag("--warmup", &self.warmup)?;
@@ -318,6 +346,7 @@ impl RunArgs {
             logout_at_end: !self.no_logout_at_end,
             renew_before: duration_flag("--renew-before", &self.renew_before)?,
             timeout: duration_flag("--timeout", &self.timeout)?,
+            shard: None,
         })
     }
 }
@@ -445,6 +474,17 @@ fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    if crate::merge::is_result(&args.logs[0])? {
+        let merged = crate::merge::merge_files(&args.logs, args.allow_partial)?;
+        write_atomically(&args.out, &merged)
+            .with_context(|| format!("--out {}", args.out.display()))?;
+        println!(
+            "merged {} results into {}",
+            args.logs.len(),
+            args.out.display()
+        );
+        return Ok(());
+    }
     let inputs: Vec<&std::path::Path> = args.logs.iter().map(PathBuf::as_path).collect();
     let totals = crate::hdrlog::merge(&inputs, &args.out)?;
     for (tag, histogram) in &totals {
@@ -463,7 +503,14 @@ fn merge(args: &MergeArgs) -> anyhow::Result<()> {
 }
 
 fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
-    let plan = args.to_plan()?;
+    let (whole, plan) = args.to_plans()?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(crate::start_at::parse)
+        .transpose()?;
+    // Refuse a stale --start-at before starting anything.
+    crate::start_at::lead(start_at, std::time::SystemTime::now())?;
     let mut builder = match args.threads {
         Some(0) => return Err(PlanError::new("--threads", 0, "must be at least 1").into()),
         // One thread: the current-thread scheduler, without the work-stealing machinery.
@@ -477,12 +524,13 @@ fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
     };
     builder.enable_all();
     let runtime = builder.build().context("cannot start the tokio runtime")?;
-    let outcome = runtime.block_on(crate::engine::run(
+    let outcome = runtime.block_on(crate::engine::run_at(
         plan.clone(),
         crate::shutdown_signal(),
         !args.quiet,
+        start_at,
     ))?;
-    let result = RunResult::new(&plan, &outcome, argv);
+    let result = RunResult::new(&plan, &outcome, argv).with_shard(&whole);
     if let Some(path) = &args.out {
         write_atomically(path, &result).with_context(|| format!("--out {}", path.display()))?;
     }

@@ -35,6 +35,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     progress: bool,
 ) -> anyhow::Result<RunOutcome> {
+    run_at(plan, shutdown, progress, None).await
+}
+
+/// [`run`], starting the schedule at the wall-clock instant `start_at` (`--start-at`; see
+/// [`crate::start_at::lead`]) instead of at once.
+pub async fn run_at(
+    plan: Plan,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    progress: bool,
+    start_at: Option<SystemTime>,
+) -> anyhow::Result<RunOutcome> {
     let client = HttpClient::new(&plan.authority, plan.timeout)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let shutdown_task = tokio::spawn(async move {
@@ -42,9 +53,11 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
 
-    // A short lead so the first intended send is not already late while tasks spin up.
-    let lead = Duration::from_millis(20);
-    let started_at = SystemTime::now() + lead;
+    // A short lead so the first intended send is not already late while tasks spin up, or
+    // the wait until --start-at.
+    let now = SystemTime::now();
+    let lead = crate::start_at::lead(start_at, now)?;
+    let started_at = now + lead;
     let start = Instant::now() + lead;
     let warmup_end = start + plan.warmup;
     let (sample_tx, mut sample_rx) = mpsc::unbounded_channel::<Vec<crate::record::Sample>>();
@@ -71,7 +84,7 @@ pub async fn run(
         LoadModel::Open { stages } => {
             open_loop(
                 &ctx,
-                Schedule::new(stages),
+                Schedule::new(stages).shard(plan.shard),
                 start,
                 warmup_end,
                 stop_rx.clone(),
@@ -111,7 +124,7 @@ async fn finish_worker(ctx: &Context, worker: &mut Worker, stop: &watch::Receive
 
 async fn open_loop(
     ctx: &Arc<Context>,
-    schedule: Schedule,
+    schedule: impl Iterator<Item = (u64, Duration)> + Send + 'static,
     start: Instant,
     warmup_end: Instant,
     stop: watch::Receiver<bool>,
@@ -148,7 +161,7 @@ async fn open_loop(
         let (mut dispatched, mut measured, mut max_backlog) = (0u64, 0u64, 0u64);
         let start = start.into_std();
         let warmup_end = warmup_end.into_std();
-        for (index, offset) in (0u64..).zip(schedule) {
+        for (index, offset) in schedule {
             if budget.is_some_and(|b| measured >= b) || *stop.borrow() {
                 break;
             }

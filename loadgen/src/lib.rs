@@ -25,6 +25,8 @@
 //! * [`hdrlog`] — HdrHistogram V2 interval logs per second, and merging them;
 //! * [`summary`] — the console summary; [`progress`] — the live line on a terminal;
 //! * [`suite`] — `loadgen suite`: the matrix, the experiments, the run document;
+//! * [`shard`] — `--shard I/N`: the split of a plan; [`start_at`] — `--start-at`;
+//! * [`merge`] — `loadgen merge` of sharded run results;
 //! * [`serde_util`] — serde helpers (durations as seconds).
 //!
 //! The run document, the report rendered from it and `loadgen compare` live in the
@@ -35,13 +37,16 @@ pub mod cli;
 pub mod engine;
 pub mod hdrlog;
 pub mod http;
+pub mod merge;
 pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod result;
 pub mod schedule;
 pub mod serde_util;
+pub mod shard;
 pub mod sink;
+pub mod start_at;
 pub mod suite;
 pub mod summary;
 pub mod user;

@@ -240,6 +240,10 @@ pub struct Plan {
     /// Per-request timeout.
     #[serde(serialize_with = "crate::serde_util::secs")]
     pub timeout: Duration,
+    /// `--shard I/N`: this plan is slice I of N ([`crate::shard`]); the open loop sends only
+    /// the arrivals `k mod N = I` of the whole schedule.
+    #[serde(skip)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Plan {

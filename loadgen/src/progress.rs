@@ -21,7 +21,11 @@ impl Progress {
     /// A progress line for `plan`, shown only when `enabled` and stderr is a terminal.
     pub fn new(plan: &Plan, enabled: bool) -> Progress {
         let target = match &plan.model {
-            LoadModel::Open { stages } if stages.len() == 1 => format!("{:.0}/s", stages[0].rate),
+            // A shard sends 1/N of the arrivals.
+            LoadModel::Open { stages } if stages.len() == 1 => format!(
+                "{:.0}/s",
+                stages[0].rate / plan.shard.map_or(1, |s| s.count) as f64
+            ),
             LoadModel::Open { .. } => "staged".to_owned(),
             LoadModel::Closed { concurrency } => format!("closed ×{concurrency}"),
         };

@@ -70,6 +70,23 @@ pub struct PhaseResult {
     pub bytes_received_mean: f64,
     /// Mean bytes of the credential header line.
     pub credential_header_bytes_mean: f64,
+    /// The histograms behind `corrected` and `uncorrected`, so merges are exact.
+    pub histograms: Histograms,
+}
+
+/// Latency histograms (µs), each HdrHistogram V2-deflate, base64 (as in the interval log).
+#[derive(Debug, Serialize)]
+pub struct Histograms {
+    /// Of the corrected latency.
+    pub corrected: String,
+    /// Of the uncorrected latency.
+    pub uncorrected: String,
+}
+
+/// A histogram as stored in [`Histograms`].
+pub fn histogram_text(h: &hdrhistogram::Histogram<u64>) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(crate::record::encode(h))
 }
 
 impl PhaseResult {
@@ -109,6 +126,10 @@ impl PhaseResult {
             bytes_sent_mean: mean(stats.bytes_out),
             bytes_received_mean: mean(stats.bytes_in),
             credential_header_bytes_mean: mean(stats.credential_bytes),
+            histograms: Histograms {
+                corrected: histogram_text(&stats.corrected),
+                uncorrected: histogram_text(&stats.uncorrected),
+            },
         }
     }
 }
@@ -160,6 +181,20 @@ pub struct RunResult<'a> {
     /// Exchanges that waited for a function instance to start; absent when none did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cold_starts: Option<ColdStartResult>,
+    /// `--shard I/N`: which slice `plan` is, and the whole plan; absent without a shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardResult<'a>>,
+}
+
+/// The shard of a sharded run.
+#[derive(Debug, Serialize)]
+pub struct ShardResult<'a> {
+    /// 0-based index.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+    /// The whole plan all shards split (`plan` is this shard's slice of it).
+    pub whole_plan: &'a Plan,
 }
 
 /// The cold-start latency class: exchanges answered with `X-Cold-Start-Us`.
@@ -235,6 +270,17 @@ impl<'a> RunResult<'a> {
             replicas: r.replicas.clone(),
             timeline: r.timeline.clone(),
             cold_starts: ColdStartResult::of(&r.cold_starts),
+            shard: None,
         }
+    }
+
+    /// Records that `self.plan` is a shard of `whole` (nothing when it is not sharded).
+    pub fn with_shard(mut self, whole: &'a Plan) -> Self {
+        self.shard = self.plan.shard.map(|s| ShardResult {
+            index: s.index,
+            count: s.count,
+            whole_plan: whole,
+        });
+        self
     }
 }

@@ -48,6 +48,19 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The arrivals `(k, offset)` of the whole schedule that `shard` sends (`k mod N = I`),
+    /// or all of them without a shard; `k` is the whole schedule's request index.
+    pub fn shard(
+        self,
+        shard: Option<crate::shard::Shard>,
+    ) -> impl Iterator<Item = (u64, Duration)> + Send {
+        (0u64..)
+            .zip(self)
+            .filter(move |(k, _)| shard.is_none_or(|s| s.owns(*k)))
+    }
+}
+
 impl Iterator for Schedule {
     type Item = Duration;
 
@@ -123,6 +136,23 @@ mod tests {
             .count() as f64;
         assert!((first_half - 1250.0).abs() / 1250.0 < 0.01, "{first_half}");
         assert!(offsets.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn shards_together_send_the_whole_schedule() {
+        use crate::shard::Shard;
+        let stages = [stage(2, 300.0, false), stage(2, 900.0, true)];
+        let whole: Vec<(u64, Duration)> = Schedule::new(&stages).shard(None).collect();
+        let mut merged: Vec<(u64, Duration)> = (0..3)
+            .flat_map(|index| Schedule::new(&stages).shard(Some(Shard { index, count: 3 })))
+            .collect();
+        merged.sort();
+        assert_eq!(merged, whole);
+        // Interleaved: shard 1's first send is the whole schedule's second.
+        let first = Schedule::new(&stages)
+            .shard(Some(Shard { index: 1, count: 3 }))
+            .next();
+        assert_eq!(first, Some(whole[1]));
     }
 
     #[test]

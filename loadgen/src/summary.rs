@@ -28,6 +28,17 @@ pub fn render(result: &RunResult<'_>) -> String {
             ""
         }
     );
+    if let Some(shard) = &result.shard {
+        let _ = writeln!(
+            out,
+            "shard {}/{}: users {}…{}, {} connections",
+            shard.index,
+            shard.count,
+            result.plan.first_user,
+            result.plan.first_user + result.plan.users.saturating_sub(1),
+            result.plan.connections
+        );
+    }
     let _ = writeln!(
         out,
         "requests {}  errors {}  throughput {:.1}/s over {:.2}s  (max backlog {})",

@@ -72,6 +72,7 @@ pub fn load_plan(
         warmup,
         users: users.max(connections),
         first_user: 0,
+        shard: None,
         connections,
         mix: Mix::default_for(scheme),
         logout_every: None,
