@@ -358,7 +358,7 @@ pub fn execute(cli: Cli, argv: Vec<String>) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(&args, argv).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report(&args).map(|()| ExitCode::SUCCESS),
         Command::Verdicts(args) => verdicts(&args),
-        Command::Merge(args) => merge(&args).map(|()| ExitCode::SUCCESS),
+        Command::Merge(args) => merge(&args, argv).map(|()| ExitCode::SUCCESS),
         Command::Suite(args) => {
             crate::suite::command::execute(&args, argv).map(|()| ExitCode::SUCCESS)
         }
@@ -473,9 +473,10 @@ fn verdicts(args: &VerdictsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+fn merge(args: &MergeArgs, argv: Vec<String>) -> anyhow::Result<()> {
     if crate::merge::is_result(&args.logs[0])? {
-        let merged = crate::merge::merge_files(&args.logs, args.allow_partial)?;
+        let mut merged = crate::merge::merge_files(&args.logs, args.allow_partial)?;
+        merged["command"] = serde_json::json!(argv);
         write_atomically(&args.out, &merged)
             .with_context(|| format!("--out {}", args.out.display()))?;
         println!(
@@ -530,7 +531,7 @@ fn run(args: &RunArgs, argv: Vec<String>) -> anyhow::Result<()> {
         !args.quiet,
         start_at,
     ))?;
-    let result = RunResult::new(&plan, &outcome, argv).with_shard(&whole);
+    let result = RunResult::new(&plan, &outcome, argv).with_shard(&whole, &outcome);
     if let Some(path) = &args.out {
         write_atomically(path, &result).with_context(|| format!("--out {}", path.display()))?;
     }

@@ -4,9 +4,11 @@
 //! are added, and the merged percentiles are read from the sum; counts and every by-key map
 //! (`status`, `failures`, `unauthorized`, `unavailable`, `logins`, `replicas`) are summed;
 //! byte means are weighted by counts; the timeline is aligned by wall-clock second
-//! (`started_at_unix + t`); throughput is recomputed over the merged window. Per-second
-//! p50/p99 of the timeline are the largest of the shards' (an upper bound), and `cold_starts`
-//! is left out (it carries no histograms). Refused: shards of other plans, other schema
+//! (`started_at_unix + t`, exact when the shards shared `--start-at`) and its per-second
+//! p50/p99 are read from the summed per-second histograms (`shard.seconds`; a shard without
+//! them makes the merge fall back to the largest shard's value, an upper bound, and says so
+//! in `merged.timeline_percentiles`); throughput is recomputed over the merged window.
+//! `cold_starts` is left out (it carries no histograms). Refused: shards of other plans, other schema
 //! versions, duplicate or missing indices, results without shard or histograms.
 
 use std::collections::BTreeMap;
@@ -136,18 +138,23 @@ pub fn merge_files(paths: &[PathBuf], allow_partial: bool) -> anyhow::Result<Val
                 .any(|i| i.doc["partial"].as_bool().unwrap_or(false))
     );
     merged["started_at_unix"] = json!(start);
-    merged["command"] = json!(paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>());
+    // The caller puts the merge's own command line here; the shards' are in their files.
+    merged["command"] = json!([]);
     let obj = merged
         .as_object_mut()
         .ok_or_else(|| anyhow!("not an object"))?;
     obj.remove("shard");
     obj.remove("cold_starts");
+    let (timeline, exact) = merge_timeline(&inputs, start)?;
     obj.insert(
         "merged".into(),
-        json!({ "count": count, "shards": seen.keys().collect::<Vec<_>>(), "missing": missing }),
+        json!({
+            "count": count,
+            "shards": seen.keys().collect::<Vec<_>>(),
+            "missing": missing,
+            "files": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "timeline_percentiles": if exact { "exact" } else { "upper_bound" },
+        }),
     );
     merged["phases"] = merge_phases(&inputs)?;
     for key in ["logins", "replicas"] {
@@ -157,7 +164,7 @@ pub fn merge_files(paths: &[PathBuf], allow_partial: bool) -> anyhow::Result<Val
             .for_each(|i| add_maps(&mut sum, i.doc.get(key)));
         merged[key] = Value::Object(sum);
     }
-    merged["timeline"] = merge_timeline(&inputs, start);
+    merged["timeline"] = timeline;
     merged["summary"] = merge_summary(&inputs, &merged["phases"], start);
     Ok(merged)
 }
@@ -230,25 +237,70 @@ fn merge_phases(inputs: &[Input]) -> anyhow::Result<Value> {
     Ok(Value::Object(out))
 }
 
-fn merge_timeline(inputs: &[Input], start: f64) -> Value {
-    let mut seconds: BTreeMap<u64, [u64; 4]> = BTreeMap::new();
+/// One merged second: counts, and the summed histogram (or the largest shard percentiles).
+struct MergedSecond {
+    requests: u64,
+    errors: u64,
+    latency: Option<Histogram<u64>>,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+/// The merged second `t`, created empty on first use.
+fn second_at(seconds: &mut BTreeMap<u64, MergedSecond>, t: u64, exact: bool) -> &mut MergedSecond {
+    seconds.entry(t).or_insert_with(|| MergedSecond {
+        requests: 0,
+        errors: 0,
+        latency: exact.then(|| new_histogram(3)),
+        p50_us: 0,
+        p99_us: 0,
+    })
+}
+
+/// The timeline aligned by wall-clock second; `true` when its percentiles are exact (every
+/// shard carried its per-second histograms).
+fn merge_timeline(inputs: &[Input], start: f64) -> anyhow::Result<(Value, bool)> {
+    let exact = inputs
+        .iter()
+        .all(|i| i.doc["shard"].get("seconds").is_some_and(Value::is_array));
+    let mut seconds: BTreeMap<u64, MergedSecond> = BTreeMap::new();
     for input in inputs {
-        let shift = (input.start - start).max(0.0);
+        // Shards that shared --start-at have a shift of exactly 0.
+        let shift = (input.start - start).max(0.0).round() as u64;
         for s in input.doc["timeline"].as_array().into_iter().flatten() {
-            let t = (shift + int(s, "t") as f64).floor() as u64;
-            let e = seconds.entry(t).or_default();
-            e[0] += int(s, "requests");
-            e[1] += int(s, "errors");
-            e[2] = e[2].max(int(s, "p50_us"));
-            e[3] = e[3].max(int(s, "p99_us"));
+            let e = second_at(&mut seconds, shift + int(s, "t"), exact);
+            e.requests += int(s, "requests");
+            e.errors += int(s, "errors");
+            e.p50_us = e.p50_us.max(int(s, "p50_us"));
+            e.p99_us = e.p99_us.max(int(s, "p99_us"));
+        }
+        if !exact {
+            continue;
+        }
+        for s in input.doc["shard"]["seconds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let h = decode(&input.path, s["corrected"].as_str().unwrap_or_default())?;
+            if let Some(sum) = &mut second_at(&mut seconds, shift + int(s, "t"), exact).latency {
+                sum.add(h).map_err(|e| {
+                    anyhow!("{}: a per-second histogram: {e:?}", input.path.display())
+                })?;
+            }
         }
     }
-    seconds
+    let timeline = seconds
         .into_iter()
-        .map(|(t, [requests, errors, p50_us, p99_us])| {
-            json!({"t": t, "requests": requests, "errors": errors, "p50_us": p50_us, "p99_us": p99_us})
+        .map(|(t, s)| {
+            let (p50_us, p99_us) = match &s.latency {
+                Some(h) if !h.is_empty() => (h.value_at_quantile(0.5), h.value_at_quantile(0.99)),
+                _ => (s.p50_us, s.p99_us),
+            };
+            json!({"t": t, "requests": s.requests, "errors": s.errors, "p50_us": p50_us, "p99_us": p99_us})
         })
-        .collect()
+        .collect();
+    Ok((timeline, exact))
 }
 
 fn merge_summary(inputs: &[Input], phases: &Value, start: f64) -> Value {
@@ -276,4 +328,67 @@ fn merge_summary(inputs: &[Input], phases: &Value, start: f64) -> Value {
         "max_backlog": sum("max_backlog"),
         "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::histogram_text;
+
+    fn shard(start: f64, latencies_us: &[u64], with_seconds: bool) -> Input {
+        let mut h = new_histogram(3);
+        latencies_us.iter().for_each(|v| h.record(*v).unwrap());
+        let mut doc = json!({
+            "timeline": [{
+                "t": 0, "requests": latencies_us.len(), "errors": 0,
+                "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99),
+            }],
+            "shard": {},
+        });
+        if with_seconds {
+            doc["shard"]["seconds"] = json!([{"t": 0, "corrected": histogram_text(&h)}]);
+        }
+        Input {
+            path: PathBuf::from("shard.json"),
+            doc,
+            index: 0,
+            start,
+        }
+    }
+
+    #[test]
+    fn per_second_percentiles_come_from_the_summed_histograms() {
+        // 99 fast requests on one shard, one slow on the other: the merged p50 is fast, not
+        // the slow shard's.
+        let fast = shard(100.0, &[100; 99], true);
+        let slow = shard(100.0, &[50_000], true);
+        let (timeline, exact) = merge_timeline(&[fast, slow], 100.0).unwrap();
+        assert!(exact);
+        assert_eq!(timeline[0]["requests"], 100);
+        assert_eq!(timeline[0]["p50_us"], 100);
+        assert_eq!(timeline[0]["p99_us"], 100);
+    }
+
+    #[test]
+    fn without_per_second_histograms_the_timeline_is_an_upper_bound() {
+        let fast = shard(100.0, &[100; 99], true);
+        let slow = shard(100.0, &[50_000], false);
+        let (timeline, exact) = merge_timeline(&[fast, slow], 100.0).unwrap();
+        assert!(!exact);
+        assert_eq!(timeline[0]["p50_us"], 50_015);
+    }
+
+    #[test]
+    fn seconds_are_aligned_by_wall_clock() {
+        let early = shard(100.0, &[100], true);
+        let late = shard(102.0, &[100], true);
+        let (timeline, _) = merge_timeline(&[early, late], 100.0).unwrap();
+        let ts: Vec<u64> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["t"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ts, [0, 2]);
+    }
 }

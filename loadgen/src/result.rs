@@ -195,6 +195,18 @@ pub struct ShardResult<'a> {
     pub count: usize,
     /// The whole plan all shards split (`plan` is this shard's slice of it).
     pub whole_plan: &'a Plan,
+    /// Each second's corrected request latency histogram (the timeline's p50/p99 come from
+    /// them), so `loadgen merge` computes the merged timeline's percentiles exactly.
+    pub seconds: Vec<SecondHistogram>,
+}
+
+/// One second of the timeline as a histogram.
+#[derive(Debug, Serialize)]
+pub struct SecondHistogram {
+    /// The timeline's `t`.
+    pub t: u64,
+    /// Corrected request latency (µs), HdrHistogram V2-deflate, base64.
+    pub corrected: String,
 }
 
 /// The cold-start latency class: exchanges answered with `X-Cold-Start-Us`.
@@ -274,12 +286,24 @@ impl<'a> RunResult<'a> {
         }
     }
 
-    /// Records that `self.plan` is a shard of `whole` (nothing when it is not sharded).
-    pub fn with_shard(mut self, whole: &'a Plan) -> Self {
+    /// Records that `self.plan` is a shard of `whole` (nothing when it is not sharded), with
+    /// the per-second histograms of `outcome` a merge needs.
+    pub fn with_shard(mut self, whole: &'a Plan, outcome: &RunOutcome) -> Self {
+        use base64::Engine as _;
         self.shard = self.plan.shard.map(|s| ShardResult {
             index: s.index,
             count: s.count,
             whole_plan: whole,
+            seconds: outcome
+                .recorder
+                .intervals
+                .iter()
+                .filter(|i| i.tag == "request-corrected")
+                .map(|i| SecondHistogram {
+                    t: i.offset.as_secs(),
+                    corrected: base64::engine::general_purpose::STANDARD.encode(&i.encoded),
+                })
+                .collect(),
         });
         self
     }

@@ -58,7 +58,7 @@ fn write(
     outcome: &loadgen::result::RunOutcome,
 ) -> PathBuf {
     let path = dir.join(name);
-    let result = RunResult::new(slice, outcome, vec![]).with_shard(whole);
+    let result = RunResult::new(slice, outcome, vec![]).with_shard(whole, outcome);
     loadgen::fsutil::write_atomically(&path, &result).unwrap();
     path
 }
@@ -105,6 +105,7 @@ async fn two_concurrent_shards_merge_to_the_servers_counts() {
     );
     assert_eq!(merged["logins"]["first"], 20);
     assert_eq!(merged["merged"]["shards"], serde_json::json!([0, 1]));
+    assert_eq!(merged["merged"]["timeline_percentiles"], "exact");
     assert_eq!(merged["plan"]["users"], 20);
     let timeline: u64 = merged["timeline"]
         .as_array()
