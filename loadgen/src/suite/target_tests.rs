@@ -201,3 +201,15 @@ fn the_documented_example_parses() {
         ]
     );
 }
+
+/// The Kubernetes example (deploy/kubernetes, run by its suite Job) is one the parser
+/// accepts as written: the manifests' offline checks compare it with the replicas' flags,
+/// this compares it with the parser.
+#[test]
+fn the_kubernetes_example_parses() {
+    let text = include_str!("../../../deploy/kubernetes/jobs/suite/deployment.toml");
+    let t = ExternalTarget::parse(text, "kubernetes", env).unwrap();
+    assert_eq!(t.name, "kubernetes");
+    assert_eq!(t.server.jwt_alg, Alg::Hs256);
+    assert_eq!(t.hooks.named().count(), 0, "its hooks ship commented out");
+}
