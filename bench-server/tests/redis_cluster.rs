@@ -11,233 +11,22 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bench_server::config::{Revocation, ServerConfig, StoreKind};
 use bench_server::jwt::JwtAlg;
 use bench_server::store::GuardConfig;
-use common::{config, jwt_config, redis_available, required_by_env, TestServer};
-
-/// A 3-primary Redis Cluster on loopback, stopped when dropped.
-struct RedisCluster {
-    ports: Vec<u16>,
-    children: Vec<Child>,
-    _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn conn(port: u16) -> redis::Connection {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
-    client
-        .get_connection_with_timeout(Duration::from_secs(2))
-        .unwrap()
-}
-
-impl RedisCluster {
-    /// Starts one, or `None` (skip) without `redis-server` unless `AUTHBENCH_REQUIRE_REDIS`
-    /// requires it.
-    fn start_or_skip(test: &str) -> Option<RedisCluster> {
-        if !redis_available() {
-            assert!(
-                !required_by_env("AUTHBENCH_REQUIRE_REDIS"),
-                "{test}: redis-server is not installed and AUTHBENCH_REQUIRE_REDIS requires it"
-            );
-            eprintln!("{test}: SKIPPED, redis-server is not installed (scripts/test installs it)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_owned();
-        // Built before the first child, so that a failure below still stops every child.
-        let mut cluster = RedisCluster {
-            ports: Vec::new(),
-            children: Vec::new(),
-            _dir: dir,
-        };
-        let mut buses = Vec::new();
-        for _ in 0..3 {
-            let (port, bus) = (free_port(), free_port());
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--cluster-port",
-                    &bus.to_string(),
-                ])
-                .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
-                .arg("--cluster-config-file")
-                .arg(path.join(format!("nodes-{port}.conf")))
-                .arg("--dir")
-                .arg(&path)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server starts");
-            cluster.children.push(child);
-            cluster.ports.push(port);
-            buses.push(bus);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for &port in &cluster.ports {
-            wait_until(deadline, "redis-server answering PING", || {
-                redis::Client::open(format!("redis://127.0.0.1:{port}"))
-                    .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
-                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-                    .is_ok()
-            });
-        }
-        let ranges = [(0, 5460), (5461, 10921), (10922, 16383)];
-        for (&port, (from, to)) in cluster.ports.iter().zip(ranges) {
-            let () = redis::cmd("CLUSTER")
-                .arg("ADDSLOTSRANGE")
-                .arg(from)
-                .arg(to)
-                .query(&mut conn(port))
-                .unwrap();
-        }
-        let mut first = conn(cluster.ports[0]);
-        for (&port, &bus) in cluster.ports.iter().zip(&buses).skip(1) {
-            let () = redis::cmd("CLUSTER")
-                .arg("MEET")
-                .arg("127.0.0.1")
-                .arg(port)
-                .arg(bus)
-                .query(&mut first)
-                .unwrap();
-        }
-        for &port in &cluster.ports {
-            wait_until(deadline, "cluster_state:ok on every node", || {
-                let info: String = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query(&mut conn(port))
-                    .unwrap_or_default();
-                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
-            });
-        }
-        Some(cluster)
-    }
-
-    /// Two of the three nodes as seeds: the client finds the third itself.
-    fn url(&self) -> String {
-        format!(
-            "redis+cluster://127.0.0.1:{},127.0.0.1:{}",
-            self.ports[0], self.ports[1]
-        )
-    }
-
-    /// Keys matching `pattern` on each node.
-    fn keys_per_node(&self, pattern: &str) -> Vec<usize> {
-        self.ports
-            .iter()
-            .map(|&port| {
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(pattern)
-                    .query(&mut conn(port))
-                    .unwrap();
-                keys.len()
-            })
-            .collect()
-    }
-
-    fn keyslot(&self, key: &str) -> u16 {
-        redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(key)
-            .query(&mut conn(self.ports[0]))
-            .unwrap()
-    }
-}
-
-/// Every node stopped (SIGSTOP: connections open, nothing answers) until dropped (SIGCONT),
-/// also when the test fails halfway.
-struct Stalled<'a>(&'a RedisCluster);
-
-impl RedisCluster {
-    fn stall(&self) -> Stalled<'_> {
-        self.signal(nix::sys::signal::Signal::SIGSTOP);
-        Stalled(self)
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        for child in &self.children {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-            let _ = nix::sys::signal::kill(pid, signal);
-        }
-    }
-}
-
-impl Drop for Stalled<'_> {
-    fn drop(&mut self) {
-        self.0.signal(nix::sys::signal::Signal::SIGCONT);
-    }
-}
-
-impl Drop for RedisCluster {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn wait_until(deadline: Instant, what: &str, mut ok: impl FnMut() -> bool) {
-    while !ok() {
-        assert!(Instant::now() < deadline, "no {what} within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Two replicas on the cluster, sharing a key set (like `--key-dir`).
-async fn pair(cluster: &RedisCluster, base: ServerConfig) -> (TestServer, TestServer) {
-    let keys = tempfile::tempdir().unwrap();
-    bench_server::jwt::keys::create_key_dir(keys.path(), &[base.jwt_alg], false).unwrap();
-    let base = ServerConfig {
-        key_dir: Some(keys.path().to_path_buf()),
-        store: StoreKind::Redis,
-        redis_url: Some(cluster.url()),
-        ..base
-    };
-    let a = TestServer::start(ServerConfig {
-        replica_id: "a".into(),
-        ..base.clone()
-    })
-    .await;
-    let b = TestServer::start(ServerConfig {
-        replica_id: "b".into(),
-        ..base
-    })
-    .await;
-    (a, b)
-}
+use common::redis_cluster::{conn, RedisCluster};
+use common::shared_store::{self, replica_pair};
+use common::{config, jwt_config, TestServer};
 
 #[tokio::test]
 async fn sessions_are_shared_sharded_and_counted() {
     let Some(cluster) = RedisCluster::start_or_skip("cluster_sessions") else {
         return;
     };
-    let (a, b) = pair(&cluster, config()).await;
-    let sid = a.session_login(1).await;
-    let (status, headers, body) = b
-        .get_with("/session/me", "cookie", &format!("sid={sid}"))
-        .await;
-    assert_eq!(status, 200, "created on a, accepted by b: {body}");
-    assert_eq!(headers["x-replica"], "b");
-    assert_eq!(body["user"], "user1");
-    let (status, _, _) = b
-        .post_with("/session/logout", "cookie", &format!("sid={sid}"))
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(a.session_me(&sid).await, 401);
-    assert_eq!(b.session_me(&sid).await, 401);
+    let (a, b) = replica_pair(cluster.url(), config()).await;
+    shared_store::sessions_are_shared(&a, &b).await;
 
     let mut sids = Vec::new();
     for i in 1..=12 {
@@ -269,36 +58,13 @@ async fn force_logout_and_token_versions_act_across_replicas() {
     let Some(cluster) = RedisCluster::start_or_skip("cluster_force_logout") else {
         return;
     };
-    let (a, b) = pair(
-        &cluster,
+    let (a, b) = replica_pair(
+        cluster.url(),
         jwt_config(JwtAlg::EdDsa, Revocation::TokenVersion),
     )
     .await;
-    let mut mine = Vec::new();
-    for _ in 0..4 {
-        mine.push(a.session_login(2).await);
-        mine.push(b.session_login(2).await);
-    }
-    let other = a.session_login(3).await;
-    let token = a.jwt_login(2).await;
-    assert_eq!(b.jwt_me(&token).await.0, 200);
-
-    let (status, body) = b.force_logout("user2").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["sessions_deleted"], 8);
-    for server in [&a, &b] {
-        for sid in &mine {
-            assert_eq!(server.session_me(sid).await, 401);
-        }
-        assert_eq!(server.session_me(&other).await, 200);
-        assert_eq!(server.jwt_me(&token).await.0, 401);
-    }
-    let fresh = b.jwt_login(2).await;
-    assert_eq!(
-        a.jwt_me(&fresh).await.0,
-        200,
-        "a token issued after the bump"
-    );
+    // Eight sessions of one user: the force-logout index is one key, its sessions spread.
+    shared_store::force_logout_acts_across(&a, &b, 4).await;
     assert_eq!(cluster.keys_per_node("authbench:usess:user2"), [0, 0, 0]);
     a.stop().await;
     b.stop().await;
@@ -309,17 +75,12 @@ async fn deny_list_entries_share_the_slot_of_the_user_s_version() {
     let Some(cluster) = RedisCluster::start_or_skip("cluster_deny_list") else {
         return;
     };
-    let (a, b) = pair(&cluster, jwt_config(JwtAlg::Es256, Revocation::Denylist)).await;
-    let token = a.jwt_login(1).await;
-    let kept = a.jwt_login(1).await;
-    assert_eq!(b.jwt_me(&token).await.0, 200);
-    let (status, _, body) = b
-        .post_with("/jwt/logout", "authorization", &format!("Bearer {token}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = a.jwt_me(&token).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("revoked")));
-    assert_eq!(a.jwt_me(&kept).await.0, 200);
+    let (a, b) = replica_pair(
+        cluster.url(),
+        jwt_config(JwtAlg::Es256, Revocation::Denylist),
+    )
+    .await;
+    shared_store::deny_list_acts_across(&a, &b).await;
 
     let per_node = cluster.keys_per_node("authbench:deny:*");
     assert_eq!(per_node.iter().sum::<usize>(), 1, "{per_node:?}");
@@ -348,18 +109,12 @@ async fn refresh_tokens_work_once_across_replicas() {
     let Some(cluster) = RedisCluster::start_or_skip("cluster_refresh") else {
         return;
     };
-    let (a, b) = pair(&cluster, jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
-    let (_, token) = a.jwt_login_with_refresh(3).await;
-    let (status, body) = b.refresh(&token).await;
-    assert_eq!(status, 200, "issued on a, renewed on b: {body}");
-    assert_eq!(a.refresh(&token).await.0, 401, "used once, on any replica");
-    let next = body["refresh_token"].as_str().unwrap().to_owned();
-    let (status, body) = a.force_logout("user3").await;
-    assert_eq!(
-        (status, body["refresh_tokens_deleted"].as_u64()),
-        (200, Some(1))
-    );
-    assert_eq!(b.refresh(&next).await.0, 401);
+    let (a, b) = replica_pair(
+        cluster.url(),
+        jwt_config(JwtAlg::Hs256, Revocation::Refresh),
+    )
+    .await;
+    shared_store::refresh_works_once_across(&a, &b).await;
     a.stop().await;
     b.stop().await;
 }
@@ -430,8 +185,8 @@ async fn a_stalled_cluster_gets_503_within_the_deadline_then_fails_fast_then_rec
     let Some(cluster) = RedisCluster::start_or_skip("cluster_stall") else {
         return;
     };
-    let (server, _b) = pair(
-        &cluster,
+    let (server, _b) = replica_pair(
+        cluster.url(),
         ServerConfig {
             store_guard: GUARD,
             ..config()

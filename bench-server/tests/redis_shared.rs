@@ -9,48 +9,16 @@ use std::time::Duration;
 
 use bench_server::config::{Revocation, ServerConfig};
 use bench_server::jwt::JwtAlg;
+use common::shared_store::{self, replica_pair};
 use common::{config, jwt_config, with_redis, RedisServer, TestServer};
-
-fn replica(config: ServerConfig, id: &str) -> ServerConfig {
-    ServerConfig {
-        replica_id: id.into(),
-        ..config
-    }
-}
-
-/// Two replicas on one Redis, sharing a key set (like `--key-dir`).
-async fn pair(redis: &RedisServer, base: ServerConfig) -> (TestServer, TestServer) {
-    let keys = tempfile::tempdir().unwrap();
-    bench_server::jwt::keys::create_key_dir(keys.path(), &[base.jwt_alg], false).unwrap();
-    let base = ServerConfig {
-        key_dir: Some(keys.path().to_path_buf()),
-        ..with_redis(base, redis)
-    };
-    let a = TestServer::start(replica(base.clone(), "a")).await;
-    let b = TestServer::start(replica(base, "b")).await;
-    (a, b)
-}
 
 #[tokio::test]
 async fn sessions_are_shared_and_logout_applies_everywhere() {
     let Some(redis) = RedisServer::start_or_skip("sessions_are_shared") else {
         return;
     };
-    let (a, b) = pair(&redis, config()).await;
-    let sid = a.session_login(1).await;
-    let (status, headers, body) = b
-        .get_with("/session/me", "cookie", &format!("sid={sid}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(headers["x-replica"], "b");
-    assert_eq!(body["user"], "user1");
-
-    let (status, _, _) = a
-        .post_with("/session/logout", "cookie", &format!("sid={sid}"))
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(b.session_me(&sid).await, 401);
-    assert_eq!(a.session_me(&sid).await, 401);
+    let (a, b) = replica_pair(redis.url(), config()).await;
+    shared_store::sessions_are_shared(&a, &b).await;
     a.stop().await;
     b.stop().await;
 }
@@ -60,22 +28,12 @@ async fn force_logout_acts_across_instances() {
     let Some(redis) = RedisServer::start_or_skip("force_logout_across") else {
         return;
     };
-    let (a, b) = pair(&redis, jwt_config(JwtAlg::EdDsa, Revocation::TokenVersion)).await;
-    let s1 = a.session_login(2).await;
-    let s2 = b.session_login(2).await;
-    let other = a.session_login(3).await;
-    let token = a.jwt_login(2).await;
-    assert_eq!(b.jwt_me(&token).await.0, 200);
-
-    let (status, body) = b.force_logout("user2").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["sessions_deleted"], 2);
-    for server in [&a, &b] {
-        assert_eq!(server.session_me(&s1).await, 401);
-        assert_eq!(server.session_me(&s2).await, 401);
-        assert_eq!(server.session_me(&other).await, 200);
-        assert_eq!(server.jwt_me(&token).await.0, 401);
-    }
+    let (a, b) = replica_pair(
+        redis.url(),
+        jwt_config(JwtAlg::EdDsa, Revocation::TokenVersion),
+    )
+    .await;
+    shared_store::force_logout_acts_across(&a, &b, 1).await;
     a.stop().await;
     b.stop().await;
 }
@@ -85,17 +43,8 @@ async fn deny_list_acts_across_instances() {
     let Some(redis) = RedisServer::start_or_skip("deny_list_across") else {
         return;
     };
-    let (a, b) = pair(&redis, jwt_config(JwtAlg::Es256, Revocation::Denylist)).await;
-    let token = a.jwt_login(1).await;
-    let kept = a.jwt_login(1).await;
-    assert_eq!(b.jwt_me(&token).await.0, 200);
-    let (status, _, body) = b
-        .post_with("/jwt/logout", "authorization", &format!("Bearer {token}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = a.jwt_me(&token).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("revoked")));
-    assert_eq!(a.jwt_me(&kept).await.0, 200);
+    let (a, b) = replica_pair(redis.url(), jwt_config(JwtAlg::Es256, Revocation::Denylist)).await;
+    shared_store::deny_list_acts_across(&a, &b).await;
 
     // The deny-list entry expires with the token: its Redis TTL is the remaining lifetime.
     let mut conn = redis::Client::open(redis.url())
@@ -200,20 +149,8 @@ async fn refresh_tokens_are_shared_and_work_once_across_instances() {
     let Some(redis) = RedisServer::start_or_skip("refresh_shared") else {
         return;
     };
-    let (a, b) = pair(&redis, jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
-    let (_, token) = a.jwt_login_with_refresh(3).await;
-    let (status, body) = b.refresh(&token).await;
-    assert_eq!(status, 200, "issued on a, renewed on b: {body}");
-    assert_eq!(a.refresh(&token).await.0, 401, "used once, on any instance");
-    let next = body["refresh_token"].as_str().unwrap().to_owned();
-    let (status, body) = a.force_logout("user3").await;
-    assert_eq!(
-        (status, body["refresh_tokens_deleted"].as_u64()),
-        (200, Some(1))
-    );
-    assert_eq!(b.refresh(&next).await.0, 401);
-    // Sessions and refresh tokens live under different keys: a refresh token is no session.
-    assert_eq!(a.session_me(&next).await, 401);
+    let (a, b) = replica_pair(redis.url(), jwt_config(JwtAlg::Hs256, Revocation::Refresh)).await;
+    shared_store::refresh_works_once_across(&a, &b).await;
     a.stop().await;
     b.stop().await;
 }

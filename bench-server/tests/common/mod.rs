@@ -8,6 +8,8 @@ pub mod cluster;
 pub mod gateway;
 pub mod process;
 pub mod raw;
+pub mod redis_cluster;
+pub mod shared_store;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
