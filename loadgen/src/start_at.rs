@@ -13,6 +13,10 @@ use crate::plan::PlanError;
 /// How far in the past `--start-at` may be and still start (at once).
 pub const PAST_TOLERANCE: Duration = Duration::from_secs(1);
 
+/// How far ahead `--start-at` may be: further is almost surely a mistake (milliseconds given
+/// for seconds), and a run that silently waits for years helps nobody.
+pub const FUTURE_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
 /// The shortest lead before the first send, so it is not late while tasks spin up.
 pub const MIN_LEAD: Duration = Duration::from_millis(20);
 
@@ -30,21 +34,31 @@ pub fn parse(text: &str) -> Result<SystemTime, PlanError> {
 }
 
 /// How long to wait from `now` before the first intended send: until `at` (at least
-/// [`MIN_LEAD`]), or an error when `at` is more than [`PAST_TOLERANCE`] before `now`.
+/// [`MIN_LEAD`]), or an error when `at` is more than [`PAST_TOLERANCE`] before `now` or more
+/// than [`FUTURE_LIMIT`] after it.
 pub fn lead(at: Option<SystemTime>, now: SystemTime) -> Result<Duration, PlanError> {
     let Some(at) = at else {
         return Ok(MIN_LEAD);
     };
+    let secs = || {
+        at.duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
     match at.duration_since(now) {
+        Ok(ahead) if ahead > FUTURE_LIMIT => Err(PlanError::new(
+            "--start-at",
+            secs(),
+            format!(
+                "is {:.0} s ahead (more than a day); give seconds since the Unix epoch, not milliseconds",
+                ahead.as_secs_f64()
+            ),
+        )),
         Ok(ahead) => Ok(ahead.max(MIN_LEAD)),
         Err(past) if past.duration() <= PAST_TOLERANCE => Ok(MIN_LEAD),
         Err(past) => {
-            let secs = at
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
             Err(PlanError::new(
                 "--start-at",
-                secs,
+                secs(),
                 format!(
                     "is {:.3} s in the past (more than {} s); give a time in the future",
                     past.duration().as_secs_f64(),
@@ -76,6 +90,11 @@ mod tests {
         let err = lead(Some(now - Duration::from_secs(5)), now).unwrap_err();
         assert_eq!(err.flag, "--start-at");
         assert!(err.message.contains("in the past"), "{err}");
+        let millis = now + Duration::from_secs(1_000_000 * 999);
+        let err = lead(Some(millis), now).unwrap_err();
+        assert!(err.message.contains("not milliseconds"), "{err}");
+        let tomorrow = now + FUTURE_LIMIT;
+        assert_eq!(lead(Some(tomorrow), now), Ok(FUTURE_LIMIT));
     }
 
     #[test]
