@@ -341,8 +341,23 @@ pub struct HookRun {
     pub elapsed: Duration,
 }
 
-/// Runs hook `key` (`sh -c command`) bounded by `timeout`; an error names the hook, its exit
-/// status and the end of its output.
+/// A hook's process group (`sh` and everything it started), killed when dropped: when the
+/// hook exits, times out, or the suite stops waiting for it. A hook must not leave processes
+/// running; the suite never leaves children behind.
+struct HookGroup(Option<u32>);
+
+impl Drop for HookGroup {
+    fn drop(&mut self) {
+        use nix::sys::signal::{killpg, Signal};
+        if let Some(pgid) = self.0.and_then(|id| i32::try_from(id).ok()) {
+            // ESRCH (the group is already gone) is the usual outcome and fine.
+            let _ = killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+}
+
+/// Runs hook `key` (`sh -c command`, in a process group of its own) bounded by `timeout`; an
+/// error names the hook, its exit status and the end of its output.
 pub async fn run_hook(key: &str, command: &str, timeout: Duration) -> anyhow::Result<HookRun> {
     let started = std::time::Instant::now();
     let child = tokio::process::Command::new("sh")
@@ -351,15 +366,37 @@ pub async fn run_hook(key: &str, command: &str, timeout: Duration) -> anyhow::Re
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("hooks.{key}: cannot run sh"))?;
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(output) => output.with_context(|| format!("hooks.{key}: waiting for it"))?,
+    let group = HookGroup(child.id());
+    let mut child = child;
+    // The hook is done when `sh` exits; what it left running holds the pipes open, so the
+    // output is read beside the wait and collected once the group is gone.
+    let read = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut text).await;
+            }
+            text
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status.with_context(|| format!("hooks.{key}: waiting for it"))?,
         Err(_) => bail!(
             "hooks.{key}: still running after {:.0} s (killed; raise hooks.timeout_seconds)",
             timeout.as_secs_f64()
         ),
+    };
+    drop(group);
+    let output = std::process::Output {
+        status,
+        stdout: stdout.await.unwrap_or_default(),
+        stderr: stderr.await.unwrap_or_default(),
     };
     let elapsed = started.elapsed();
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();

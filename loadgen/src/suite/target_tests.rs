@@ -213,3 +213,31 @@ fn the_kubernetes_example_parses() {
     assert_eq!(t.server.jwt_alg, Alg::Hs256);
     assert_eq!(t.hooks.named().count(), 0, "its hooks ship commented out");
 }
+
+/// A hook that leaves a process behind does not keep it: its process group is killed.
+#[tokio::test]
+async fn a_hook_leaves_no_process_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let command = format!("sleep 300 & echo $! > {}", pid_file.display());
+    run_hook("stall_redis", &command, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.split(' ').nth(2) == Some("Z"))
+    };
+    // SIGKILL was sent before run_hook returned; wait (bounded) for the kernel to act.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gone() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        gone(),
+        "the hook's background process {pid} is still running"
+    );
+}
