@@ -19,7 +19,7 @@ use super::security;
 use super::state_cost;
 use super::target::{run_hook, ExternalTarget};
 use authbench_report::model::{
-    Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, FaultRun, Load, Revocation, Skipped,
+    Alg, Auth, Balancer, CellConfig, CryptoBackend, FaultKind, FaultRun, Load, Revocation,
     StateKind, Store, SuiteRun, TokenSize, Trigger,
 };
 use authbench_report::vocabulary::StateMeasure;
@@ -87,22 +87,7 @@ pub fn mismatch(target: &ExternalTarget, config: &CellConfig) -> Option<String> 
 
 /// Records `what` as skipped (merged with others skipped for the same reason).
 fn skip(progress: &mut Progress, run: &mut SuiteRun, what: &str, reason: &str, enable: &str) {
-    progress.line(what, Instant::now(), &format!("skipped: {reason}"));
-    match run
-        .skipped
-        .iter_mut()
-        .find(|s| s.reason == reason && s.enable == enable)
-    {
-        Some(entry) => {
-            entry.what.push_str(", ");
-            entry.what.push_str(what);
-        }
-        None => run.skipped.push(Skipped {
-            what: what.to_owned(),
-            reason: reason.to_owned(),
-            enable: enable.to_owned(),
-        }),
-    }
+    super::runner::record_skipped(progress, run, what, reason, enable);
 }
 
 /// Runs what fits the target; returns the run and the parts that failed.

@@ -349,6 +349,18 @@ fn skip(
     let Some((reason, enable)) = deploy::unavailable(ctx, config) else {
         return false;
     };
+    record_skipped(progress, run, what, &reason, &enable);
+    true
+}
+
+/// Records `what` as skipped, merged into the entry already skipped for the same reason.
+pub(super) fn record_skipped(
+    progress: &mut Progress,
+    run: &mut SuiteRun,
+    what: &str,
+    reason: &str,
+    enable: &str,
+) {
     progress.line(what, Instant::now(), &format!("skipped: {reason}"));
     match run
         .skipped
@@ -361,11 +373,10 @@ fn skip(
         }
         None => run.skipped.push(Skipped {
             what: what.to_owned(),
-            reason,
-            enable,
+            reason: reason.to_owned(),
+            enable: enable.to_owned(),
         }),
     }
-    true
 }
 
 /// Records `what` as failed; the error is printed with its causes.
