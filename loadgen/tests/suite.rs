@@ -10,30 +10,9 @@ use std::time::Duration;
 
 use authbench_report::model::{Auth, FaultKind, Hop, Revocation, SuiteRun};
 
-const BIN: &str = env!("CARGO_BIN_EXE_loadgen");
+mod common;
 
-/// The bench-server binary next to loadgen's, brought up to date once per test run (cargo
-/// builds only the binaries of the package under test; a stale one would lack new flags).
-fn bench_server() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        let mut build = Command::new(env!("CARGO"));
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "bench-server",
-            "--bin",
-            "bench-server",
-        ]);
-        if !cfg!(debug_assertions) {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap();
-        assert!(status.success(), "building bench-server failed");
-    });
-    Path::new(BIN).with_file_name("bench-server")
-}
+use common::binaries::{bench_server, LOADGEN as BIN};
 
 /// The suites of these tests run one at a time: each measures CPU per request, and two on
 /// two cores at once would measure each other.

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod binaries;
+
 use bench_server::config::ServerConfig;
 use bench_server::users::HashCost;
 use bench_server::AppState;
